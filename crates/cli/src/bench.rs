@@ -1,0 +1,93 @@
+//! `deconflict bench`: the detector's speed on synthetic traffic, against brute force.
+
+use anyhow::{bail, Result};
+use clap::Args;
+use deconflict_core::synth::{generate, SynthParams};
+use deconflict_core::{brute_force, Detector, Scene, SeparationStandard, SeparationTable};
+use std::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Scene sizes to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
+    pub tracks: Vec<usize>,
+    /// Full scans per size (the median is reported); at least 5.
+    #[arg(long, default_value_t = 7)]
+    pub scans: usize,
+    /// Largest size also run by brute force.
+    #[arg(long, default_value_t = 20_000)]
+    pub brute_max: usize,
+    /// Random seed of the synthetic traffic.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    if args.scans < 5 {
+        bail!("--scans must be at least 5");
+    }
+    // 5 NM / 1000 ft / 300 s for every pair.
+    let std = SeparationStandard::new(9260.0, 304.8, 300.0);
+    let table = SeparationTable::uniform(std)?;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    eprintln!(
+        "bench: synthetic traffic, 1 aircraft per 400 km², 60–250 m/s, 0–12 km; 5 NM / 1000 ft / 300 s; \
+         single-threaded scan; machine has {cores} cores"
+    );
+    let mut medians = Vec::new();
+    for &n in &args.tracks {
+        let states = generate(&SynthParams::bench(n, args.seed));
+        let scene = Scene::from_states(&states);
+        let mut det = Detector::new();
+        det.scan(&scene, &table); // warm the buffers
+        let mut times = Vec::with_capacity(args.scans);
+        let mut conflicts = 0;
+        for _ in 0..args.scans {
+            let t = Instant::now();
+            conflicts = det.scan(&scene, &table).len();
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        let stats = det.stats();
+        let (brute_ms, equal) = if n <= args.brute_max {
+            let t = Instant::now();
+            let brute = brute_force(&scene, &table);
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            let indexed = det.scan(&scene, &table);
+            (Some(ms), Some(brute.as_slice() == indexed))
+        } else {
+            (None, None)
+        };
+        medians.push((n, median));
+        println!(
+            "{}",
+            serde_json::json!({
+                "tracks": n,
+                "lookahead_s": 300,
+                "scan_ms": (median * 1000.0).round() / 1000.0,
+                "scan_min_ms": (times[0] * 1000.0).round() / 1000.0,
+                "brute_ms": brute_ms.map(|x| (x * 1000.0).round() / 1000.0),
+                "pairs_equal": equal,
+                "conflicts": conflicts,
+                "grid_entries": stats.entries,
+                "exact_tests": stats.exact_tests,
+                "box_tests": stats.box_tests,
+                "cores": cores,
+            })
+        );
+        if equal == Some(false) {
+            bail!("indexed detector and brute force disagree at {n} tracks");
+        }
+    }
+    if let (Some(&(n10, m10)), Some(&(n100, m100))) = (
+        medians.iter().find(|(n, _)| *n == 10_000),
+        medians.iter().find(|(n, _)| *n == 100_000),
+    ) {
+        eprintln!(
+            "scaling: {n100} tracks cost {:.1}x {n10} tracks (linear would be 10x)",
+            m100 / m10
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! Options and helpers shared by the commands.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use deconflict_core::{SeparationStandard, SeparationTable};
+use std::path::PathBuf;
+
+/// Which separation standards to use.
+#[derive(Debug, Clone, Args)]
+pub struct StandardArgs {
+    /// Separation table (TOML, see `deconflict standards`); default: the built-in table.
+    #[arg(long, value_name = "FILE")]
+    pub table: Option<PathBuf>,
+    /// One uniform standard for every pair instead of the table: horizontal radius, metres.
+    #[arg(long, requires_all = ["half_height_m", "lookahead_s"])]
+    pub radius_m: Option<f64>,
+    /// ... vertical half-height, metres.
+    #[arg(long, requires_all = ["radius_m", "lookahead_s"])]
+    pub half_height_m: Option<f64>,
+    /// ... lookahead, seconds.
+    #[arg(long, requires_all = ["radius_m", "half_height_m"])]
+    pub lookahead_s: Option<f64>,
+}
+
+impl StandardArgs {
+    pub fn table(&self) -> Result<SeparationTable> {
+        if let (Some(r), Some(h), Some(l)) = (self.radius_m, self.half_height_m, self.lookahead_s) {
+            if self.table.is_some() {
+                bail!("--table and --radius-m/--half-height-m/--lookahead-s exclude each other");
+            }
+            return Ok(SeparationTable::uniform(SeparationStandard::new(r, h, l))?);
+        }
+        match &self.table {
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+                Ok(SeparationTable::from_toml(&text).with_context(|| format!("in {}", p.display()))?)
+            }
+            None => Ok(SeparationTable::defaults()),
+        }
+    }
+}
+
+/// Rounds to a fixed number of decimals for output.
+pub fn round(x: f64, decimals: i32) -> f64 {
+    let k = 10f64.powi(decimals);
+    (x * k).round() / k
+}
+
+/// A finite number as JSON, or null.
+pub fn num(x: f64, decimals: i32) -> serde_json::Value {
+    if x.is_finite() {
+        serde_json::json!(round(x, decimals))
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// Thousands separators for the summary tables.
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,48 @@
+//! The `deconflict` command-line tool.
+
+mod bench;
+mod common;
+mod detect;
+mod input;
+mod replay;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// deconflict: keeps the aircraft and drones of parties who share a contested airspace apart,
+/// without making them share their plans.
+#[derive(Debug, Parser)]
+#[command(name = "deconflict", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Treat a file of track reports as one snapshot and print every conflicting pair.
+    Detect(detect::DetectArgs),
+    /// Run a recorded or scripted file through time; write its conflict episodes.
+    Replay(replay::ReplayArgs),
+    /// Measure the detector on synthetic traffic against brute force.
+    Bench(bench::BenchArgs),
+    /// Print the built-in separation table (TOML), a starting point for --table.
+    Standards,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result: Result<()> = match &cli.command {
+        Command::Detect(a) => detect::run(a),
+        Command::Replay(a) => replay::run(a).map(|_| ()),
+        Command::Bench(a) => bench::run(a),
+        Command::Standards => {
+            print!("{}", deconflict_core::separation::DEFAULT_TOML);
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(2);
+    }
+}

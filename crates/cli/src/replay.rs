@@ -1,0 +1,240 @@
+//! `deconflict replay FILE`: run a recorded or scripted file through time and write the
+//! conflict episodes it contains.
+
+use crate::common::{num, thousands, StandardArgs};
+use crate::input::{read_reports, Format};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use deconflict_core::track::format_rfc3339;
+use deconflict_core::{Detector, EpisodeTracker, PairConflict, Scene, TrackState};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Track reports: JSON Lines, or a gzipped trajectory array (detected by content).
+    pub file: PathBuf,
+    /// Where to write the episodes (JSON Lines); `-` for standard output.
+    #[arg(long, short, default_value = "-")]
+    pub out: PathBuf,
+    /// Detection period, seconds of scenario time.
+    #[arg(long, default_value_t = 1.0)]
+    pub step_s: f64,
+    /// A track whose last report is older than this is dropped, seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub stale_s: f64,
+    /// How long a lower level or a cleared conflict must last before it counts, seconds
+    /// (default: the table's `alerting.hysteresis_s`).
+    #[arg(long)]
+    pub hysteresis_s: Option<f64>,
+    #[command(flatten)]
+    pub standards: StandardArgs,
+    /// No progress bar and no per-record warnings.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// What a replay found, for the summary and for tests.
+#[derive(Debug, Default)]
+pub struct ReplaySummary {
+    pub episodes: usize,
+    pub by_level: [usize; 4],
+    pub losses: usize,
+    pub aircraft: usize,
+    pub steps: usize,
+}
+
+pub fn run(args: &ReplayArgs) -> Result<ReplaySummary> {
+    let table = args.standards.table()?;
+    if !(args.step_s > 0.0 && args.step_s.is_finite()) {
+        bail!("--step-s must be a positive number of seconds");
+    }
+    if !(args.stale_s >= 0.0 && args.stale_s.is_finite()) {
+        bail!("--stale-s must be a non-negative number of seconds");
+    }
+    let hysteresis = args.hysteresis_s.unwrap_or(table.hysteresis_s);
+    if !(hysteresis >= 0.0 && hysteresis.is_finite()) {
+        bail!("--hysteresis-s must be a non-negative number of seconds");
+    }
+    let t_read = Instant::now();
+    let (mut reports, stats) = read_reports(&args.file, args.quiet)?;
+    reports.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let read_s = t_read.elapsed().as_secs_f64();
+
+    // Stable asset numbers in name order, so that id order is name order.
+    let mut names: Vec<String> = reports.iter().map(|r| r.asset.clone()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let ids: HashMap<&str, u32> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i as u32))
+        .collect();
+
+    let mut out: Box<dyn Write> = if args.out.as_os_str() == "-" {
+        Box::new(std::io::BufWriter::new(std::io::stdout()))
+    } else {
+        Box::new(std::io::BufWriter::new(
+            std::fs::File::create(&args.out)
+                .with_context(|| format!("cannot create {}", args.out.display()))?,
+        ))
+    };
+
+    let mut tracker = EpisodeTracker::new(hysteresis);
+    let mut summary = ReplaySummary {
+        aircraft: names.len(),
+        ..Default::default()
+    };
+    let mut scan_s = 0.0;
+    if let (Some(first), Some(last)) = (reports.first(), reports.last()) {
+        let (t0, t1) = (first.time, last.time);
+        let steps = ((t1 - t0) / args.step_s).floor() as u64 + 1;
+        let bar = if args.quiet {
+            ProgressBar::hidden()
+        } else {
+            let b = ProgressBar::new(steps);
+            b.set_style(
+                ProgressStyle::with_template("{spinner} replay [{bar:40}] {pos}/{len} steps {msg} ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            b
+        };
+        // last report per asset id: (time, state at that time)
+        let mut last: Vec<Option<(f64, TrackState)>> = vec![None; names.len()];
+        let mut next = 0usize;
+        let mut scene = Scene::new();
+        let mut index: Vec<u32> = Vec::new();
+        let mut det = Detector::new();
+        let mut found: Vec<(u32, u32, PairConflict)> = Vec::new();
+        for step in 0..steps {
+            let t = t0 + step as f64 * args.step_s;
+            while next < reports.len() && reports[next].time <= t {
+                let r = &reports[next];
+                last[ids[r.asset.as_str()] as usize] = Some((r.time, r.state()));
+                next += 1;
+            }
+            scene.clear();
+            index.clear();
+            for (id, slot) in last.iter_mut().enumerate() {
+                if let Some((rt, st)) = slot {
+                    if t - *rt > args.stale_s {
+                        *slot = None; // stale: dropped
+                        continue;
+                    }
+                    scene.push(&st.propagated(t - *rt));
+                    index.push(id as u32);
+                }
+            }
+            let ts = Instant::now();
+            let conflicts = det.scan(&scene, &table);
+            scan_s += ts.elapsed().as_secs_f64();
+            found.clear();
+            found.extend(
+                conflicts
+                    .iter()
+                    .map(|c| (index[c.a as usize], index[c.b as usize], c.pair)),
+            );
+            tracker.update(t, &found, |i| names[i as usize].clone());
+            summary.steps += 1;
+            if step % 64 == 0 {
+                bar.set_position(step);
+                bar.set_message(format!("{} tracks, {} open", scene.len(), tracker.open()));
+            }
+        }
+        bar.finish_and_clear();
+    }
+    tracker.finish();
+    let mut episodes = std::mem::take(&mut tracker.finished);
+    episodes.sort_by(|x, y| {
+        x.start
+            .total_cmp(&y.start)
+            .then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b)))
+    });
+    for ep in &episodes {
+        summary.episodes += 1;
+        summary.by_level[ep.max_level as usize] += 1;
+        if ep.los {
+            summary.losses += 1;
+        }
+        let line = serde_json::json!({
+            "a": ep.a,
+            "b": ep.b,
+            "start": format_rfc3339(ep.start),
+            "end": format_rfc3339(ep.end),
+            "duration_s": num(ep.end - ep.start, 3),
+            "first_alert": ep.first_alert.map(format_rfc3339),
+            "first_level": ep.first_level,
+            "first_tin_s": num(ep.first_tin_s, 3),
+            "max_level": ep.max_level,
+            "min_hsep_m": num(ep.min_hsep_m, 1),
+            "min_vsep_m": num(ep.min_vsep_m, 1),
+            "los": ep.los,
+            "los_start": ep.los_start.map(format_rfc3339),
+        });
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+
+    // Summary table.
+    let fmt = match (stats.format, stats.gzip) {
+        (Some(Format::TrafficArray), true) => "trajectory array, gzip",
+        (Some(Format::TrafficArray), false) => "trajectory array",
+        (_, true) => "JSON Lines, gzip",
+        _ => "JSON Lines",
+    };
+    let mut s = String::new();
+    use std::fmt::Write as _;
+    let _ = writeln!(s, "replay summary: {} ({fmt})", args.file.display());
+    let _ = writeln!(s, "  {:<28}{:>12}", "records read", thousands(stats.records));
+    let _ = writeln!(s, "  {:<28}{:>12}", "reports accepted", thousands(stats.accepted));
+    if stats.on_ground > 0 {
+        let _ = writeln!(
+            s,
+            "  {:<28}{:>12}",
+            "skipped: on the ground",
+            thousands(stats.on_ground)
+        );
+    }
+    let _ = writeln!(s, "  {:<28}{:>12}", "rejected", thousands(stats.rejected_total()));
+    for (reason, n) in &stats.rejected {
+        let _ = writeln!(s, "    {:<26}{:>12}", reason, thousands(*n));
+    }
+    let _ = writeln!(s, "  {:<28}{:>12}", "aircraft", thousands(summary.aircraft));
+    let _ = writeln!(
+        s,
+        "  {:<28}{:>12}",
+        format!("steps of {} s", args.step_s),
+        thousands(summary.steps)
+    );
+    let _ = writeln!(
+        s,
+        "  {:<28}{:>12}",
+        "conflict episodes",
+        thousands(summary.episodes)
+    );
+    for (lvl, name) in [(1, "preventive"), (2, "corrective"), (3, "warning")] {
+        let _ = writeln!(
+            s,
+            "    {:<26}{:>12}",
+            format!("max level {lvl} {name}"),
+            thousands(summary.by_level[lvl])
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  {:<28}{:>12}",
+        "losses of separation",
+        thousands(summary.losses)
+    );
+    let _ = writeln!(s, "  {:<28}{:>12.1}", "read time, ms", read_s * 1e3);
+    let _ = writeln!(s, "  {:<28}{:>12.1}", "detection time, ms", scan_s * 1e3);
+    if args.out.as_os_str() != "-" {
+        let _ = writeln!(s, "  episodes written to {}", args.out.display());
+    }
+    eprint!("{s}");
+    Ok(summary)
+}

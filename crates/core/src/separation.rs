@@ -1,0 +1,373 @@
+//! Separation standards per pair of asset classes, loaded from TOML.
+//!
+//! A standard is a cylinder round each aircraft (horizontal radius, vertical half-height) and a
+//! lookahead; a pair is in conflict when their predicted relative positions enter the cylinder
+//! within the lookahead. Each standard also carries the alerting times that grade a conflict
+//! into the DO-365 / DAIDALUS alert levels (see [`AlertLevel`]).
+//!
+//! The file is a list of `[[pair]]` rules; each names two class selectors (a class, `manned`
+//! for fixed-wing and rotorcraft, or `any`). Later rules override earlier ones for the pairs
+//! they match, and every one of the ten unordered class pairs must end up covered. The defaults
+//! are in [`DEFAULT_TOML`].
+
+use crate::class::AssetClass;
+use serde::{Deserialize, Serialize};
+
+/// The default table (DESIGN.md §3).
+pub const DEFAULT_TOML: &str = r#"# deconflict separation standards.
+# Rules apply in order; a later rule overrides an earlier one for the pairs it matches.
+# Selectors: fixed_wing, rotorcraft, uas_large, uas_small, manned (fixed_wing or rotorcraft), any.
+# Alerting times (seconds before predicted loss of separation) grade a conflict:
+#   preventive_s (default: the lookahead), corrective_s (default 55), warning_s (default 25).
+
+[alerting]
+# a lowered level or a cleared conflict must persist this long before it is reported
+hysteresis_s = 4.0
+
+# Manned vs manned: ICAO en-route radar separation, 5 NM / 1000 ft.
+[[pair]]
+classes = ["manned", "manned"]
+radius_m = 9260.0
+half_height_m = 304.8
+lookahead_s = 300.0
+
+# Any aircraft vs a large UAS: DO-365 well clear (DMOD/HMD 4000 ft, ZTHR 450 ft, tau 35 s).
+[[pair]]
+classes = ["any", "uas_large"]
+radius_m = 1219.2
+half_height_m = 137.16
+lookahead_s = 180.0
+
+# A small UAS vs manned aircraft: the same well-clear volume protects the manned aircraft.
+[[pair]]
+classes = ["uas_small", "manned"]
+radius_m = 1219.2
+half_height_m = 137.16
+lookahead_s = 180.0
+
+# Small UAS vs small UAS.
+[[pair]]
+classes = ["uas_small", "uas_small"]
+radius_m = 50.0
+half_height_m = 15.0
+lookahead_s = 60.0
+"#;
+
+/// Alert levels after DO-365 / DAIDALUS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
+pub enum AlertLevel {
+    None = 0,
+    Preventive = 1,
+    Corrective = 2,
+    Warning = 3,
+}
+
+impl From<AlertLevel> for u8 {
+    fn from(l: AlertLevel) -> u8 {
+        l as u8
+    }
+}
+
+impl TryFrom<u8> for AlertLevel {
+    type Error = String;
+    fn try_from(v: u8) -> Result<Self, String> {
+        Ok(match v {
+            0 => AlertLevel::None,
+            1 => AlertLevel::Preventive,
+            2 => AlertLevel::Corrective,
+            3 => AlertLevel::Warning,
+            _ => return Err(format!("alert level must be 0..=3, got {v}")),
+        })
+    }
+}
+
+impl AlertLevel {
+    pub fn name(self) -> &'static str {
+        match self {
+            AlertLevel::None => "none",
+            AlertLevel::Preventive => "preventive",
+            AlertLevel::Corrective => "corrective",
+            AlertLevel::Warning => "warning",
+        }
+    }
+}
+
+/// One separation standard.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SeparationStandard {
+    /// Horizontal radius of the protected cylinder, metres.
+    pub radius_m: f64,
+    /// Vertical half-height of the protected cylinder, metres.
+    pub half_height_m: f64,
+    /// How far ahead conflicts are predicted, seconds.
+    pub lookahead_s: f64,
+    /// A conflict whose entry is at most this far ahead is at least preventive (level 1).
+    pub preventive_s: f64,
+    /// ... at least corrective (level 2).
+    pub corrective_s: f64,
+    /// ... a warning (level 3). A loss of separation now is always a warning.
+    pub warning_s: f64,
+}
+
+impl SeparationStandard {
+    /// A standard with the default alerting times (preventive over the whole lookahead,
+    /// corrective 55 s and warning 25 s as DO-365A, both capped at the lookahead).
+    pub fn new(radius_m: f64, half_height_m: f64, lookahead_s: f64) -> Self {
+        SeparationStandard {
+            radius_m,
+            half_height_m,
+            lookahead_s,
+            preventive_s: lookahead_s,
+            corrective_s: 55f64.min(lookahead_s),
+            warning_s: 25f64.min(lookahead_s),
+        }
+    }
+
+    /// The alert level of a conflict whose entry into the protected volume is `tin_s` ahead
+    /// (0 or less when separation is already lost).
+    #[inline]
+    pub fn level(&self, tin_s: f64, los: bool) -> AlertLevel {
+        if los || tin_s <= self.warning_s {
+            AlertLevel::Warning
+        } else if tin_s <= self.corrective_s {
+            AlertLevel::Corrective
+        } else if tin_s <= self.preventive_s {
+            AlertLevel::Preventive
+        } else {
+            AlertLevel::None
+        }
+    }
+
+    fn validate(&self, what: &str) -> Result<(), SeparationError> {
+        let check = |field: &str, v: f64, lo: f64, hi: f64| {
+            if !v.is_finite() || v <= lo || v > hi {
+                Err(SeparationError::Invalid(format!(
+                    "{what}: {field} must be a number in ({lo}, {hi}], got {v}"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        check("radius_m", self.radius_m, 0.0, MAX_RADIUS_M)?;
+        check("half_height_m", self.half_height_m, 0.0, MAX_HALF_HEIGHT_M)?;
+        check("lookahead_s", self.lookahead_s, 0.0, MAX_LOOKAHEAD_S)?;
+        check("preventive_s", self.preventive_s, -1.0, self.lookahead_s)?;
+        check("corrective_s", self.corrective_s, -1.0, self.preventive_s)?;
+        check("warning_s", self.warning_s, -1.0, self.corrective_s)?;
+        Ok(())
+    }
+}
+
+/// Upper bounds that keep the broad phase's guarantees (see `detector`).
+pub const MAX_RADIUS_M: f64 = 100_000.0;
+pub const MAX_HALF_HEIGHT_M: f64 = 10_000.0;
+pub const MAX_LOOKAHEAD_S: f64 = 1_200.0;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SeparationError {
+    #[error("separation table: {0}")]
+    Toml(String),
+    #[error("separation table: {0}")]
+    Invalid(String),
+}
+
+/// Separation standards for every pair of classes, plus the alerting hysteresis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeparationTable {
+    table: [[SeparationStandard; AssetClass::COUNT]; AssetClass::COUNT],
+    /// How long a lowered level or a cleared conflict must persist before it is reported.
+    pub hysteresis_s: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileFormat {
+    #[serde(default)]
+    alerting: Option<AlertingSection>,
+    #[serde(default)]
+    pair: Vec<PairRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertingSection {
+    hysteresis_s: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairRule {
+    classes: [String; 2],
+    radius_m: f64,
+    half_height_m: f64,
+    lookahead_s: f64,
+    preventive_s: Option<f64>,
+    corrective_s: Option<f64>,
+    warning_s: Option<f64>,
+}
+
+fn selector(s: &str, rule: usize) -> Result<Vec<AssetClass>, SeparationError> {
+    match s {
+        "any" => Ok(AssetClass::ALL.to_vec()),
+        "manned" => Ok(vec![AssetClass::FixedWing, AssetClass::Rotorcraft]),
+        other => other
+            .parse::<AssetClass>()
+            .map(|c| vec![c])
+            .map_err(|e| SeparationError::Invalid(format!("pair[{rule}].classes: {e}, or manned, or any"))),
+    }
+}
+
+impl SeparationTable {
+    /// The default table (DESIGN.md §3).
+    pub fn defaults() -> Self {
+        Self::from_toml(DEFAULT_TOML).expect("built-in separation table is valid")
+    }
+
+    /// One standard for every pair (used to compare with detectors that have only one).
+    pub fn uniform(std: SeparationStandard) -> Result<Self, SeparationError> {
+        std.validate("uniform standard")?;
+        Ok(SeparationTable {
+            table: [[std; AssetClass::COUNT]; AssetClass::COUNT],
+            hysteresis_s: 4.0,
+        })
+    }
+
+    /// Parses a TOML table (format in the module docs).
+    pub fn from_toml(text: &str) -> Result<Self, SeparationError> {
+        let file: FileFormat = toml::from_str(text).map_err(|e| SeparationError::Toml(e.to_string()))?;
+        let mut cells: [[Option<SeparationStandard>; AssetClass::COUNT]; AssetClass::COUNT] =
+            Default::default();
+        for (i, rule) in file.pair.iter().enumerate() {
+            let mut std = SeparationStandard::new(rule.radius_m, rule.half_height_m, rule.lookahead_s);
+            if let Some(v) = rule.preventive_s {
+                std.preventive_s = v;
+            }
+            if let Some(v) = rule.corrective_s {
+                std.corrective_s = v;
+            }
+            if let Some(v) = rule.warning_s {
+                std.warning_s = v;
+            }
+            std.validate(&format!("pair[{i}]"))?;
+            for a in selector(&rule.classes[0], i)? {
+                for b in selector(&rule.classes[1], i)? {
+                    cells[a.index()][b.index()] = Some(std);
+                    cells[b.index()][a.index()] = Some(std);
+                }
+            }
+        }
+        let mut table = [[SeparationStandard::new(1.0, 1.0, 1.0); AssetClass::COUNT]; AssetClass::COUNT];
+        for a in AssetClass::ALL {
+            for b in AssetClass::ALL {
+                table[a.index()][b.index()] = cells[a.index()][b.index()]
+                    .ok_or_else(|| SeparationError::Invalid(format!("no [[pair]] rule covers {a} vs {b}")))?;
+            }
+        }
+        let hysteresis_s = file.alerting.and_then(|a| a.hysteresis_s).unwrap_or(4.0);
+        if !hysteresis_s.is_finite() || !(0.0..=600.0).contains(&hysteresis_s) {
+            return Err(SeparationError::Invalid(format!(
+                "alerting.hysteresis_s must be in [0, 600], got {hysteresis_s}"
+            )));
+        }
+        Ok(SeparationTable { table, hysteresis_s })
+    }
+
+    /// The standard for a pair of classes (symmetric).
+    #[inline(always)]
+    pub fn get(&self, a: AssetClass, b: AssetClass) -> &SeparationStandard {
+        &self.table[a as usize][b as usize]
+    }
+
+    /// Largest radius, half-height and lookahead any pair involving `class` uses: what the
+    /// broad phase must reserve round a track of that class.
+    pub fn envelope(&self, class: AssetClass) -> (f64, f64, f64) {
+        let row = &self.table[class.index()];
+        row.iter().fold((0.0f64, 0.0f64, 0.0f64), |(r, h, l), s| {
+            (r.max(s.radius_m), h.max(s.half_height_m), l.max(s.lookahead_s))
+        })
+    }
+}
+
+impl Default for SeparationTable {
+    fn default() -> Self {
+        Self::defaults()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AssetClass::*;
+
+    #[test]
+    fn defaults_match_design() {
+        let t = SeparationTable::defaults();
+        assert_eq!(t.get(FixedWing, Rotorcraft).radius_m, 9260.0);
+        assert_eq!(t.get(FixedWing, FixedWing).lookahead_s, 300.0);
+        assert_eq!(t.get(UasLarge, FixedWing).half_height_m, 137.16);
+        assert_eq!(t.get(UasSmall, UasLarge).radius_m, 1219.2);
+        assert_eq!(t.get(UasSmall, Rotorcraft).lookahead_s, 180.0);
+        assert_eq!(t.get(UasSmall, UasSmall).radius_m, 50.0);
+        assert_eq!(t.get(UasSmall, UasSmall).warning_s, 25.0);
+        assert_eq!(t.get(UasSmall, UasSmall).preventive_s, 60.0);
+        assert_eq!(t.envelope(UasSmall), (1219.2, 137.16, 180.0));
+        assert_eq!(t.envelope(FixedWing), (9260.0, 304.8, 300.0));
+    }
+
+    #[test]
+    fn levels() {
+        let s = SeparationStandard::new(9260.0, 304.8, 300.0);
+        assert_eq!(s.level(0.0, true), AlertLevel::Warning);
+        assert_eq!(s.level(25.0, false), AlertLevel::Warning);
+        assert_eq!(s.level(25.1, false), AlertLevel::Corrective);
+        assert_eq!(s.level(55.0, false), AlertLevel::Corrective);
+        assert_eq!(s.level(56.0, false), AlertLevel::Preventive);
+        assert_eq!(s.level(300.0, false), AlertLevel::Preventive);
+        assert_eq!(s.level(301.0, false), AlertLevel::None);
+    }
+
+    #[test]
+    fn missing_pair_is_named() {
+        let e = SeparationTable::from_toml(
+            "[[pair]]\nclasses=[\"manned\",\"manned\"]\nradius_m=1\nhalf_height_m=1\nlookahead_s=1\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("no [[pair]] rule covers fixed_wing vs uas_large"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = SeparationTable::from_toml(
+            "[[pair]]\nclasses=[\"any\",\"any\"]\nradius_m=-5\nhalf_height_m=1\nlookahead_s=1\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("pair[0]: radius_m"), "{e}");
+        let e = SeparationTable::from_toml(
+            "[[pair]]\nclasses=[\"any\",\"jet\"]\nradius_m=5\nhalf_height_m=1\nlookahead_s=1\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("pair[0].classes"), "{e}");
+        let e = SeparationTable::from_toml(
+            "[[pair]]\nclasses=[\"any\",\"any\"]\nradius_m=5\nhalf_height_m=1\nlookahead_s=10\nwarning_s=20\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("warning_s"), "{e}");
+    }
+
+    #[test]
+    fn later_rules_override() {
+        let t = SeparationTable::from_toml(
+            "[[pair]]\nclasses=[\"any\",\"any\"]\nradius_m=5\nhalf_height_m=1\nlookahead_s=10\n\
+             [[pair]]\nclasses=[\"uas_small\",\"any\"]\nradius_m=7\nhalf_height_m=1\nlookahead_s=10\n",
+        )
+        .unwrap();
+        assert_eq!(t.get(FixedWing, FixedWing).radius_m, 5.0);
+        assert_eq!(t.get(FixedWing, UasSmall).radius_m, 7.0);
+        assert_eq!(t.get(UasSmall, UasSmall).radius_m, 7.0);
+    }
+}
