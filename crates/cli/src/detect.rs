@@ -39,6 +39,12 @@ pub fn run(args: &DetectArgs) -> Result<()> {
             }
         }
     }
+    // An on-ground record newer than an asset's last airborne report takes it out of the picture.
+    for (asset, t) in &stats.grounded {
+        if latest.get(asset.as_str()).is_some_and(|r| r.time <= *t) {
+            latest.remove(asset.as_str());
+        }
+    }
     let newest = latest.values().map(|r| r.time).fold(f64::NEG_INFINITY, f64::max);
     let mut live: Vec<&TrackReport> = latest
         .values()

@@ -29,8 +29,20 @@ pub struct ReadStats {
     pub gzip: bool,
     pub records: usize,
     pub accepted: usize,
-    /// Records not used because the aircraft was on the ground (traffic files).
+    /// Records saying the aircraft was on the ground (traffic files): each ends its airborne
+    /// track, listed in [`ReadStats::grounded`].
     pub on_ground: usize,
+    /// (asset, time) of every on-ground record, in file order.
+    pub grounded: Vec<(String, f64)>,
+    /// Records whose velocity was missing and was derived from the previous position.
+    pub velocity_derived: usize,
+    /// Records whose velocity was missing and could not be derived: kept as position-only
+    /// (speed 0), so a loss of separation is still seen even if it cannot be predicted.
+    pub velocity_unknown: usize,
+    /// Records that repeat the aircraft's previous position exactly while it is moving: a
+    /// forward-filled (stale) position, not a new observation. Skipped, so the track ages and
+    /// is dropped when stale instead of being refreshed with an old position.
+    pub repeated_position: usize,
     /// Rejected records by reason ("field: fault").
     pub rejected: BTreeMap<String, usize>,
     printed: usize,
@@ -152,9 +164,25 @@ struct Known {
     gs: Option<f64>,
     trk: Option<f64>,
     vs: Option<f64>,
+    /// last position: (time s, lat, lng)
+    pos: Option<(f64, f64, f64)>,
 }
 
-fn traffic_record(v: &Value, known: &mut HashMap<String, Known>) -> Result<Option<TrackReport>, ReportError> {
+/// How the velocity of a traffic record was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Velocity {
+    Reported,
+    Derived,
+    Unknown,
+}
+
+/// Longest gap over which a velocity is derived from two positions, seconds.
+const MAX_DERIVE_GAP_S: f64 = 10.0;
+
+fn traffic_record(
+    v: &Value,
+    known: &mut HashMap<String, Known>,
+) -> Result<Option<(Option<TrackReport>, Velocity)>, ReportError> {
     let obj = v
         .as_object()
         .ok_or_else(|| ReportError::new("record", "wrong type: expected an object"))?;
@@ -183,19 +211,36 @@ fn traffic_record(v: &Value, known: &mut HashMap<String, Known>) -> Result<Optio
         k.vs = Some(vr * FPM_TO_MPS);
     }
     if matches!(obj.get("onground"), Some(Value::Bool(true))) {
+        k.pos = None;
         return Ok(None);
     }
     let lat = num("latitude")?.ok_or_else(|| ReportError::new("latitude", "missing: null position"))?;
     let lng = num("longitude")?.ok_or_else(|| ReportError::new("longitude", "missing: null position"))?;
     let alt = num("altitude")?.ok_or_else(|| ReportError::new("altitude", "missing: null altitude"))?;
-    let gs =
-        k.gs.ok_or_else(|| ReportError::new("groundspeed", "missing: no speed known yet"))?;
-    let trk = k
-        .trk
-        .ok_or_else(|| ReportError::new("track", "missing: no track known yet"))?;
+    let time = ts / 1000.0;
+    if let Some((_, lat0, lng0)) = k.pos {
+        if lat0 == lat && lng0 == lng && k.gs.unwrap_or(0.0) > 1.0 {
+            return Ok(Some((None, Velocity::Reported)));
+        }
+    }
+    let (gs, trk, how) = match (k.gs, k.trk) {
+        (Some(gs), Some(trk)) => (gs, trk, Velocity::Reported),
+        _ => match k.pos {
+            Some((t0, lat0, lng0)) if time > t0 && time - t0 <= MAX_DERIVE_GAP_S => {
+                use deconflict_core::geodesy::{dot, east_north, great_circle_m, sub, unit_vector};
+                let (n0, n1) = (unit_vector(lat0, lng0), unit_vector(lat, lng));
+                let (e, no) = east_north(lat0, lng0);
+                let dv = sub(n1, n0);
+                let trk = dot(dv, e).atan2(dot(dv, no)).to_degrees().rem_euclid(360.0);
+                (great_circle_m(n0, n1) / (time - t0), trk, Velocity::Derived)
+            }
+            _ => (0.0, 0.0, Velocity::Unknown),
+        },
+    };
+    k.pos = Some((time, lat, lng));
     let r = TrackReport {
         asset: icao,
-        time: ts / 1000.0,
+        time,
         lat,
         lng,
         alt_m: alt * FT_TO_M,
@@ -219,7 +264,7 @@ fn traffic_record(v: &Value, known: &mut HashMap<String, Known>) -> Result<Optio
         .to_string();
         e
     })?;
-    Ok(Some(r))
+    Ok(Some((Some(r), how)))
 }
 
 struct ArrayVisitor<'a> {
@@ -238,8 +283,21 @@ impl<'de> Visitor<'de> for ArrayVisitor<'_> {
         while let Some(v) = seq.next_element::<Value>()? {
             self.stats.records += 1;
             match traffic_record(&v, &mut known) {
-                Ok(Some(r)) => self.out.push(r),
-                Ok(None) => self.stats.on_ground += 1,
+                Ok(Some((None, _))) => self.stats.repeated_position += 1,
+                Ok(Some((Some(r), how))) => {
+                    match how {
+                        Velocity::Reported => {}
+                        Velocity::Derived => self.stats.velocity_derived += 1,
+                        Velocity::Unknown => self.stats.velocity_unknown += 1,
+                    }
+                    self.out.push(r)
+                }
+                Ok(None) => {
+                    self.stats.on_ground += 1;
+                    if let (Some(id), Some(ts)) = (v["icao24"].as_str(), v["timestamp"].as_f64()) {
+                        self.stats.grounded.push((id.to_string(), ts / 1000.0));
+                    }
+                }
                 Err(e) => {
                     let loc = format!("record {}", self.stats.records);
                     self.stats.reject(&loc, &e, self.quiet)

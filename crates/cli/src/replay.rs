@@ -60,8 +60,11 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary> {
         bail!("--hysteresis-s must be a non-negative number of seconds");
     }
     let t_read = Instant::now();
-    let (mut reports, stats) = read_reports(&args.file, args.quiet)?;
+    let (mut reports, mut stats) = read_reports(&args.file, args.quiet)?;
     reports.sort_by(|a, b| a.time.total_cmp(&b.time));
+    // On-ground records end an airborne track at their time.
+    let mut grounded = std::mem::take(&mut stats.grounded);
+    grounded.sort_by(|a, b| a.1.total_cmp(&b.1));
     let read_s = t_read.elapsed().as_secs_f64();
 
     // Stable asset numbers in name order, so that id order is name order.
@@ -106,16 +109,30 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary> {
         // last report per asset id: (time, state at that time)
         let mut last: Vec<Option<(f64, TrackState)>> = vec![None; names.len()];
         let mut next = 0usize;
+        let mut next_ground = 0usize;
         let mut scene = Scene::new();
         let mut index: Vec<u32> = Vec::new();
         let mut det = Detector::new();
         let mut found: Vec<(u32, u32, PairConflict)> = Vec::new();
         for step in 0..steps {
             let t = t0 + step as f64 * args.step_s;
-            while next < reports.len() && reports[next].time <= t {
-                let r = &reports[next];
-                last[ids[r.asset.as_str()] as usize] = Some((r.time, r.state()));
-                next += 1;
+            // Reports and landings up to t, in time order.
+            loop {
+                let rt = reports.get(next).map_or(f64::INFINITY, |r| r.time);
+                let gt = grounded.get(next_ground).map_or(f64::INFINITY, |g| g.1);
+                if rt.min(gt) > t {
+                    break;
+                }
+                if gt < rt {
+                    if let Some(&id) = ids.get(grounded[next_ground].0.as_str()) {
+                        last[id as usize] = None;
+                    }
+                    next_ground += 1;
+                } else {
+                    let r = &reports[next];
+                    last[ids[r.asset.as_str()] as usize] = Some((r.time, r.state()));
+                    next += 1;
+                }
             }
             scene.clear();
             index.clear();
@@ -197,6 +214,30 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary> {
             "  {:<28}{:>12}",
             "skipped: on the ground",
             thousands(stats.on_ground)
+        );
+    }
+    if stats.repeated_position > 0 {
+        let _ = writeln!(
+            s,
+            "  {:<28}{:>12}",
+            "repeated position (stale)",
+            thousands(stats.repeated_position)
+        );
+    }
+    if stats.velocity_derived > 0 {
+        let _ = writeln!(
+            s,
+            "  {:<28}{:>12}",
+            "velocity from positions",
+            thousands(stats.velocity_derived)
+        );
+    }
+    if stats.velocity_unknown > 0 {
+        let _ = writeln!(
+            s,
+            "  {:<28}{:>12}",
+            "velocity unknown (kept)",
+            thousands(stats.velocity_unknown)
         );
     }
     let _ = writeln!(s, "  {:<28}{:>12}", "rejected", thousands(stats.rejected_total()));
