@@ -203,78 +203,47 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary> {
         (_, true) => "JSON Lines, gzip",
         _ => "JSON Lines",
     };
-    let mut s = String::new();
-    use std::fmt::Write as _;
-    let _ = writeln!(s, "replay summary: {} ({fmt})", args.file.display());
-    let _ = writeln!(s, "  {:<28}{:>12}", "records read", thousands(stats.records));
-    let _ = writeln!(s, "  {:<28}{:>12}", "reports accepted", thousands(stats.accepted));
-    if stats.on_ground > 0 {
-        let _ = writeln!(
-            s,
-            "  {:<28}{:>12}",
-            "skipped: on the ground",
-            thousands(stats.on_ground)
-        );
+    let mut s = format!("replay summary: {} ({fmt})\n", args.file.display());
+    // One row of the table: indentation level, label, count.
+    let mut row = |level: usize, label: &str, value: String| {
+        let pad = 2 * level;
+        s.push_str(&format!("{:pad$}{:<w$}{:>12}\n", "", label, value, w = 30 - pad));
+    };
+    row(1, "records read", thousands(stats.records));
+    row(1, "reports accepted", thousands(stats.accepted));
+    for (label, n) in [
+        ("on the ground (track ends)", stats.on_ground),
+        ("repeated position (stale)", stats.repeated_position),
+        ("velocity from positions", stats.velocity_derived),
+        ("velocity unknown (kept)", stats.velocity_unknown),
+    ] {
+        if n > 0 {
+            row(1, label, thousands(n));
+        }
     }
-    if stats.repeated_position > 0 {
-        let _ = writeln!(
-            s,
-            "  {:<28}{:>12}",
-            "repeated position (stale)",
-            thousands(stats.repeated_position)
-        );
-    }
-    if stats.velocity_derived > 0 {
-        let _ = writeln!(
-            s,
-            "  {:<28}{:>12}",
-            "velocity from positions",
-            thousands(stats.velocity_derived)
-        );
-    }
-    if stats.velocity_unknown > 0 {
-        let _ = writeln!(
-            s,
-            "  {:<28}{:>12}",
-            "velocity unknown (kept)",
-            thousands(stats.velocity_unknown)
-        );
-    }
-    let _ = writeln!(s, "  {:<28}{:>12}", "rejected", thousands(stats.rejected_total()));
+    row(1, "rejected", thousands(stats.rejected_total()));
     for (reason, n) in &stats.rejected {
-        let _ = writeln!(s, "    {:<26}{:>12}", reason, thousands(*n));
+        row(2, reason, thousands(*n));
     }
-    let _ = writeln!(s, "  {:<28}{:>12}", "aircraft", thousands(summary.aircraft));
-    let _ = writeln!(
-        s,
-        "  {:<28}{:>12}",
-        format!("steps of {} s", args.step_s),
-        thousands(summary.steps)
+    row(1, "aircraft", thousands(summary.aircraft));
+    row(
+        1,
+        &format!("steps of {} s", args.step_s),
+        thousands(summary.steps),
     );
-    let _ = writeln!(
-        s,
-        "  {:<28}{:>12}",
-        "conflict episodes",
-        thousands(summary.episodes)
-    );
+    row(1, "conflict episodes", thousands(summary.episodes));
     for (lvl, name) in [(1, "preventive"), (2, "corrective"), (3, "warning")] {
-        let _ = writeln!(
-            s,
-            "    {:<26}{:>12}",
-            format!("max level {lvl} {name}"),
-            thousands(summary.by_level[lvl])
+        row(
+            2,
+            &format!("max level {lvl} {name}"),
+            thousands(summary.by_level[lvl]),
         );
     }
-    let _ = writeln!(
-        s,
-        "  {:<28}{:>12}",
-        "losses of separation",
-        thousands(summary.losses)
-    );
-    let _ = writeln!(s, "  {:<28}{:>12.1}", "read time, ms", read_s * 1e3);
-    let _ = writeln!(s, "  {:<28}{:>12.1}", "detection time, ms", scan_s * 1e3);
+    row(1, "losses of separation", thousands(summary.losses));
+    row(1, "read time, ms", format!("{:.1}", read_s * 1e3));
+    row(1, "detection time, ms", format!("{:.1}", scan_s * 1e3));
     if args.out.as_os_str() != "-" {
-        let _ = writeln!(s, "  episodes written to {}", args.out.display());
+        s.push_str(&format!("  episodes written to {}\n", args.out.display()));
     }
     eprint!("{s}");
     Ok(summary)
