@@ -37,6 +37,9 @@ pub struct ReplayArgs {
     pub quiet: bool,
 }
 
+/// Longest replay, in detection steps (116 days at 1 s).
+const MAX_STEPS: u64 = 10_000_000;
+
 /// What a replay found, for the summary and for tests.
 #[derive(Debug, Default)]
 pub struct ReplaySummary {
@@ -95,6 +98,16 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary> {
     if let (Some(first), Some(last)) = (reports.first(), reports.last()) {
         let (t0, t1) = (first.time, last.time);
         let steps = ((t1 - t0) / args.step_s).floor() as u64 + 1;
+        if steps > MAX_STEPS {
+            bail!(
+                "the reports span {} to {} ({:.0} s): {steps} steps of {} s is more than {MAX_STEPS}; \
+                 check the times (a stray record, or milliseconds given as seconds?) or raise --step-s",
+                format_rfc3339(t0),
+                format_rfc3339(t1),
+                t1 - t0,
+                args.step_s
+            );
+        }
         let bar = if args.quiet {
             ProgressBar::hidden()
         } else {

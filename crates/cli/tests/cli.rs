@@ -390,6 +390,24 @@ fn replay_reports_bad_lines_and_goes_on() {
     assert_eq!(eps[0]["los"], true);
 }
 
+#[test]
+fn replay_refuses_an_absurd_time_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("s.jsonl");
+    let text = [
+        report("A", 0.0, 35.0, 35.0, 3000.0, 100.0, 0.0, "fixed_wing"),
+        report("A", 1_442_556_000.0, 35.0, 35.0, 3000.0, 100.0, 0.0, "fixed_wing"),
+    ];
+    std::fs::write(&f, text.join("\n")).unwrap();
+    let out = bin().arg("replay").arg(&f).arg("-q").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1970-01-01T00:00:00Z to 2015-09-18T06:00:00Z"),
+        "{stderr}"
+    );
+}
+
 /// CI-only (needs ../shared/data): the whole recordings.
 #[test]
 #[ignore = "reads ../shared/data; run by .ci/run"]
