@@ -7,7 +7,11 @@ use deconflict_core::{brute_force, Detector, Scene, SeparationStandard, Separati
 use std::time::Instant;
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    /// `http`: the service over HTTP instead of the detector alone.
+    #[command(subcommand)]
+    pub kind: Option<BenchKind>,
     /// Scene sizes to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
     pub tracks: Vec<usize>,
@@ -22,7 +26,16 @@ pub struct BenchArgs {
     pub seed: u64,
 }
 
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchKind {
+    /// Ingest throughput and report-to-alert latency of `deconflict serve` over loopback HTTP.
+    Http(crate::bench_http::HttpArgs),
+}
+
 pub fn run(args: &BenchArgs) -> Result<()> {
+    if let Some(BenchKind::Http(h)) = &args.kind {
+        return crate::bench_http::run(h);
+    }
     if args.scans < 5 {
         bail!("--scans must be at least 5");
     }

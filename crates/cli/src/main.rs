@@ -1,10 +1,12 @@
 //! The `deconflict` command-line tool.
 
 mod bench;
+mod bench_http;
 mod common;
 mod detect;
 mod input;
 mod replay;
+mod service;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -28,6 +30,17 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Print the built-in separation table (TOML), a starting point for --table.
     Standards,
+    /// Run the HTTP service (SQLite under --data-dir; nothing else to install).
+    Serve(service::ServeArgs),
+    /// Register and list parties.
+    #[command(subcommand)]
+    Party(service::PartyCmd),
+    /// Issue and revoke bearer tokens.
+    #[command(subcommand)]
+    Token(service::TokenCmd),
+    /// Export and verify the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(service::AuditCmd),
 }
 
 fn main() {
@@ -36,6 +49,10 @@ fn main() {
         Command::Detect(a) => detect::run(a),
         Command::Replay(a) => replay::run(a).map(|_| ()),
         Command::Bench(a) => bench::run(a),
+        Command::Serve(a) => service::serve(a),
+        Command::Party(c) => service::party(c),
+        Command::Token(c) => service::token(c),
+        Command::Audit(c) => service::audit(c),
         Command::Standards => {
             print!("{}", deconflict_core::separation::DEFAULT_TOML);
             Ok(())

@@ -1,0 +1,361 @@
+//! `deconflict bench http`: the service over real HTTP on loopback, measured.
+//!
+//! Starts `deconflict serve` as a child process on a fresh SQLite data directory, registers the
+//! parties, and measures from this process:
+//! 1. **ingest**: track reports per second, in batches, with detection running;
+//! 2. **latency**: report-to-alert time while `--tracks` live tracks of `--parties` parties
+//!    report at 1 Hz. Each second, probe pairs are placed in conflict; the time from sending the
+//!    second report of a pair to receiving its alert on the party's stream is one sample;
+//! 3. **soak** (with `--soak-s`): the 1 Hz load for that long, printing the server's RSS.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use deconflict_core::synth::{generate, SynthParams};
+use deconflict_store::{Role, Store};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Args)]
+pub struct HttpArgs {
+    /// Live tracks in the latency and soak phases.
+    #[arg(long, default_value_t = 10_000)]
+    pub tracks: usize,
+    /// Parties the tracks are spread over.
+    #[arg(long, default_value_t = 4)]
+    pub parties: usize,
+    /// Reports per request.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Concurrent requests in the ingest phase.
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+    /// Length of the ingest phase, seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub ingest_s: f64,
+    /// Length of the latency phase, seconds.
+    #[arg(long, default_value_t = 20.0)]
+    pub latency_s: f64,
+    /// Probe pairs placed in conflict per second in the latency phase.
+    #[arg(long, default_value_t = 10)]
+    pub probes: usize,
+    /// Length of the soak phase, seconds (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    pub soak_s: f64,
+}
+
+fn unix_now() -> f64 {
+    deconflict_server::unix_now()
+}
+
+struct ServerProc {
+    child: Child,
+    base: String,
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Resident memory of a process, MiB (Linux).
+fn rss_mb(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn mb(x: Option<f64>) -> Value {
+    x.map_or(Value::Null, |v| json!((v * 10.0).round() / 10.0))
+}
+
+fn start_server(dir: &std::path::Path) -> Result<ServerProc> {
+    let cfg = dir.join("bench.toml");
+    std::fs::write(&cfg, "max_body_bytes = 16777216\nstream_buffer = 65536\n")?;
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting deconflict serve")?;
+    let mut out = std::io::BufReader::new(child.stdout.take().context("server stdout")?);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if out.read_line(&mut line)? == 0 {
+            bail!("the server exited before listening");
+        }
+        if let Some(b) = line.trim().strip_prefix("listening on ") {
+            let base = b.to_string();
+            std::thread::spawn(move || {
+                let mut sink = String::new();
+                while out.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+                    sink.clear();
+                }
+            });
+            return Ok(ServerProc { child, base });
+        }
+    }
+}
+
+/// One synthetic aircraft of the fleet.
+#[derive(Clone)]
+struct Plane {
+    asset: String,
+    lat: f64,
+    lng: f64,
+    alt: f64,
+    gs: f64,
+    trk: f64,
+    vs: f64,
+}
+
+/// The fleet: tracks spread over parties.
+struct Fleet {
+    parties: Vec<Vec<Plane>>,
+}
+
+impl Fleet {
+    fn new(tracks: usize, parties: usize) -> Fleet {
+        let states = generate(&SynthParams::bench(tracks, 7));
+        let mut p = vec![Vec::new(); parties];
+        for (i, s) in states.iter().enumerate() {
+            let (lat, lng) = s.lat_lng();
+            p[i % parties].push(Plane {
+                asset: format!("T{i:06}"),
+                lat,
+                lng,
+                alt: s.alt_m,
+                gs: s.ground_speed(),
+                trk: s.track_deg(),
+                vs: s.vs_mps,
+            });
+        }
+        Fleet { parties: p }
+    }
+
+    /// Request bodies for one party's tracks at time `t` (positions held; the point is load).
+    fn bodies(&self, party: usize, batch: usize, t: f64) -> Vec<String> {
+        self.parties[party]
+            .chunks(batch.max(1))
+            .map(|c| {
+                let v: Vec<Value> = c
+                    .iter()
+                    .map(|p| {
+                        json!({"asset": p.asset, "time": t, "lat": p.lat, "lng": p.lng, "alt_m": p.alt,
+                               "gs_mps": p.gs, "track_deg": p.trk, "vs_mps": p.vs, "class": "fixed_wing"})
+                    })
+                    .collect();
+                Value::from(v).to_string()
+            })
+            .collect()
+    }
+}
+
+async fn post(client: &reqwest::Client, base: &str, token: &str, body: String) -> Result<usize> {
+    let r = client
+        .post(format!("{base}/v1/tracks"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?;
+    let status = r.status();
+    let v: Value = r.json().await?;
+    if !status.is_success() {
+        bail!("POST /v1/tracks: {status}: {v}");
+    }
+    Ok(v["accepted"].as_u64().unwrap_or(0) as usize)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+pub fn run(args: &HttpArgs) -> Result<()> {
+    anyhow::ensure!(args.parties >= 2, "--parties must be at least 2");
+    anyhow::ensure!(
+        args.batch >= 1 && args.workers >= 1,
+        "--batch and --workers must be positive"
+    );
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let tmp = tempfile::tempdir()?;
+    // Parties and tokens, as an operator would make them.
+    let store = Store::open(&tmp.path().join("data"))?;
+    let mut tokens = Vec::new();
+    for p in 0..args.parties {
+        let name = format!("P{p}");
+        store.add_party(&name, None, Role::Party, unix_now())?;
+        tokens.push(store.issue_token(&name, unix_now())?);
+    }
+    drop(store);
+    let server = start_server(tmp.path())?;
+    eprintln!(
+        "bench http: server {} on {cores} cores; {} tracks, {} parties, batches of {}",
+        server.base, args.tracks, args.parties, args.batch
+    );
+    let fleet = Arc::new(Fleet::new(args.tracks, args.parties));
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let base = server.base.clone();
+    let pid = server.child.id();
+    rt.block_on(async move {
+        let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+
+        // 1. Ingest throughput.
+        let accepted = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let t0 = Instant::now();
+        let mut tasks = Vec::new();
+        for w in 0..args.workers {
+            let (client, base, fleet, tokens, accepted, stop) =
+                (client.clone(), base.clone(), fleet.clone(), tokens.clone(), accepted.clone(), stop.clone());
+            let batch = args.batch;
+            let args_step = args.workers;
+            tasks.push(tokio::spawn(async move {
+                let mut k = w;
+                while !stop.load(Ordering::Relaxed) {
+                    let party = k % tokens.len();
+                    let bodies = fleet.bodies(party, batch, unix_now());
+                    let body = bodies[(k / tokens.len()) % bodies.len()].clone();
+                    accepted.fetch_add(post(&client, &base, &tokens[party], body).await? as u64, Ordering::Relaxed);
+                    k += args_step;
+                }
+                Ok::<_, anyhow::Error>(())
+            }));
+        }
+        tokio::time::sleep(Duration::from_secs_f64(args.ingest_s)).await;
+        stop.store(true, Ordering::Relaxed);
+        for t in tasks {
+            t.await??;
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        let n = accepted.load(Ordering::Relaxed);
+        println!(
+            "{}",
+            json!({"phase": "ingest", "reports": n, "seconds": (secs * 100.0).round() / 100.0,
+                   "reports_per_s": (n as f64 / secs).round(), "batch": args.batch, "workers": args.workers,
+                   "cores": cores})
+        );
+
+        // 2. Latency at 1 Hz with live streams.
+        let pending: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
+        let samples: Arc<Mutex<Vec<f64>>> = Arc::new(Mutex::new(Vec::new()));
+        let mut streams = Vec::new();
+        for tok in &tokens {
+            let (client, base, tok, pending, samples) = (client.clone(), base.clone(), tok.clone(), pending.clone(), samples.clone());
+            streams.push(tokio::spawn(async move {
+                let mut resp = client.get(format!("{base}/v1/stream?after=1000000000")).bearer_auth(&tok).send().await?;
+                let mut buf = String::new();
+                while let Some(chunk) = resp.chunk().await? {
+                    buf.push_str(&String::from_utf8_lossy(&chunk));
+                    while let Some(end) = buf.find("\n\n") {
+                        let ev: String = buf.drain(..end + 2).collect();
+                        if let Some(data) = ev.lines().find_map(|l| l.strip_prefix("data:")) {
+                            if let Ok(v) = serde_json::from_str::<Value>(data.trim()) {
+                                if v["event"] == "new" {
+                                    if let Some(a) = v["own_asset"].as_str() {
+                                        if let Some(t) = pending.lock().unwrap_or_else(|e| e.into_inner()).remove(a) {
+                                            samples.lock().unwrap_or_else(|e| e.into_inner()).push(t.elapsed().as_secs_f64() * 1e3);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                Ok::<_, anyhow::Error>(())
+            }));
+        }
+        // Streams start from "now" (after= a number above any seq): give them a moment.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let steady = |secs: f64, probes: usize| {
+            let (client, base, fleet, tokens, pending) = (client.clone(), base.clone(), fleet.clone(), tokens.clone(), pending.clone());
+            let batch = args.batch;
+            async move {
+                let start = Instant::now();
+                let mut second = 0u64;
+                while start.elapsed().as_secs_f64() < secs {
+                    let tick = Instant::now();
+                    let t = unix_now();
+                    let mut reqs = Vec::new();
+                    for (p, tok) in tokens.iter().enumerate() {
+                        for body in fleet.bodies(p, batch, t) {
+                            let (client, base, tok) = (client.clone(), base.clone(), tok.clone());
+                            reqs.push(tokio::spawn(async move { post(&client, &base, &tok, body).await }));
+                        }
+                    }
+                    for r in reqs {
+                        r.await??;
+                    }
+                    // Probe pairs at a fresh place each: party 1's drone first, then party 0's
+                    // (which creates the conflict); time from the second report to party 0's alert.
+                    for k in 0..probes {
+                        let lat = -60.0 + (second as f64 * probes as f64 + k as f64) * 0.05 % 30.0;
+                        let lng = -150.0 + (second as f64 * 0.37 + k as f64 * 0.11) % 100.0;
+                        let a = format!("PROBE-{second}-{k}");
+                        let rep = |asset: &str| {
+                            Value::from(vec![json!({"asset": asset, "time": unix_now(), "lat": lat, "lng": lng, "alt_m": 100.0,
+                                "gs_mps": 10.0, "track_deg": 0.0, "vs_mps": 0.0, "class": "uas_small"})])
+                            .to_string()
+                        };
+                        post(&client, &base, &tokens[1], rep(&format!("{a}-b"))).await?;
+                        pending.lock().unwrap_or_else(|e| e.into_inner()).insert(a.clone(), Instant::now());
+                        post(&client, &base, &tokens[0], rep(&a)).await?;
+                    }
+                    second += 1;
+                    let spent = tick.elapsed();
+                    if spent < Duration::from_secs(1) {
+                        tokio::time::sleep(Duration::from_secs(1) - spent).await;
+                    }
+                }
+                Ok::<_, anyhow::Error>(second)
+            }
+        };
+        let seconds = steady(args.latency_s, args.probes).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut s = samples.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let lost = pending.lock().unwrap_or_else(|e| e.into_inner()).len();
+        s.sort_by(f64::total_cmp);
+        println!(
+            "{}",
+            json!({"phase": "latency", "live_tracks": args.tracks, "parties": args.parties, "seconds": seconds,
+                   "samples": s.len(), "unanswered": lost,
+                   "p50_ms": (percentile(&s, 0.5) * 10.0).round() / 10.0,
+                   "p99_ms": (percentile(&s, 0.99) * 10.0).round() / 10.0,
+                   "max_ms": (s.last().copied().unwrap_or(f64::NAN) * 10.0).round() / 10.0, "cores": cores})
+        );
+
+        // 3. Soak: the same 1 Hz load; memory must stay flat.
+        if args.soak_s > 0.0 {
+            let start = rss_mb(pid);
+            eprintln!("soak: {} s at {} tracks, server RSS {:?} MiB", args.soak_s, args.tracks, start);
+            steady(args.soak_s, 0).await?;
+            let end = rss_mb(pid);
+            println!(
+                "{}",
+                json!({"phase": "soak", "seconds": args.soak_s, "live_tracks": args.tracks,
+                       "server_rss_start_mb": mb(start), "server_rss_end_mb": mb(end)})
+            );
+        }
+        for s in streams {
+            s.abort();
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! `serve`, `party`, `token` and `audit`: running the service and administering its store.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use deconflict_server::Config;
+use deconflict_store::{Role, Store};
+use std::io::Write;
+use std::path::PathBuf;
+
+const DEFAULT_DATA_DIR: &str = "./deconflict-data";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML; see docs/operations.md). Flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Data directory (SQLite database and service key) [default: ./deconflict-data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Separation table (TOML) [default: built in].
+    #[arg(long)]
+    pub table: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DataDir {
+    /// Data directory of the service.
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PartyCmd {
+    /// Register a party (who flies).
+    Add {
+        name: String,
+        /// The coalition it belongs to.
+        #[arg(long)]
+        member_of: Option<String>,
+        /// party, observer or admin.
+        #[arg(long, default_value = "party")]
+        role: String,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// List the parties.
+    List {
+        #[command(flatten)]
+        dir: DataDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Issue a bearer token for a party; it is printed once and only its hash is kept.
+    Issue {
+        party: String,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// Revoke every token of a party.
+    Revoke {
+        party: String,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Write the whole audit log (JSON Lines) with its signed checkpoints.
+    Export {
+        #[command(flatten)]
+        dir: DataDir,
+        /// Output file; `-` for standard output.
+        #[arg(long, short, default_value = "-")]
+        out: PathBuf,
+    },
+    /// Check an exported log offline; names the first bad entry.
+    Verify { file: PathBuf },
+}
+
+fn now() -> f64 {
+    deconflict_server::unix_now()
+}
+
+fn open(dir: &DataDir) -> Result<Store> {
+    Store::open(&dir.data_dir).with_context(|| format!("opening the store in {}", dir.data_dir.display()))
+}
+
+pub fn serve(args: &ServeArgs) -> Result<()> {
+    let mut config = match &args.config {
+        Some(p) => Config::from_toml(
+            &std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        )?,
+        None => Config::default(),
+    };
+    if let Some(l) = args.listen {
+        config.listen = l;
+    }
+    if let Some(d) = &args.data_dir {
+        config.data_dir = d.clone();
+    }
+    if let Some(t) = &args.table {
+        config.table = Some(t.clone());
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let shutdown = async {
+            #[cfg(unix)]
+            {
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+            tracing::info!("shutting down");
+        };
+        deconflict_server::run(config, shutdown).await
+    })
+}
+
+pub fn party(cmd: &PartyCmd) -> Result<()> {
+    match cmd {
+        PartyCmd::Add {
+            name,
+            member_of,
+            role,
+            dir,
+        } => {
+            let role: Role = role
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--role must be party, observer or admin"))?;
+            let p = open(dir)?.add_party(name, member_of.as_deref(), role, now())?;
+            println!("{}", serde_json::to_string(&p)?);
+        }
+        PartyCmd::List { dir } => {
+            for p in open(dir)?.list_parties()? {
+                println!("{}", serde_json::to_string(&p)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn token(cmd: &TokenCmd) -> Result<()> {
+    match cmd {
+        TokenCmd::Issue { party, dir } => {
+            let t = open(dir)?.issue_token(party, now())?;
+            println!("{t}");
+            eprintln!("token issued for {party}: shown once, keep it secret (only its hash is stored)");
+        }
+        TokenCmd::Revoke { party, dir } => {
+            let n = open(dir)?.revoke_tokens(party, now())?;
+            eprintln!("revoked {n} token(s) of {party}");
+        }
+    }
+    Ok(())
+}
+
+pub fn audit(cmd: &AuditCmd) -> Result<()> {
+    match cmd {
+        AuditCmd::Export { dir, out } => {
+            let store = open(dir)?;
+            if out.as_os_str() == "-" {
+                let stdout = std::io::stdout();
+                let mut w = std::io::BufWriter::new(stdout.lock());
+                store.export_audit(&mut w)?;
+                w.flush()?;
+            } else {
+                let mut w = std::io::BufWriter::new(
+                    std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?,
+                );
+                store.export_audit(&mut w)?;
+                w.flush()?;
+                eprintln!("audit log written to {}", out.display());
+            }
+        }
+        AuditCmd::Verify { file } => {
+            let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+            match deconflict_store::verify_audit(std::io::BufReader::new(f)) {
+                Ok(r) => println!(
+                    "ok: {} entries, {} checkpoints, last signed entry {}, head {}",
+                    r.entries, r.checkpoints, r.last_signed_seq, r.last_hash
+                ),
+                Err(e) => bail!("audit log does not verify: {e}"),
+            }
+        }
+    }
+    Ok(())
+}
