@@ -179,6 +179,24 @@ async fn post(client: &reqwest::Client, base: &str, token: &str, body: String) -
     Ok(v["accepted"].as_u64().unwrap_or(0) as usize)
 }
 
+/// A party's newest alert sequence number, paging through `/v1/alerts`.
+async fn last_seq(client: &reqwest::Client, base: &str, token: &str) -> Result<u64> {
+    let mut last = 0u64;
+    loop {
+        let v: Value = client
+            .get(format!("{base}/v1/alerts?after={last}&limit=10000"))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        match v.as_array().and_then(|a| a.last()).and_then(|a| a["seq"].as_u64()) {
+            Some(s) => last = s,
+            None => return Ok(last),
+        }
+    }
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -258,8 +276,9 @@ pub fn run(args: &HttpArgs) -> Result<()> {
         let mut streams = Vec::new();
         for tok in &tokens {
             let (client, base, tok, pending, samples) = (client.clone(), base.clone(), tok.clone(), pending.clone(), samples.clone());
+            let from = last_seq(&client, &base, &tok).await?;
             streams.push(tokio::spawn(async move {
-                let mut resp = client.get(format!("{base}/v1/stream?after=1000000000")).bearer_auth(&tok).send().await?;
+                let mut resp = client.get(format!("{base}/v1/stream?after={from}")).bearer_auth(&tok).send().await?;
                 let mut buf = String::new();
                 while let Some(chunk) = resp.chunk().await? {
                     buf.push_str(&String::from_utf8_lossy(&chunk));
@@ -281,7 +300,7 @@ pub fn run(args: &HttpArgs) -> Result<()> {
                 Ok::<_, anyhow::Error>(())
             }));
         }
-        // Streams start from "now" (after= a number above any seq): give them a moment.
+        // Streams resume from each party's newest alert: give them a moment to connect.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let steady = |secs: f64, probes: usize| {
             let (client, base, fleet, tokens, pending) = (client.clone(), base.clone(), fleet.clone(), tokens.clone(), pending.clone());

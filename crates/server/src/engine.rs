@@ -438,6 +438,16 @@ impl Engine {
         self.slots[i].as_ref().is_some_and(|s| s.coasting)
     }
 
+    /// Every live track extrapolated to `now`: (party, asset, state). Service-internal (the
+    /// strategic checks), never returned to a client as is.
+    pub fn live(&self, now: f64) -> Vec<(PartyId, String, TrackState)> {
+        self.slots
+            .iter()
+            .flatten()
+            .map(|s| (s.party, s.report.asset.clone(), s.state.propagated((now - s.report.time).max(0.0))))
+            .collect()
+    }
+
     /// A party's own live tracks.
     pub fn own_tracks(&self, party: PartyId) -> Vec<OwnTrack> {
         let mut v: Vec<OwnTrack> = self

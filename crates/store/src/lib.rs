@@ -135,6 +135,17 @@ pub struct Checkpoint {
     pub signature: String,
 }
 
+/// A stored intent or constraint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredVolume {
+    pub id: String,
+    pub version: u64,
+    pub state: String,
+    /// The filing as accepted (JSON).
+    pub body: serde_json::Value,
+    pub updated: f64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAlert {
     pub party: PartyId,
@@ -151,6 +162,9 @@ pub enum StoreError {
     Invalid(String),
     #[error("storage: {0}")]
     Storage(String),
+    /// An update named a version that is no longer the current one.
+    #[error("stale version: the current version is {current}")]
+    Stale { current: u64 },
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -209,6 +223,28 @@ impl ReadPool {
         }
         result
     }
+}
+
+fn check_kind(kind: &str) -> Result<(), StoreError> {
+    if kind == "intent" || kind == "constraint" {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "kind must be intent or constraint, got {kind:?}"
+        )))
+    }
+}
+
+fn volume_row(r: &rusqlite::Row) -> Result<StoredVolume, StoreError> {
+    let version = seq_from_sql(r.get(1)?)?;
+    let body: String = r.get(3)?;
+    Ok(StoredVolume {
+        id: r.get(0)?,
+        version,
+        state: r.get(2)?,
+        body: parse_json(version, &body)?,
+        updated: r.get(4)?,
+    })
 }
 
 fn check_time(now: f64) -> Result<(), StoreError> {
@@ -590,6 +626,92 @@ impl Store {
             ))?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, track_row(r, 1)?)))?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    // ---- intents and constraints (4D volumes) -------------------------------------------------
+
+    /// Files an intent or a constraint (`kind` is `intent` or `constraint`) in one transaction:
+    /// checks that `expected_version` is the current version (`None` for a new one), stores the
+    /// filing as version + 1, and appends one audit entry `<kind>.put` with body
+    /// `{"id","version","state","digest"}`. Returns the new version. `Stale` (nothing stored)
+    /// when the version is not the current one, also when another process filed in between.
+    pub fn put_volume(
+        &self,
+        party: PartyId,
+        kind: &str,
+        id: &str,
+        expected_version: Option<u64>,
+        state: &str,
+        body: &serde_json::Value,
+        now: f64,
+    ) -> Result<u64, StoreError> {
+        check_time(now)?;
+        check_kind(kind)?;
+        if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
+            return Err(StoreError::Invalid(
+                "id must be 1 to 128 bytes without control characters".into(),
+            ));
+        }
+        let text = to_json_text(body)?;
+        let digest = sha256_hex(text.as_bytes());
+        let (kind, id, state) = (kind.to_string(), id.to_string(), state.to_string());
+        self.inner.writer.run(move |conn, ctx| {
+            ensure_party(conn, party)?;
+            let current: Option<i64> = conn
+                .prepare_cached("SELECT version FROM volumes WHERE party_id = ?1 AND kind = ?2 AND id = ?3")?
+                .query_row(params![party, kind, id], |r| r.get(0))
+                .optional()?;
+            let current = current.map(seq_from_sql).transpose()?;
+            if current != expected_version {
+                return Err(StoreError::Stale {
+                    current: current.unwrap_or(0),
+                });
+            }
+            let version = current.unwrap_or(0) + 1;
+            conn.prepare_cached(
+                "INSERT INTO volumes (party_id, kind, id, version, state, body, updated) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (party_id, kind, id) DO UPDATE SET \
+                 version = excluded.version, state = excluded.state, body = excluded.body, \
+                 updated = excluded.updated",
+            )?
+            .execute(params![party, kind, id, seq_to_sql(version), state, text, now])?;
+            let entry = to_json_text(&serde_json::json!({
+                "id": id, "version": version, "state": state, "digest": digest
+            }))?;
+            append_entry(conn, ctx, now, Some(party), &format!("{kind}.put"), &entry)?;
+            Ok(version)
+        })
+    }
+
+    /// The party's own filings of a kind, by id.
+    pub fn volumes(&self, party: PartyId, kind: &str) -> Result<Vec<StoredVolume>, StoreError> {
+        check_kind(kind)?;
+        self.inner.readers.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, version, state, body, updated FROM volumes WHERE party_id = ?1 AND kind = ?2 ORDER BY id",
+            )?;
+            let mut rows = stmt.query(params![party, kind])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(volume_row(r)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Service-internal (index warm-up after a restart): every party's filings.
+    pub fn all_volumes(&self) -> Result<Vec<(PartyId, String, StoredVolume)>, StoreError> {
+        self.inner.readers.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, version, state, body, updated, party_id, kind FROM volumes ORDER BY party_id, kind, id",
+            )?;
+            let mut rows = stmt.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push((r.get(5)?, r.get(6)?, volume_row(r)?));
+            }
+            Ok(out)
         })
     }
 

@@ -5,9 +5,10 @@ use crate::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// (version, SQL). Append new migrations; never edit an applied one.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "
 CREATE TABLE parties (
     id        INTEGER PRIMARY KEY,
     name      TEXT NOT NULL UNIQUE,
@@ -60,10 +61,26 @@ CREATE TABLE checkpoints (
     signature TEXT NOT NULL
 );
 ",
-)];
+    ),
+    (
+        2,
+        "
+CREATE TABLE volumes (
+    party_id  INTEGER NOT NULL REFERENCES parties (id),
+    kind      TEXT NOT NULL CHECK (kind IN ('intent', 'constraint')),
+    id        TEXT NOT NULL,
+    version   INTEGER NOT NULL,
+    state     TEXT NOT NULL,
+    body      TEXT NOT NULL,
+    updated   REAL NOT NULL,
+    PRIMARY KEY (party_id, kind, id)
+) WITHOUT ROWID;
+",
+    ),
+];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
