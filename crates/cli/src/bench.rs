@@ -30,11 +30,15 @@ pub struct BenchArgs {
 pub enum BenchKind {
     /// Ingest throughput and report-to-alert latency of `deconflict serve` over loopback HTTP.
     Http(crate::bench_http::HttpArgs),
+    /// Conflict checks of new filings against an index of many intents, against brute force.
+    Strategic(crate::bench_strategic::StrategicArgs),
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
-    if let Some(BenchKind::Http(h)) = &args.kind {
-        return crate::bench_http::run(h);
+    match &args.kind {
+        Some(BenchKind::Http(h)) => return crate::bench_http::run(h),
+        Some(BenchKind::Strategic(a)) => return crate::bench_strategic::run(a),
+        None => {}
     }
     if args.scans < 5 {
         bail!("--scans must be at least 5");

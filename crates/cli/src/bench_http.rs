@@ -78,7 +78,7 @@ fn mb(x: Option<f64>) -> Value {
 
 fn start_server(dir: &std::path::Path) -> Result<ServerProc> {
     let cfg = dir.join("bench.toml");
-    std::fs::write(&cfg, "max_body_bytes = 16777216\nstream_buffer = 65536\n")?;
+    std::fs::write(&cfg, "max_body_bytes = 16777216\n")?;
     let mut child = Command::new(std::env::current_exe()?)
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&cfg)
@@ -190,7 +190,11 @@ async fn last_seq(client: &reqwest::Client, base: &str, token: &str) -> Result<u
             .await?
             .json()
             .await?;
-        match v.as_array().and_then(|a| a.last()).and_then(|a| a["seq"].as_u64()) {
+        match v
+            .as_array()
+            .and_then(|a| a.last())
+            .and_then(|a| a["seq"].as_u64())
+        {
             Some(s) => last = s,
             None => return Ok(last),
         }
@@ -363,12 +367,25 @@ pub fn run(args: &HttpArgs) -> Result<()> {
         if args.soak_s > 0.0 {
             let start = rss_mb(pid);
             eprintln!("soak: {} s at {} tracks, server RSS {:?} MiB", args.soak_s, args.tracks, start);
+            // RSS once a minute, to tell a plateau (buffers filling to their bounds) from a leak.
+            let by_minute: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(Vec::new()));
+            let samples = by_minute.clone();
+            let sampler = tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    let r = rss_mb(pid);
+                    eprintln!("soak: server RSS {r:?} MiB");
+                    samples.lock().unwrap_or_else(|e| e.into_inner()).push(mb(r));
+                }
+            });
             steady(args.soak_s, 0).await?;
+            sampler.abort();
             let end = rss_mb(pid);
             println!(
                 "{}",
                 json!({"phase": "soak", "seconds": args.soak_s, "live_tracks": args.tracks,
-                       "server_rss_start_mb": mb(start), "server_rss_end_mb": mb(end)})
+                       "server_rss_start_mb": mb(start), "server_rss_end_mb": mb(end),
+                       "server_rss_by_minute_mb": by_minute.lock().unwrap_or_else(|e| e.into_inner()).clone()})
             );
         }
         for s in streams {

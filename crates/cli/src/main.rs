@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_http;
+mod bench_strategic;
 mod common;
 mod detect;
 mod input;

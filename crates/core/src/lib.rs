@@ -18,6 +18,7 @@ pub mod detector;
 pub mod episodes;
 pub mod geodesy;
 pub mod separation;
+pub mod strategic;
 pub mod synth;
 pub mod track;
 

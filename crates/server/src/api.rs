@@ -131,6 +131,7 @@ pub fn router(state: AppRef) -> Router {
         .route("/v1/stream", get(stream))
         .route("/v1/audit", get(get_audit))
         .route("/v1/audit/key", get(get_audit_key))
+        .merge(crate::strategic_api::routes())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route", None) })
         .with_state(state)
 }

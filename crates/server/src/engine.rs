@@ -444,7 +444,13 @@ impl Engine {
         self.slots
             .iter()
             .flatten()
-            .map(|s| (s.party, s.report.asset.clone(), s.state.propagated((now - s.report.time).max(0.0))))
+            .map(|s| {
+                (
+                    s.party,
+                    s.report.asset.clone(),
+                    s.state.propagated((now - s.report.time).max(0.0)),
+                )
+            })
             .collect()
     }
 

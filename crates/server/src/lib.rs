@@ -8,10 +8,13 @@
 
 pub mod api;
 pub mod engine;
+pub mod strategic;
+pub mod strategic_api;
 
 use anyhow::{Context, Result};
+use deconflict_core::strategic::VolumeLimits;
 use deconflict_core::SeparationTable;
-use deconflict_store::{PartyId, Store, StoredAlert};
+use deconflict_store::{NewAlert, PartyId, Store, StoredAlert};
 use engine::{Engine, Staleness};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -126,6 +129,10 @@ pub struct Metrics {
     pub store_errors: AtomicU64,
 }
 
+/// A live track against the filings: conforming to its party's activated intents (None when
+/// the party has none), and the keys of the constraints binding it that it is inside.
+pub type TrackVolumes = (Option<bool>, Vec<u64>);
+
 /// Everything the handlers share.
 pub struct AppState {
     pub store: Store,
@@ -135,6 +142,12 @@ pub struct AppState {
     pub config: Config,
     pub metrics: Metrics,
     pub started: Instant,
+    pub strategic: Mutex<strategic::Strategic>,
+    pub limits: VolumeLimits,
+    /// party id -> name (names never change)
+    pub party_names: Mutex<HashMap<PartyId, String>>,
+    /// per live track: whether it conforms to its activated intents, constraints it is inside
+    pub track_status: Mutex<HashMap<(PartyId, String), TrackVolumes>>,
 }
 
 impl AppState {
@@ -148,6 +161,28 @@ impl AppState {
 
     pub fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
         self.engine.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn strategic(&self) -> std::sync::MutexGuard<'_, strategic::Strategic> {
+        self.strategic.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A party's name (cached; names never change).
+    pub fn party_name(&self, id: PartyId) -> Option<String> {
+        if let Some(n) = self
+            .party_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+        {
+            return Some(n.clone());
+        }
+        let p = self.store.party(id).ok().flatten()?;
+        self.party_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, p.name.clone());
+        Some(p.name)
     }
 }
 
@@ -179,6 +214,20 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
     for (p, rs) in by_party {
         engine.ingest(p, &rs);
     }
+    let limits = VolumeLimits::default();
+    let ids = store.clone();
+    let mut strategic = strategic::Strategic::new(Arc::new(move |label: &str| ids.opaque_id(label)));
+    let names: HashMap<PartyId, String> = store
+        .list_parties()?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    let filings = store
+        .all_volumes()?
+        .into_iter()
+        .map(|(p, kind, v)| (p, names.get(&p).cloned().unwrap_or_default(), kind, v))
+        .collect();
+    strategic.warm(filings, &limits);
     Ok(Arc::new(AppState {
         store,
         engine: Mutex::new(engine),
@@ -187,6 +236,10 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         config,
         metrics: Metrics::default(),
         started: Instant::now(),
+        strategic: Mutex::new(strategic),
+        limits,
+        party_names: Mutex::new(names),
+        track_status: Mutex::new(HashMap::new()),
     }))
 }
 
@@ -200,6 +253,11 @@ pub async fn detect_once(state: &Arc<AppState>) {
         .metrics
         .scan_us_total
         .fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+    publish(state, alerts, now).await;
+}
+
+/// Stores alerts durably (per-party sequence numbers, audit entries), then streams them.
+pub async fn publish(state: &Arc<AppState>, alerts: Vec<NewAlert>, now: f64) {
     if alerts.is_empty() {
         return;
     }
@@ -226,12 +284,82 @@ pub async fn detect_once(state: &Arc<AppState>) {
     }
 }
 
+/// Tracks meet volumes: a live track outside its party's activated intents is flagged to its
+/// owner; a live track inside a constraint that binds its party raises an alert to both the
+/// track's owner and the constraint's owner. Each on a change only.
+pub async fn check_tracks_against_volumes(state: &Arc<AppState>) {
+    let now = unix_now();
+    let live = state.engine().live(now);
+    let mut alerts = Vec::new();
+    {
+        let st = state.strategic();
+        if st.is_empty()
+            && state
+                .track_status
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+        {
+            return;
+        }
+        let mut status = state.track_status.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seen = std::collections::HashSet::new();
+        for (party, asset, ts) in live {
+            let Some(name) = state.party_name(party) else {
+                continue;
+            };
+            let (lat, lng) = ts.lat_lng();
+            let (conforming, inside) = st.check_point(party, &name, lat, lng, ts.alt_m, now);
+            let key = (party, asset.clone());
+            seen.insert(key.clone());
+            let prev = status.get(&key).cloned().unwrap_or((None, Vec::new()));
+            if conforming == Some(false) && prev.0 != Some(false) {
+                alerts.push(NewAlert {
+                    party,
+                    body: serde_json::json!({"event": "nonconforming", "time": deconflict_core::track::format_rfc3339(now),
+                        "own_asset": asset, "reason": "outside your activated intents"}),
+                });
+            } else if prev.0 == Some(false) && conforming != Some(false) {
+                alerts.push(NewAlert {
+                    party,
+                    body: serde_json::json!({"event": "conforming", "time": deconflict_core::track::format_rfc3339(now), "own_asset": asset}),
+                });
+            }
+            let keys: Vec<u64> = inside.iter().map(|f| f.key).collect();
+            for f in inside.iter().filter(|f| !prev.1.contains(&f.key)) {
+                let who = if f.disclose_name {
+                    f.party_name.clone()
+                } else {
+                    "another party".into()
+                };
+                alerts.push(NewAlert {
+                    party,
+                    body: serde_json::json!({"event": "constraint_intrusion", "time": deconflict_core::track::format_rfc3339(now),
+                        "own_asset": asset, "constraint_owner": who, "constraint_type": f.body.get("type").cloned()}),
+                });
+                let (glat, glng) = ts.lat_lng();
+                alerts.push(NewAlert {
+                    party: f.party,
+                    body: serde_json::json!({"event": "constraint_intrusion", "time": deconflict_core::track::format_rfc3339(now),
+                        "own_constraint": f.id,
+                        "intruder": {"class": ts.class, "lat": glat, "lng": glng, "alt_m": ts.alt_m,
+                                     "gs_mps": ts.ground_speed(), "track_deg": ts.track_deg(), "vs_mps": ts.vs_mps}}),
+                });
+            }
+            status.insert(key, (conforming, keys));
+        }
+        status.retain(|k, _| seen.contains(k));
+    }
+    publish(state, alerts, now).await;
+}
+
 /// The detection loop: a scan when new reports arrive (at most every `scan_min_interval_ms`)
 /// and at least every `scan_period_ms`.
 pub async fn detection_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let period = Duration::from_millis(state.config.scan_period_ms);
     let min = Duration::from_millis(state.config.scan_min_interval_ms);
     let mut last = Instant::now() - min;
+    let mut last_volumes = Instant::now();
     loop {
         tokio::select! {
             _ = state.dirty.notified() => {}
@@ -244,6 +372,10 @@ pub async fn detection_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::
         }
         last = Instant::now();
         detect_once(&state).await;
+        if last_volumes.elapsed() >= Duration::from_secs(1) {
+            last_volumes = Instant::now();
+            check_tracks_against_volumes(&state).await;
+        }
     }
 }
 

@@ -135,6 +135,19 @@ pub struct Checkpoint {
     pub signature: String,
 }
 
+/// One filing of an intent or a constraint, for [`Store::put_volume`].
+#[derive(Debug, Clone, Copy)]
+pub struct VolumeFiling<'a> {
+    /// `intent` or `constraint`.
+    pub kind: &'a str,
+    pub id: &'a str,
+    /// The version this filing replaces; `None` for a new id.
+    pub expected_version: Option<u64>,
+    pub state: &'a str,
+    /// The filing as accepted.
+    pub body: &'a serde_json::Value,
+}
+
 /// A stored intent or constraint.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredVolume {
@@ -188,6 +201,7 @@ struct Inner {
     writer: Writer,
     readers: ReadPool,
     public_key_hex: String,
+    id_secret: [u8; 32],
 }
 
 struct ReadPool {
@@ -392,6 +406,14 @@ impl Store {
             .map_err(|e| StoreError::Storage(format!("cannot create {}: {e}", dir.display())))?;
         let signing: SigningKey = key::load_or_create(dir)?;
         let public_key_hex = hex::encode(signing.verifying_key().to_bytes());
+        // A secret for opaque ids, derived from (never equal to) the signing seed.
+        let id_secret: [u8; 32] = {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            h.update(b"deconflict-id-secret/1");
+            h.update(signing.to_bytes());
+            h.finalize().into()
+        };
         let path = dir.join(DB_FILE);
         let mut conn = open_writer_conn(&path)?;
         schema::migrate(&mut conn)?;
@@ -410,6 +432,7 @@ impl Store {
                     idle: Mutex::new(Vec::new()),
                 },
                 public_key_hex,
+                id_secret,
             }),
         })
     }
@@ -417,6 +440,17 @@ impl Store {
     /// Hex of the service's Ed25519 public key (verifies checkpoints).
     pub fn public_key_hex(&self) -> String {
         self.inner.public_key_hex.clone()
+    }
+
+    /// An opaque 64-bit id for `label`: the same for the same label on this data directory
+    /// (across restarts), unguessable without the service key.
+    pub fn opaque_id(&self, label: &str) -> u64 {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(self.inner.id_secret);
+        h.update(label.as_bytes());
+        let d = h.finalize();
+        u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
     }
 
     /// Counters of the group-committing writer (for tests and metrics).
@@ -636,16 +670,14 @@ impl Store {
     /// filing as version + 1, and appends one audit entry `<kind>.put` with body
     /// `{"id","version","state","digest"}`. Returns the new version. `Stale` (nothing stored)
     /// when the version is not the current one, also when another process filed in between.
-    pub fn put_volume(
-        &self,
-        party: PartyId,
-        kind: &str,
-        id: &str,
-        expected_version: Option<u64>,
-        state: &str,
-        body: &serde_json::Value,
-        now: f64,
-    ) -> Result<u64, StoreError> {
+    pub fn put_volume(&self, party: PartyId, filing: &VolumeFiling, now: f64) -> Result<u64, StoreError> {
+        let VolumeFiling {
+            kind,
+            id,
+            expected_version,
+            state,
+            body,
+        } = *filing;
         check_time(now)?;
         check_kind(kind)?;
         if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {

@@ -123,7 +123,11 @@ fn chain_survives_reopen_and_migrations_are_idempotent() {
     let versions: i64 = raw(dir.path())
         .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(versions, deconflict_store::SCHEMA_VERSION, "each migration recorded once");
+    assert_eq!(
+        versions,
+        deconflict_store::SCHEMA_VERSION,
+        "each migration recorded once"
+    );
 }
 
 #[test]

@@ -1,7 +1,19 @@
 //! Intents and constraints: versions, scoping, audit.
 
-use deconflict_store::{verify_audit, Role, Store, StoreError};
+use deconflict_store::{verify_audit, Role, Store, StoreError, VolumeFiling};
 use serde_json::json;
+
+fn put(store: &Store, party: i64, f: (&str, &str, Option<u64>, &str), now: f64) -> Result<u64, StoreError> {
+    let body = json!({"extents": [], "state": f.3});
+    let filing = VolumeFiling {
+        kind: f.0,
+        id: f.1,
+        expected_version: f.2,
+        state: f.3,
+        body: &body,
+    };
+    store.put_volume(party, &filing, now)
+}
 
 #[test]
 fn versions_are_checked_and_filings_are_scoped_and_audited() {
@@ -9,40 +21,31 @@ fn versions_are_checked_and_filings_are_scoped_and_audited() {
     let store = Store::open(dir.path()).unwrap();
     let a = store.add_party("A", None, Role::Party, 1.0).unwrap();
     let b = store.add_party("B", None, Role::Party, 1.0).unwrap();
-    let body = json!({"extents": [], "state": "accepted"});
     assert_eq!(
-        store
-            .put_volume(a.id, "intent", "sortie-1", None, "accepted", &body, 2.0)
-            .unwrap(),
-        1
+        put(&store, a.id, ("intent", "sortie-1", None, "accepted"), 2.0),
+        Ok(1)
     );
     // a new filing of an existing id, or a stale version, is refused with the current version
     assert_eq!(
-        store.put_volume(a.id, "intent", "sortie-1", None, "accepted", &body, 3.0),
+        put(&store, a.id, ("intent", "sortie-1", None, "accepted"), 3.0),
         Err(StoreError::Stale { current: 1 })
     );
     assert_eq!(
-        store
-            .put_volume(a.id, "intent", "sortie-1", Some(1), "activated", &body, 3.0)
-            .unwrap(),
-        2
+        put(&store, a.id, ("intent", "sortie-1", Some(1), "activated"), 3.0),
+        Ok(2)
     );
     assert_eq!(
-        store.put_volume(a.id, "intent", "sortie-1", Some(1), "ended", &body, 4.0),
+        put(&store, a.id, ("intent", "sortie-1", Some(1), "ended"), 4.0),
         Err(StoreError::Stale { current: 2 })
     );
     // B's ids are its own: the same id is a different filing
     assert_eq!(
-        store
-            .put_volume(b.id, "intent", "sortie-1", None, "accepted", &body, 5.0)
-            .unwrap(),
-        1
+        put(&store, b.id, ("intent", "sortie-1", None, "accepted"), 5.0),
+        Ok(1)
     );
     assert_eq!(
-        store
-            .put_volume(a.id, "constraint", "base", None, "accepted", &body, 5.0)
-            .unwrap(),
-        1
+        put(&store, a.id, ("constraint", "base", None, "accepted"), 5.0),
+        Ok(1)
     );
     let mine = store.volumes(a.id, "intent").unwrap();
     assert_eq!(mine.len(), 1);
@@ -50,7 +53,7 @@ fn versions_are_checked_and_filings_are_scoped_and_audited() {
     assert_eq!(store.volumes(b.id, "constraint").unwrap().len(), 0);
     assert_eq!(store.all_volumes().unwrap().len(), 3);
     assert!(matches!(
-        store.put_volume(a.id, "plan", "x", None, "accepted", &body, 6.0),
+        put(&store, a.id, ("plan", "x", None, "accepted"), 6.0),
         Err(StoreError::Invalid(_))
     ));
     // every filing is in the chain

@@ -1,0 +1,615 @@
+//! Strategic deconfliction in the service: operational intents and constraints (4D volumes),
+//! conflicts found on filing, and disclosure of the overlap only.
+//!
+//! **Concurrency.** The conflict check and the insertion into the in-memory index happen under
+//! one lock, *before* the durable write. A second filing that arrives while the first is being
+//! written therefore sees it, so two conflicting filings sent at the same instant cannot both
+//! slip through. If the durable write then fails, the entry is taken out again and the
+//! filing answers 500. Writes themselves share commits (group commit in the store).
+
+use deconflict_core::strategic::{parse_volumes, Overlap, StrategicIndex, Volume4D, VolumeLimits};
+use deconflict_core::track::format_rfc3339;
+use deconflict_store::{NewAlert, PartyId, StoredVolume};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// Intent or constraint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Intent,
+    Constraint,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Intent => "intent",
+            Kind::Constraint => "constraint",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "intent" => Some(Kind::Intent),
+            "constraint" => Some(Kind::Constraint),
+            _ => None,
+        }
+    }
+}
+
+/// Which parties a constraint closes its volume to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Binds {
+    AllOthers,
+    Parties(Vec<String>),
+}
+
+/// One live filing.
+#[derive(Debug, Clone)]
+pub struct Filing {
+    pub key: u64,
+    pub party: PartyId,
+    pub party_name: String,
+    pub kind: Kind,
+    pub id: String,
+    pub version: u64,
+    pub state: String,
+    pub priority: i64,
+    /// Reveal the party's name to the other side of a conflict (`name`), or not (`anonymous`).
+    pub disclose_name: bool,
+    pub binds: Option<Binds>,
+    pub volumes: Vec<Volume4D>,
+    /// The filing as accepted, returned to its owner.
+    pub body: Value,
+}
+
+impl Filing {
+    /// Whether this constraint binds `party` (named `name`).
+    pub fn binds(&self, party: PartyId, name: &str) -> bool {
+        match &self.binds {
+            None => false,
+            Some(_) if party == self.party => false,
+            Some(Binds::AllOthers) => true,
+            Some(Binds::Parties(v)) => v.iter().any(|p| p == name),
+        }
+    }
+
+    fn who(&self) -> String {
+        if self.disclose_name {
+            self.party_name.clone()
+        } else {
+            "another party".to_string()
+        }
+    }
+}
+
+/// A filing request, validated.
+#[derive(Debug, Clone)]
+pub struct FilingRequest {
+    pub kind: Kind,
+    pub id: String,
+    pub volumes: Vec<Volume4D>,
+    pub state: String,
+    pub priority: i64,
+    pub version: Option<u64>,
+    pub reject_on_conflict: bool,
+    pub disclose_name: bool,
+    pub binds: Option<Binds>,
+    pub body: Value,
+}
+
+/// A field-level error.
+pub type FieldErr = (String, String);
+
+fn field(f: &str, m: impl Into<String>) -> FieldErr {
+    (f.to_string(), m.into())
+}
+
+/// Validates a filing body (`PUT /v1/intents/{id}` or `/v1/constraints/{id}`).
+pub fn parse_request(
+    kind: Kind,
+    id: &str,
+    v: &Value,
+    limits: &VolumeLimits,
+) -> Result<FilingRequest, FieldErr> {
+    if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
+        return Err(field("id", "must be 1 to 128 bytes without control characters"));
+    }
+    let obj = v
+        .as_object()
+        .ok_or_else(|| field("body", "expected a JSON object"))?;
+    let allowed: &[&str] = match kind {
+        Kind::Intent => &[
+            "extents",
+            "state",
+            "priority",
+            "version",
+            "reject_on_conflict",
+            "disclosure",
+            "purpose",
+        ],
+        Kind::Constraint => &[
+            "extents",
+            "state",
+            "priority",
+            "version",
+            "disclosure",
+            "binds",
+            "type",
+            "purpose",
+        ],
+    };
+    if let Some(k) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(field(
+            k,
+            format!("unknown field (allowed: {})", allowed.join(", ")),
+        ));
+    }
+    let extents = obj
+        .get("extents")
+        .ok_or_else(|| field("extents", "missing: a list of Volume4D"))?;
+    let volumes = parse_volumes(extents, "extents", limits).map_err(|e| (e.field, e.message))?;
+    let state = match obj.get("state") {
+        None => "accepted".to_string(),
+        Some(Value::String(s)) if ["accepted", "activated", "ended"].contains(&s.as_str()) => s.clone(),
+        Some(_) => return Err(field("state", "must be accepted, activated or ended")),
+    };
+    let priority = match obj.get("priority") {
+        None => 0,
+        Some(p) => p
+            .as_i64()
+            .filter(|p| (-1000..=1000).contains(p))
+            .ok_or_else(|| field("priority", "must be an integer in [-1000, 1000]"))?,
+    };
+    let version = match obj.get("version") {
+        None | Some(Value::Null) => None,
+        Some(p) => Some(
+            p.as_u64()
+                .filter(|v| *v >= 1)
+                .ok_or_else(|| field("version", "must be a positive integer"))?,
+        ),
+    };
+    let reject_on_conflict = match obj.get("reject_on_conflict") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(field("reject_on_conflict", "must be true or false")),
+    };
+    let disclose_name = match obj.get("disclosure") {
+        None => true,
+        Some(Value::String(s)) if s == "name" => true,
+        Some(Value::String(s)) if s == "anonymous" => false,
+        Some(_) => return Err(field("disclosure", "must be name or anonymous")),
+    };
+    for f in ["purpose", "type"] {
+        if let Some(x) = obj.get(f) {
+            if x.as_str().is_none_or(|s| s.len() > 256) {
+                return Err(field(f, "must be a string of at most 256 bytes"));
+            }
+        }
+    }
+    let binds = match kind {
+        Kind::Intent => None,
+        Kind::Constraint => Some(match obj.get("binds") {
+            None => Binds::AllOthers,
+            Some(Value::String(s)) if s == "all_others" => Binds::AllOthers,
+            Some(Value::Array(a)) if !a.is_empty() && a.len() <= 100 => {
+                let mut names = Vec::new();
+                for (i, x) in a.iter().enumerate() {
+                    names.push(
+                        x.as_str()
+                            .filter(|s| !s.is_empty() && s.len() <= 64)
+                            .ok_or_else(|| field(&format!("binds[{i}]"), "must be a party name"))?
+                            .to_string(),
+                    );
+                }
+                Binds::Parties(names)
+            }
+            Some(_) => {
+                return Err(field(
+                    "binds",
+                    "must be \"all_others\" or a non-empty list of party names",
+                ))
+            }
+        }),
+    };
+    Ok(FilingRequest {
+        kind,
+        id: id.to_string(),
+        volumes,
+        state,
+        priority,
+        version,
+        reject_on_conflict,
+        disclose_name,
+        binds,
+        body: v.clone(),
+    })
+}
+
+/// One strategic conflict as told to one side.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The other filing's key.
+    pub other: u64,
+    pub overlaps: Vec<(usize, usize, Overlap)>,
+}
+
+pub fn overlap_json(o: &Overlap) -> Value {
+    json!({
+        "time_start": format_rfc3339(o.time_start),
+        "time_end": format_rfc3339(o.time_end),
+        "alt_lower_m": o.alt_lower_m,
+        "alt_upper_m": o.alt_upper_m,
+        "footprint": o.to_geojson_geometry(),
+    })
+}
+
+/// Maps a label to an unguessable, stable 64-bit id (e.g. `Store::opaque_id`).
+pub type OpaqueId = std::sync::Arc<dyn Fn(&str) -> u64 + Send + Sync>;
+
+/// Every live filing, and the index over their volumes.
+#[derive(Default)]
+pub struct Strategic {
+    index: StrategicIndex,
+    filings: HashMap<u64, Filing>,
+    by_id: HashMap<(PartyId, Kind, String), u64>,
+    /// current version of every filing ever made (ended ones too), for optimistic concurrency
+    versions: HashMap<(PartyId, Kind, String), u64>,
+    next_key: u64,
+    /// identity of the filing being decided (not yet in `filings`)
+    pending: Option<String>,
+    /// Makes conflict ids opaque and stable: `id(label)` (the store's keyed hash).
+    opaque: Option<OpaqueId>,
+}
+
+/// What a filing decided.
+pub enum Decision {
+    /// Stored (pending the durable write): the new filing, the conflicts, the alerts to send.
+    Accepted {
+        filing: Box<Filing>,
+        conflicts: Vec<Value>,
+        alerts: Vec<NewAlert>,
+        previous: Option<Box<Filing>>,
+    },
+    /// The version is not the current one.
+    Stale { current: u64 },
+    /// The filing enters a constraint that binds the filer.
+    EntersConstraint { conflicts: Vec<Value> },
+    /// Conflicts with intents and the filer asked to reject in that case.
+    RejectedOnConflict { conflicts: Vec<Value> },
+}
+
+impl Strategic {
+    /// `opaque` maps a label to an unguessable, stable 64-bit id (e.g. `Store::opaque_id`).
+    pub fn new(opaque: OpaqueId) -> Self {
+        Strategic {
+            opaque: Some(opaque),
+            ..Default::default()
+        }
+    }
+
+    /// Loads stored filings after a restart.
+    pub fn warm(&mut self, all: Vec<(PartyId, String, String, StoredVolume)>, limits: &VolumeLimits) {
+        for (party, party_name, kind, v) in all {
+            let Some(kind) = Kind::parse(&kind) else { continue };
+            self.versions.insert((party, kind, v.id.clone()), v.version);
+            if v.state == "ended" {
+                continue;
+            }
+            if let Ok(req) = parse_request(kind, &v.id, &v.body, limits) {
+                let key = self.alloc();
+                let f = Filing {
+                    key,
+                    party,
+                    party_name,
+                    kind,
+                    id: v.id.clone(),
+                    version: v.version,
+                    state: v.state.clone(),
+                    priority: req.priority,
+                    disclose_name: req.disclose_name,
+                    binds: req.binds,
+                    volumes: req.volumes,
+                    body: v.body,
+                };
+                self.insert(f);
+            }
+        }
+    }
+
+    fn alloc(&mut self) -> u64 {
+        self.next_key += 1;
+        self.next_key
+    }
+
+    fn insert(&mut self, f: Filing) {
+        self.index.insert(f.key, f.volumes.clone());
+        self.by_id.insert((f.party, f.kind, f.id.clone()), f.key);
+        self.filings.insert(f.key, f);
+    }
+
+    fn remove_key(&mut self, key: u64) -> Option<Filing> {
+        let f = self.filings.remove(&key)?;
+        self.index.remove(key);
+        self.by_id.remove(&(f.party, f.kind, f.id.clone()));
+        Some(f)
+    }
+
+    /// The id of the conflict between two filings: the same across their versions and across
+    /// restarts, opaque to both parties. `a` may be a key not yet inserted (`pending`).
+    fn conflict_id(&self, a: u64, b: u64) -> String {
+        self.conflict_id_of(self.identity(a), self.identity(b))
+    }
+
+    fn identity(&self, key: u64) -> String {
+        match self.filings.get(&key) {
+            Some(f) => format!("{}/{}/{}", f.party, f.kind.as_str(), f.id),
+            None => self.pending.clone().unwrap_or_default(),
+        }
+    }
+
+    fn conflict_id_of(&self, a: String, b: String) -> String {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let label = format!("strategic-conflict\n{lo}\n{hi}");
+        let x = self.opaque.as_ref().map_or(0, |f| f(&label));
+        format!("s-{x:016x}")
+    }
+
+    /// Decides a filing under the caller's lock, and on acceptance inserts it into the index.
+    pub fn file(&mut self, party: PartyId, party_name: &str, req: FilingRequest, now: f64) -> Decision {
+        let vkey = (party, req.kind, req.id.clone());
+        let current = self.versions.get(&vkey).copied();
+        if current != req.version && !(current.is_none() && req.version.is_none()) {
+            return Decision::Stale {
+                current: current.unwrap_or(0),
+            };
+        }
+        let old_key = self.by_id.get(&vkey).copied();
+        let ending = req.state == "ended";
+        // Conflicts with other parties' live filings (not with the filing it replaces).
+        let mut found: Vec<Found> = Vec::new();
+        if !ending {
+            for (key, overlaps) in self.index.conflicts(&req.volumes) {
+                if Some(key) == old_key {
+                    continue;
+                }
+                let Some(other) = self.filings.get(&key) else {
+                    continue;
+                };
+                if other.party == party {
+                    continue;
+                }
+                found.push(Found { other: key, overlaps });
+            }
+        }
+        let new_key = self.alloc();
+        self.pending = Some(format!("{}/{}/{}", party, req.kind.as_str(), req.id));
+        let describe = |s: &Strategic, f: &Found, mine_first: bool| -> Value {
+            let o = &s.filings[&f.other];
+            json!({
+                "conflict_id": s.conflict_id(new_key, f.other),
+                "other_party": o.who(),
+                "other_kind": o.kind.as_str(),
+                "other_priority": o.priority,
+                "overlaps": f.overlaps.iter().map(|(mine, theirs, ov)| {
+                    let (m, t) = if mine_first { (*mine, *theirs) } else { (*theirs, *mine) };
+                    json!({"own_volume": m, "other_volume": t, "region": overlap_json(ov)})
+                }).collect::<Vec<_>>(),
+            })
+        };
+        // Entering a constraint that binds the filer is refused.
+        if req.kind == Kind::Intent {
+            let binding: Vec<Value> = found
+                .iter()
+                .filter(|f| {
+                    let o = &self.filings[&f.other];
+                    o.kind == Kind::Constraint && o.binds(party, party_name)
+                })
+                .map(|f| describe(self, f, true))
+                .collect();
+            if !binding.is_empty() {
+                return Decision::EntersConstraint { conflicts: binding };
+            }
+        }
+        // Which conflicts count: intent vs intent; a constraint vs the intents of parties it binds.
+        let relevant: Vec<&Found> = found
+            .iter()
+            .filter(|f| {
+                let o = &self.filings[&f.other];
+                match (req.kind, o.kind) {
+                    (Kind::Intent, Kind::Intent) => true,
+                    (Kind::Intent, Kind::Constraint) => false, // not binding us: no conflict
+                    (Kind::Constraint, Kind::Intent) => match &req.binds {
+                        Some(Binds::AllOthers) => true,
+                        Some(Binds::Parties(v)) => v.contains(&o.party_name),
+                        None => false,
+                    },
+                    (Kind::Constraint, Kind::Constraint) => false,
+                }
+            })
+            .collect();
+        let conflicts: Vec<Value> = relevant.iter().map(|f| describe(self, f, true)).collect();
+        if req.reject_on_conflict && !conflicts.is_empty() {
+            return Decision::RejectedOnConflict { conflicts };
+        }
+        let filing = Filing {
+            key: new_key,
+            party,
+            party_name: party_name.to_string(),
+            kind: req.kind,
+            id: req.id.clone(),
+            version: current.unwrap_or(0) + 1,
+            state: req.state.clone(),
+            priority: req.priority,
+            disclose_name: req.disclose_name,
+            binds: req.binds.clone(),
+            volumes: req.volumes.clone(),
+            body: req.body.clone(),
+        };
+        // The other side of each conflict is told through its alert stream.
+        let mut alerts = Vec::new();
+        for f in &relevant {
+            let o = &self.filings[&f.other];
+            alerts.push(NewAlert {
+                party: o.party,
+                body: json!({
+                    "event": "strategic_conflict",
+                    "time": format_rfc3339(now),
+                    "conflict_id": self.conflict_id(new_key, f.other),
+                    "own_kind": o.kind.as_str(),
+                    "own_id": o.id,
+                    "own_priority": o.priority,
+                    "other_party": filing.who(),
+                    "other_kind": filing.kind.as_str(),
+                    "other_priority": filing.priority,
+                    "overlaps": f.overlaps.iter().map(|(mine, theirs, ov)| {
+                        json!({"own_volume": theirs, "other_volume": mine, "region": overlap_json(ov)})
+                    }).collect::<Vec<_>>(),
+                }),
+            });
+        }
+        let previous = old_key.and_then(|k| self.remove_key(k));
+        self.versions.insert(vkey, filing.version);
+        if !ending {
+            self.insert(filing.clone());
+        }
+        Decision::Accepted {
+            filing: Box::new(filing),
+            conflicts,
+            alerts,
+            previous: previous.map(Box::new),
+        }
+    }
+
+    /// Undoes an accepted filing whose durable write failed.
+    pub fn undo(&mut self, filing: &Filing, previous: Option<Box<Filing>>) {
+        if let Some(k) = self
+            .by_id
+            .get(&(filing.party, filing.kind, filing.id.clone()))
+            .copied()
+        {
+            self.remove_key(k);
+        }
+        let vkey = (filing.party, filing.kind, filing.id.clone());
+        match previous {
+            Some(p) => {
+                self.versions.insert(vkey, p.version);
+                self.insert(*p);
+            }
+            None => {
+                let back = filing.version.saturating_sub(1);
+                if back == 0 {
+                    self.versions.remove(&vkey);
+                } else {
+                    self.versions.insert(vkey, back);
+                }
+            }
+        }
+    }
+
+    /// The live filings of a party, of a kind.
+    pub fn own(&self, party: PartyId, kind: Kind) -> Vec<&Filing> {
+        let mut v: Vec<&Filing> = self
+            .filings
+            .values()
+            .filter(|f| f.party == party && f.kind == kind)
+            .collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    /// Constraints of other parties that bind `party`: their volumes are what it must avoid.
+    pub fn binding(&self, party: PartyId, name: &str) -> Vec<&Filing> {
+        let mut v: Vec<&Filing> = self
+            .filings
+            .values()
+            .filter(|f| f.kind == Kind::Constraint && f.binds(party, name))
+            .collect();
+        v.sort_by_key(|f| f.key);
+        v
+    }
+
+    /// The current strategic conflicts of a party's live filings (overlaps only).
+    pub fn conflicts_of(&self, party: PartyId) -> Vec<(String, &Filing, Value)> {
+        let mut out = Vec::new();
+        for f in self
+            .own(party, Kind::Intent)
+            .into_iter()
+            .chain(self.own(party, Kind::Constraint))
+        {
+            for (key, overlaps) in self.index.conflicts(&f.volumes) {
+                let Some(o) = self.filings.get(&key) else { continue };
+                if o.party == party {
+                    continue;
+                }
+                let relevant = match (f.kind, o.kind) {
+                    (Kind::Intent, Kind::Intent) => true,
+                    (Kind::Intent, Kind::Constraint) => o.binds(party, &f.party_name),
+                    (Kind::Constraint, Kind::Intent) => f.binds(o.party, &o.party_name),
+                    _ => false,
+                };
+                if relevant {
+                    for (_, _, ov) in &overlaps {
+                        out.push((
+                            self.conflict_id(f.key, key),
+                            f,
+                            json!({"other_party": o.who(), "region": overlap_json(ov)}),
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Tracks meet volumes: for a track of `party` at a point, whether it conforms to the
+    /// party's activated intents (None when it has none), and the constraints binding it that
+    /// it is inside.
+    pub fn check_point(
+        &self,
+        party: PartyId,
+        name: &str,
+        lat: f64,
+        lng: f64,
+        alt: f64,
+        t: f64,
+    ) -> (Option<bool>, Vec<&Filing>) {
+        let inside: Vec<&Filing> = self
+            .index
+            .containing(lat, lng, alt, t)
+            .into_iter()
+            .filter_map(|k| self.filings.get(&k))
+            .collect();
+        let activated = self
+            .filings
+            .values()
+            .any(|f| f.party == party && f.kind == Kind::Intent && f.state == "activated");
+        let conforming = activated.then(|| {
+            inside
+                .iter()
+                .any(|f| f.party == party && f.kind == Kind::Intent && f.state == "activated")
+        });
+        let constraints = inside
+            .into_iter()
+            .filter(|f| f.kind == Kind::Constraint && f.binds(party, name))
+            .collect();
+        (conforming, constraints)
+    }
+
+    pub fn get(&self, party: PartyId, kind: Kind, id: &str) -> Option<&Filing> {
+        self.by_id
+            .get(&(party, kind, id.to_string()))
+            .and_then(|k| self.filings.get(k))
+    }
+
+    pub fn current_version(&self, party: PartyId, kind: Kind, id: &str) -> Option<u64> {
+        self.versions.get(&(party, kind, id.to_string())).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.filings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.filings.is_empty()
+    }
+}

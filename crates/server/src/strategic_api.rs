@@ -1,0 +1,385 @@
+//! Routes for operational intents and constraints.
+
+use crate::api::{ApiError, Caller};
+use crate::strategic::{Decision, Filing, Kind};
+use crate::{unix_now, AppState};
+use axum::body::{to_bytes, Body};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use deconflict_core::geodesy::{add, east_north, lat_lon, norm, scale, unit_vector, EARTH_RADIUS_M};
+use deconflict_core::strategic::{Footprint, Volume4D};
+use deconflict_core::track::format_rfc3339;
+use deconflict_store::{Role, StoreError};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+type AppRef = Arc<AppState>;
+
+pub fn routes() -> Router<AppRef> {
+    Router::new()
+        .route("/v1/intents", get(list_intents))
+        .route("/v1/constraints", get(list_constraints))
+        .route("/v1/intents.geojson", get(intents_geojson))
+        .route("/v1/conflicts.geojson", get(conflicts_geojson))
+        .route(
+            "/v1/intents/{id}",
+            get(get_intent).put(put_intent).delete(delete_intent),
+        )
+        .route(
+            "/v1/constraints/{id}",
+            get(get_constraint).put(put_constraint).delete(delete_constraint),
+        )
+}
+
+fn filing_json(f: &Filing) -> Value {
+    let mut v = f.body.clone();
+    if let Value::Object(m) = &mut v {
+        m.remove("version");
+        m.remove("reject_on_conflict");
+    }
+    json!({"id": f.id, "version": f.version, "state": f.state, "priority": f.priority, "filing": v})
+}
+
+async fn file(
+    s: AppRef,
+    caller: Caller,
+    kind: Kind,
+    id: String,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    let party = caller.0;
+    if party.role == Role::Observer {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "observers cannot file",
+            None,
+        ));
+    }
+    let bytes = to_bytes(body, s.config.max_body_bytes).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body over {} bytes", s.config.max_body_bytes),
+            Some("body"),
+        )
+    })?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("malformed JSON: {e}"),
+            Some("body"),
+        )
+    })?;
+    let req = crate::strategic::parse_request(kind, &id, &value, &s.limits)
+        .map_err(|(f, m)| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m, Some(&f)))?;
+    let now = unix_now();
+    let decision = s.strategic().file(party.id, &party.name, req, now);
+    match decision {
+        Decision::Stale { current } => {
+            let mut e = ApiError::new(
+                StatusCode::CONFLICT,
+                format!("stale version: the current version is {current}; nothing stored"),
+                Some("version"),
+            );
+            e.extra = Some(json!({ "current_version": current }));
+            Err(e)
+        }
+        Decision::EntersConstraint { conflicts } => {
+            let mut e = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the intent enters a constraint that binds you; nothing stored",
+                Some("extents"),
+            );
+            e.extra = Some(json!({ "conflicts": conflicts }));
+            Err(e)
+        }
+        Decision::RejectedOnConflict { conflicts } => {
+            let mut e = ApiError::new(
+                StatusCode::CONFLICT,
+                "the filing conflicts with other parties' intents and reject_on_conflict is set; nothing stored",
+                Some("extents"),
+            );
+            e.extra = Some(json!({ "conflicts": conflicts }));
+            Err(e)
+        }
+        Decision::Accepted {
+            filing,
+            conflicts,
+            alerts,
+            previous,
+        } => {
+            let store = s.store.clone();
+            let (pid, k, fid, ver, st, body) = (
+                party.id,
+                kind.as_str(),
+                filing.id.clone(),
+                filing.version,
+                filing.state.clone(),
+                filing.body.clone(),
+            );
+            let expected = (ver > 1).then_some(ver - 1);
+            let res = tokio::task::spawn_blocking(move || {
+                store.put_volume(
+                    pid,
+                    &deconflict_store::VolumeFiling {
+                        kind: k,
+                        id: &fid,
+                        expected_version: expected,
+                        state: &st,
+                        body: &body,
+                    },
+                    now,
+                )
+            })
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("internal error: {e}"),
+                    None,
+                )
+            })?;
+            if let Err(e) = res {
+                s.strategic().undo(&filing, previous);
+                return Err(match e {
+                    StoreError::Stale { current } => {
+                        let mut e = ApiError::new(
+                            StatusCode::CONFLICT,
+                            format!("stale version: the current version is {current}; nothing stored"),
+                            Some("version"),
+                        );
+                        e.extra = Some(json!({ "current_version": current }));
+                        e
+                    }
+                    other => {
+                        tracing::error!("storing a filing failed: {other}");
+                        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error", None)
+                    }
+                });
+            }
+            crate::publish(&s, alerts, now).await;
+            let status = if filing.version == 1 {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((
+                status,
+                Json(json!({
+                    "id": filing.id, "kind": kind.as_str(), "version": filing.version, "state": filing.state,
+                    "conflicts": conflicts,
+                })),
+            ))
+        }
+    }
+}
+
+/// `DELETE` ends a filing: a new version in state `ended`, taken out of the index.
+async fn end(s: AppRef, caller: Caller, kind: Kind, id: String) -> Result<impl IntoResponse, ApiError> {
+    let body = {
+        let st = s.strategic();
+        let f = st.get(caller.0.id, kind, &id).ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, format!("no such {}", kind.as_str()), None)
+        })?;
+        let mut b = f.body.clone();
+        b["state"] = json!("ended");
+        b["version"] = json!(f.version);
+        if let Value::Object(m) = &mut b {
+            m.remove("reject_on_conflict");
+        }
+        b
+    };
+    file(s, caller, kind, id, Body::from(body.to_string())).await
+}
+
+async fn put_intent(
+    State(s): State<AppRef>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    file(s, caller, Kind::Intent, id, body).await
+}
+
+async fn put_constraint(
+    State(s): State<AppRef>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    file(s, caller, Kind::Constraint, id, body).await
+}
+
+async fn delete_intent(
+    State(s): State<AppRef>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    end(s, caller, Kind::Intent, id).await
+}
+
+async fn delete_constraint(
+    State(s): State<AppRef>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    end(s, caller, Kind::Constraint, id).await
+}
+
+async fn get_intent(
+    State(s): State<AppRef>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    s.strategic()
+        .get(caller.0.id, Kind::Intent, &id)
+        .map(|f| Json(filing_json(f)))
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such intent", None))
+}
+
+async fn get_constraint(
+    State(s): State<AppRef>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    s.strategic()
+        .get(caller.0.id, Kind::Constraint, &id)
+        .map(|f| Json(filing_json(f)))
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such constraint", None))
+}
+
+async fn list_intents(State(s): State<AppRef>, caller: Caller) -> Json<Value> {
+    let st = s.strategic();
+    Json(Value::from(
+        st.own(caller.0.id, Kind::Intent)
+            .into_iter()
+            .map(filing_json)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Your own constraints in full, and the constraints of other parties that bind you (their
+/// volumes, type and owner as the owner discloses it): what you must keep out of.
+async fn list_constraints(State(s): State<AppRef>, caller: Caller) -> Json<Value> {
+    let st = s.strategic();
+    let own: Vec<Value> = st
+        .own(caller.0.id, Kind::Constraint)
+        .into_iter()
+        .map(filing_json)
+        .collect();
+    let binding: Vec<Value> = st
+        .binding(caller.0.id, &caller.0.name)
+        .into_iter()
+        .map(binding_json)
+        .collect();
+    Json(json!({"own": own, "binding_you": binding}))
+}
+
+fn binding_json(f: &Filing) -> Value {
+    json!({
+        "owner": if f.disclose_name { f.party_name.clone() } else { "another party".into() },
+        "type": f.body.get("type").cloned().unwrap_or(Value::Null),
+        "extents": f.volumes.iter().map(|v| v.to_astm_json()).collect::<Vec<_>>(),
+    })
+}
+
+/// A footprint as a GeoJSON polygon ([lng, lat]); circles as 64-gons.
+pub fn footprint_geojson(v: &Volume4D) -> Value {
+    let ring: Vec<Value> = match &v.footprint {
+        Footprint::Polygon(p) => {
+            let mut r: Vec<Value> = p.iter().map(|c| json!([c.lng, c.lat])).collect();
+            if let Some(first) = r.first().cloned() {
+                r.push(first);
+            }
+            r
+        }
+        Footprint::Circle { center, radius_m } => {
+            let n = unit_vector(center.lat, center.lng);
+            let (e, no) = east_north(center.lat, center.lng);
+            let a = radius_m / EARTH_RADIUS_M;
+            let mut r: Vec<Value> = (0..=64)
+                .map(|i| {
+                    let th = i as f64 / 64.0 * std::f64::consts::TAU;
+                    let d = add(scale(e, th.sin()), scale(no, th.cos()));
+                    let p = add(scale(n, a.cos()), scale(d, a.sin()));
+                    let p = scale(p, 1.0 / norm(p));
+                    let (lat, lng) = lat_lon(p);
+                    json!([lng, lat])
+                })
+                .collect();
+            r.pop();
+            if let Some(first) = r.first().cloned() {
+                r.push(first);
+            }
+            r
+        }
+    };
+    json!({"type": "Polygon", "coordinates": [ring]})
+}
+
+fn feature(geometry: Value, props: Value) -> Value {
+    json!({"type": "Feature", "geometry": geometry, "properties": props})
+}
+
+fn volume_props(v: &Volume4D) -> Value {
+    json!({"alt_lower_m": v.alt_lower_m, "alt_upper_m": v.alt_upper_m,
+           "time_start": format_rfc3339(v.time_start), "time_end": format_rfc3339(v.time_end)})
+}
+
+/// Your intents and constraints, and the constraints that bind you, as GeoJSON.
+async fn intents_geojson(State(s): State<AppRef>, caller: Caller) -> impl IntoResponse {
+    let st = s.strategic();
+    let mut features = Vec::new();
+    for kind in [Kind::Intent, Kind::Constraint] {
+        for f in st.own(caller.0.id, kind) {
+            for (i, v) in f.volumes.iter().enumerate() {
+                let mut p = volume_props(v);
+                p["kind"] = json!(kind.as_str());
+                p["id"] = json!(f.id);
+                p["volume"] = json!(i);
+                p["state"] = json!(f.state);
+                features.push(feature(footprint_geojson(v), p));
+            }
+        }
+    }
+    for f in st.binding(caller.0.id, &caller.0.name) {
+        for v in &f.volumes {
+            let mut p = volume_props(v);
+            p["kind"] = json!("constraint_binding_you");
+            p["owner"] = json!(if f.disclose_name {
+                f.party_name.clone()
+            } else {
+                "another party".into()
+            });
+            features.push(feature(footprint_geojson(v), p));
+        }
+    }
+    (
+        [("content-type", "application/geo+json")],
+        Json(json!({"type": "FeatureCollection", "features": features})),
+    )
+}
+
+/// The overlap regions of your current strategic conflicts, as GeoJSON.
+async fn conflicts_geojson(State(s): State<AppRef>, caller: Caller) -> impl IntoResponse {
+    let st = s.strategic();
+    let features: Vec<Value> = st
+        .conflicts_of(caller.0.id)
+        .into_iter()
+        .map(|(cid, f, o)| {
+            let region = &o["region"];
+            feature(
+                region["footprint"].clone(),
+                json!({"conflict_id": cid, "own_kind": f.kind.as_str(), "own_id": f.id, "other_party": o["other_party"],
+                       "time_start": region["time_start"], "time_end": region["time_end"],
+                       "alt_lower_m": region["alt_lower_m"], "alt_upper_m": region["alt_upper_m"]}),
+            )
+        })
+        .collect();
+    (
+        [("content-type", "application/geo+json")],
+        Json(json!({"type": "FeatureCollection", "features": features})),
+    )
+}
