@@ -43,6 +43,12 @@ pub struct HttpArgs {
     /// Probe pairs placed in conflict per second in the latency phase.
     #[arg(long, default_value_t = 10)]
     pub probes: usize,
+    /// Length of the filings phase (PUT /v1/intents), seconds (0: none).
+    #[arg(long, default_value_t = 10.0)]
+    pub filings_s: f64,
+    /// Concurrent requests in the filings phase.
+    #[arg(long, default_value_t = 8)]
+    pub filing_workers: usize,
     /// Length of the soak phase, seconds (0: none).
     #[arg(long, default_value_t = 0.0)]
     pub soak_s: f64,
@@ -62,6 +68,19 @@ impl Drop for ServerProc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A small deterministic generator for the load (splitmix64), so the bench needs no RNG crate.
+fn rand_state(seed: u64) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+fn next(s: &mut u64) -> f64 {
+    *s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *s;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Resident memory of a process, MiB (Linux).
@@ -273,6 +292,69 @@ pub fn run(args: &HttpArgs) -> Result<()> {
                    "reports_per_s": (n as f64 / secs).round(), "batch": args.batch, "workers": args.workers,
                    "cores": cores})
         );
+
+        // 1b. Strategic filings: small intents spread over a week and a 2,000 km box (most do
+        // not conflict), each stored durably before its answer.
+        if args.filings_s > 0.0 {
+            let filed = Arc::new(AtomicU64::new(0));
+            let conflicts = Arc::new(AtomicU64::new(0));
+            let stop = Arc::new(AtomicBool::new(false));
+            let t0 = Instant::now();
+            let start_t = (unix_now() / 3600.0).ceil() * 3600.0;
+            let mut tasks = Vec::new();
+            for w in 0..args.filing_workers {
+                let (client, base, tokens, filed, conflicts, stop) =
+                    (client.clone(), base.clone(), tokens.clone(), filed.clone(), conflicts.clone(), stop.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut rng = rand_state(w as u64 + 1);
+                    let mut k = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        let party = (w + k as usize) % tokens.len();
+                        let lat = 30.0 + next(&mut rng) * 18.0;
+                        let lng = 20.0 + next(&mut rng) * 24.0;
+                        let t = start_t + (next(&mut rng) * 7.0 * 86_400.0).floor();
+                        let lo = (next(&mut rng) * 8000.0).floor();
+                        let body = json!({"extents": [{"volume": {
+                            "outline_circle": {"center": {"lat": lat, "lng": lng}, "radius": {"value": 1000.0 + next(&mut rng) * 4000.0, "units": "M"}},
+                            "altitude_lower": {"value": lo, "reference": "W84", "units": "M"},
+                            "altitude_upper": {"value": lo + 500.0, "reference": "W84", "units": "M"}},
+                            "time_start": {"value": deconflict_core::track::format_rfc3339(t), "format": "RFC3339"},
+                            "time_end": {"value": deconflict_core::track::format_rfc3339(t + 3600.0), "format": "RFC3339"}}]});
+                        let r = client
+                            .put(format!("{base}/v1/intents/w{w}-{k}"))
+                            .bearer_auth(&tokens[party])
+                            .header("content-type", "application/json")
+                            .body(body.to_string())
+                            .send()
+                            .await?;
+                        let status = r.status();
+                        let v: Value = r.json().await?;
+                        if status.as_u16() != 201 {
+                            bail!("PUT /v1/intents: {status}: {v}");
+                        }
+                        if v["conflicts"].as_array().is_some_and(|c| !c.is_empty()) {
+                            conflicts.fetch_add(1, Ordering::Relaxed);
+                        }
+                        filed.fetch_add(1, Ordering::Relaxed);
+                        k += 1;
+                    }
+                    Ok::<_, anyhow::Error>(())
+                }));
+            }
+            tokio::time::sleep(Duration::from_secs_f64(args.filings_s)).await;
+            stop.store(true, Ordering::Relaxed);
+            for t in tasks {
+                t.await??;
+            }
+            let secs = t0.elapsed().as_secs_f64();
+            let n = filed.load(Ordering::Relaxed);
+            println!(
+                "{}",
+                json!({"phase": "filings", "store": "sqlite", "filings": n, "with_conflicts": conflicts.load(Ordering::Relaxed),
+                       "seconds": (secs * 100.0).round() / 100.0, "filings_per_s": (n as f64 / secs).round(),
+                       "workers": args.filing_workers, "cores": cores})
+            );
+        }
 
         // 2. Latency at 1 Hz with live streams.
         let pending: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));

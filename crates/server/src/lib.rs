@@ -288,69 +288,90 @@ pub async fn publish(state: &Arc<AppState>, alerts: Vec<NewAlert>, now: f64) {
 /// owner; a live track inside a constraint that binds its party raises an alert to both the
 /// track's owner and the constraint's owner. Each on a change only.
 pub async fn check_tracks_against_volumes(state: &Arc<AppState>) {
+    let st = state.clone();
+    let alerts = tokio::task::spawn_blocking(move || volume_alerts(&st)).await;
+    if let Ok((alerts, now)) = alerts {
+        publish(state, alerts, now).await;
+    }
+}
+
+fn volume_alerts(state: &AppState) -> (Vec<NewAlert>, f64) {
     let now = unix_now();
-    let live = state.engine().live(now);
     let mut alerts = Vec::new();
     {
-        let st = state.strategic();
-        if st.is_empty()
-            && state
-                .track_status
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_empty()
-        {
-            return;
-        }
+        let quiet = !state.strategic().checks_tracks();
         let mut status = state.track_status.lock().unwrap_or_else(|e| e.into_inner());
+        if quiet && status.is_empty() {
+            return (alerts, now);
+        }
+        let live = state.engine().live(now);
         let mut seen = std::collections::HashSet::new();
-        for (party, asset, ts) in live {
-            let Some(name) = state.party_name(party) else {
-                continue;
-            };
-            let (lat, lng) = ts.lat_lng();
-            let (conforming, inside) = st.check_point(party, &name, lat, lng, ts.alt_m, now);
-            let key = (party, asset.clone());
-            seen.insert(key.clone());
-            let prev = status.get(&key).cloned().unwrap_or((None, Vec::new()));
-            if conforming == Some(false) && prev.0 != Some(false) {
-                alerts.push(NewAlert {
-                    party,
-                    body: serde_json::json!({"event": "nonconforming", "time": deconflict_core::track::format_rfc3339(now),
-                        "own_asset": asset, "reason": "outside your activated intents"}),
-                });
-            } else if prev.0 == Some(false) && conforming != Some(false) {
-                alerts.push(NewAlert {
-                    party,
-                    body: serde_json::json!({"event": "conforming", "time": deconflict_core::track::format_rfc3339(now), "own_asset": asset}),
-                });
-            }
-            let keys: Vec<u64> = inside.iter().map(|f| f.key).collect();
-            for f in inside.iter().filter(|f| !prev.1.contains(&f.key)) {
-                let who = if f.disclose_name {
-                    f.party_name.clone()
-                } else {
-                    "another party".into()
+        // The strategic lock is taken per chunk so filings are never held up for long.
+        for chunk in live.chunks(512) {
+            let st = state.strategic();
+            for (party, asset, ts) in chunk {
+                let (party, asset, ts) = (*party, asset.clone(), *ts);
+                let Some(name) = state.party_name(party) else {
+                    continue;
                 };
-                alerts.push(NewAlert {
-                    party,
-                    body: serde_json::json!({"event": "constraint_intrusion", "time": deconflict_core::track::format_rfc3339(now),
-                        "own_asset": asset, "constraint_owner": who, "constraint_type": f.body.get("type").cloned()}),
-                });
-                let (glat, glng) = ts.lat_lng();
-                alerts.push(NewAlert {
-                    party: f.party,
-                    body: serde_json::json!({"event": "constraint_intrusion", "time": deconflict_core::track::format_rfc3339(now),
-                        "own_constraint": f.id,
-                        "intruder": {"class": ts.class, "lat": glat, "lng": glng, "alt_m": ts.alt_m,
-                                     "gs_mps": ts.ground_speed(), "track_deg": ts.track_deg(), "vs_mps": ts.vs_mps}}),
-                });
+                let (lat, lng) = ts.lat_lng();
+                let (conforming, inside) = st.check_point(party, &name, lat, lng, ts.alt_m, now);
+                let key = (party, asset.clone());
+                seen.insert(key.clone());
+                let prev = status.get(&key).cloned().unwrap_or((None, Vec::new()));
+                let time = deconflict_core::track::format_rfc3339(now);
+                if conforming == Some(false) && prev.0 != Some(false) {
+                    alerts.push(NewAlert {
+                        party,
+                        body: serde_json::json!({"event": "nonconforming", "time": time,
+                            "own_asset": asset, "reason": "outside your activated intents"}),
+                    });
+                } else if prev.0 == Some(false) && conforming != Some(false) {
+                    alerts.push(NewAlert {
+                        party,
+                        body: serde_json::json!({"event": "conforming", "time": time, "own_asset": asset}),
+                    });
+                }
+                let keys: Vec<u64> = inside.iter().map(|f| f.key).collect();
+                for f in inside.iter().filter(|f| !prev.1.contains(&f.key)) {
+                    let who = if f.disclose_name {
+                        f.party_name.clone()
+                    } else {
+                        "another party".into()
+                    };
+                    alerts.push(NewAlert {
+                        party,
+                        body: serde_json::json!({"event": "constraint_intrusion", "time": time,
+                            "own_asset": asset, "constraint_owner": who, "constraint_type": f.body.get("type").cloned()}),
+                    });
+                    alerts.push(NewAlert {
+                        party: f.party,
+                        body: serde_json::json!({"event": "constraint_intrusion", "time": time,
+                            "own_constraint": f.id,
+                            "intruder": {"class": ts.class, "lat": lat, "lng": lng, "alt_m": ts.alt_m,
+                                         "gs_mps": ts.ground_speed(), "track_deg": ts.track_deg(), "vs_mps": ts.vs_mps}}),
+                    });
+                }
+                if conforming.is_some() || !keys.is_empty() || prev.0.is_some() || !prev.1.is_empty() {
+                    status.insert(key, (conforming, keys));
+                }
             }
-            status.insert(key, (conforming, keys));
         }
         status.retain(|k, _| seen.contains(k));
     }
-    publish(state, alerts, now).await;
+    (alerts, now)
+}
+
+/// Checks live tracks against the filings once a second, apart from the detection loop so that
+/// tactical alerts never wait for it.
+pub async fn volume_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => break,
+        }
+        check_tracks_against_volumes(&state).await;
+    }
 }
 
 /// The detection loop: a scan when new reports arrive (at most every `scan_min_interval_ms`)
@@ -359,7 +380,6 @@ pub async fn detection_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::
     let period = Duration::from_millis(state.config.scan_period_ms);
     let min = Duration::from_millis(state.config.scan_min_interval_ms);
     let mut last = Instant::now() - min;
-    let mut last_volumes = Instant::now();
     loop {
         tokio::select! {
             _ = state.dirty.notified() => {}
@@ -372,10 +392,6 @@ pub async fn detection_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::
         }
         last = Instant::now();
         detect_once(&state).await;
-        if last_volumes.elapsed() >= Duration::from_secs(1) {
-            last_volumes = Instant::now();
-            check_tracks_against_volumes(&state).await;
-        }
     }
 }
 
@@ -394,13 +410,15 @@ where
     // A line on stdout that scripts and tests can wait for.
     println!("listening on http://{addr}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let detector = tokio::spawn(detection_loop(state.clone(), stop_rx));
+    let detector = tokio::spawn(detection_loop(state.clone(), stop_rx.clone()));
+    let volumes = tokio::spawn(volume_loop(state.clone(), stop_rx));
     let app = api::router(state.clone());
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
     let _ = stop_tx.send(true);
     let _ = detector.await;
+    let _ = volumes.await;
     detect_once(&state).await;
     let store = state.store.clone();
     let cp = tokio::task::spawn_blocking(move || store.checkpoint(unix_now())).await?;

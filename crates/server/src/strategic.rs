@@ -250,6 +250,10 @@ pub type OpaqueId = std::sync::Arc<dyn Fn(&str) -> u64 + Send + Sync>;
 #[derive(Default)]
 pub struct Strategic {
     index: StrategicIndex,
+    /// Constraints only: what tracks are checked against (few, so cheap per track).
+    constraint_index: StrategicIndex,
+    /// Keys of each party's activated intents: what its tracks must conform to.
+    activated: HashMap<PartyId, Vec<u64>>,
     filings: HashMap<u64, Filing>,
     by_id: HashMap<(PartyId, Kind, String), u64>,
     /// current version of every filing ever made (ended ones too), for optimistic concurrency
@@ -323,6 +327,11 @@ impl Strategic {
 
     fn insert(&mut self, f: Filing) {
         self.index.insert(f.key, f.volumes.clone());
+        if f.kind == Kind::Constraint {
+            self.constraint_index.insert(f.key, f.volumes.clone());
+        } else if f.state == "activated" {
+            self.activated.entry(f.party).or_default().push(f.key);
+        }
         self.by_id.insert((f.party, f.kind, f.id.clone()), f.key);
         self.filings.insert(f.key, f);
     }
@@ -330,6 +339,13 @@ impl Strategic {
     fn remove_key(&mut self, key: u64) -> Option<Filing> {
         let f = self.filings.remove(&key)?;
         self.index.remove(key);
+        self.constraint_index.remove(key);
+        if let Some(v) = self.activated.get_mut(&f.party) {
+            v.retain(|k| *k != key);
+            if v.is_empty() {
+                self.activated.remove(&f.party);
+            }
+        }
         self.by_id.remove(&(f.party, f.kind, f.id.clone()));
         Some(f)
     }
@@ -573,26 +589,27 @@ impl Strategic {
         alt: f64,
         t: f64,
     ) -> (Option<bool>, Vec<&Filing>) {
-        let inside: Vec<&Filing> = self
-            .index
-            .containing(lat, lng, alt, t)
-            .into_iter()
-            .filter_map(|k| self.filings.get(&k))
-            .collect();
-        let activated = self
-            .filings
-            .values()
-            .any(|f| f.party == party && f.kind == Kind::Intent && f.state == "activated");
-        let conforming = activated.then(|| {
-            inside
-                .iter()
-                .any(|f| f.party == party && f.kind == Kind::Intent && f.state == "activated")
+        let conforming = self.activated.get(&party).map(|keys| {
+            keys.iter()
+                .filter_map(|k| self.filings.get(k))
+                .any(|f| f.volumes.iter().any(|v| v.contains(lat, lng, alt, t)))
         });
-        let constraints = inside
-            .into_iter()
-            .filter(|f| f.kind == Kind::Constraint && f.binds(party, name))
-            .collect();
+        let constraints = if self.constraint_index.is_empty() {
+            Vec::new()
+        } else {
+            self.constraint_index
+                .containing(lat, lng, alt, t)
+                .into_iter()
+                .filter_map(|k| self.filings.get(&k))
+                .filter(|f| f.binds(party, name))
+                .collect()
+        };
         (conforming, constraints)
+    }
+
+    /// Whether any track can be affected: some party has activated intents, or a constraint exists.
+    pub fn checks_tracks(&self) -> bool {
+        !self.activated.is_empty() || !self.constraint_index.is_empty()
     }
 
     pub fn get(&self, party: PartyId, kind: Kind, id: &str) -> Option<&Filing> {
