@@ -598,7 +598,11 @@ impl utoipa::Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "deconflict", description = "Deconfliction for a shared, contested airspace. See docs/api.md."),
-    paths(healthz, metrics, post_tracks, get_tracks, get_track, get_conflict, get_alerts, stream, get_audit, get_audit_key),
+    paths(healthz, metrics, post_tracks, get_tracks, get_track, get_conflict, get_alerts, stream, get_audit, get_audit_key,
+          crate::strategic_api::put_intent, crate::strategic_api::put_constraint, crate::strategic_api::get_intent,
+          crate::strategic_api::get_constraint, crate::strategic_api::delete_intent, crate::strategic_api::delete_constraint,
+          crate::strategic_api::list_intents, crate::strategic_api::list_constraints,
+          crate::strategic_api::intents_geojson, crate::strategic_api::conflicts_geojson),
     components(schemas(ErrorBody, Health, ReportResult, TracksAccepted, Picture, OwnTrack, IntruderView, AuditPage, AuditKey)),
     modifiers(&BearerAuth)
 )]

@@ -194,7 +194,14 @@ async fn end(s: AppRef, caller: Caller, kind: Kind, id: String) -> Result<impl I
     file(s, caller, kind, id, Body::from(body.to_string())).await
 }
 
-async fn put_intent(
+/// File or update an operational intent (ASTM F3548 Volume4D extents); see docs/api.md.
+#[utoipa::path(put, path = "/v1/intents/{id}", params(("id" = String, Path, description = "your intent id")),
+    request_body(content = Object, description = "extents, state, priority, version, reject_on_conflict, disclosure"),
+    responses((status = 201, description = "filed; lists the strategic conflicts"), (status = 200, description = "updated"),
+              (status = 409, body = crate::api::ErrorBody, description = "stale version, or conflicts with reject_on_conflict"),
+              (status = 422, body = crate::api::ErrorBody, description = "bad volume, or enters a constraint binding you")),
+    security(("bearer" = [])))]
+pub async fn put_intent(
     State(s): State<AppRef>,
     caller: Caller,
     Path(id): Path<String>,
@@ -203,7 +210,13 @@ async fn put_intent(
     file(s, caller, Kind::Intent, id, body).await
 }
 
-async fn put_constraint(
+/// File or update a constraint (binds all others, or named parties); see docs/api.md.
+#[utoipa::path(put, path = "/v1/constraints/{id}", params(("id" = String, Path, description = "your constraint id")),
+    request_body(content = Object, description = "extents, binds, type, state, priority, version, disclosure"),
+    responses((status = 201, description = "filed"), (status = 200, description = "updated"),
+              (status = 409, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn put_constraint(
     State(s): State<AppRef>,
     caller: Caller,
     Path(id): Path<String>,
@@ -212,7 +225,10 @@ async fn put_constraint(
     file(s, caller, Kind::Constraint, id, body).await
 }
 
-async fn delete_intent(
+/// End one of your intents.
+#[utoipa::path(delete, path = "/v1/intents/{id}", params(("id" = String, Path)),
+    responses((status = 200, description = "ended"), (status = 404, body = crate::api::ErrorBody)), security(("bearer" = [])))]
+pub async fn delete_intent(
     State(s): State<AppRef>,
     caller: Caller,
     Path(id): Path<String>,
@@ -220,7 +236,10 @@ async fn delete_intent(
     end(s, caller, Kind::Intent, id).await
 }
 
-async fn delete_constraint(
+/// End one of your constraints.
+#[utoipa::path(delete, path = "/v1/constraints/{id}", params(("id" = String, Path)),
+    responses((status = 200, description = "ended"), (status = 404, body = crate::api::ErrorBody)), security(("bearer" = [])))]
+pub async fn delete_constraint(
     State(s): State<AppRef>,
     caller: Caller,
     Path(id): Path<String>,
@@ -228,7 +247,10 @@ async fn delete_constraint(
     end(s, caller, Kind::Constraint, id).await
 }
 
-async fn get_intent(
+/// One of your intents.
+#[utoipa::path(get, path = "/v1/intents/{id}", params(("id" = String, Path)),
+    responses((status = 200, description = "the filing"), (status = 404, body = crate::api::ErrorBody)), security(("bearer" = [])))]
+pub async fn get_intent(
     State(s): State<AppRef>,
     caller: Caller,
     Path(id): Path<String>,
@@ -239,7 +261,10 @@ async fn get_intent(
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such intent", None))
 }
 
-async fn get_constraint(
+/// One of your constraints.
+#[utoipa::path(get, path = "/v1/constraints/{id}", params(("id" = String, Path)),
+    responses((status = 200, description = "the filing"), (status = 404, body = crate::api::ErrorBody)), security(("bearer" = [])))]
+pub async fn get_constraint(
     State(s): State<AppRef>,
     caller: Caller,
     Path(id): Path<String>,
@@ -250,7 +275,9 @@ async fn get_constraint(
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such constraint", None))
 }
 
-async fn list_intents(State(s): State<AppRef>, caller: Caller) -> Json<Value> {
+/// Your live intents.
+#[utoipa::path(get, path = "/v1/intents", responses((status = 200, description = "your intents")), security(("bearer" = [])))]
+pub async fn list_intents(State(s): State<AppRef>, caller: Caller) -> Json<Value> {
     let st = s.strategic();
     Json(Value::from(
         st.own(caller.0.id, Kind::Intent)
@@ -262,7 +289,8 @@ async fn list_intents(State(s): State<AppRef>, caller: Caller) -> Json<Value> {
 
 /// Your own constraints in full, and the constraints of other parties that bind you (their
 /// volumes, type and owner as the owner discloses it): what you must keep out of.
-async fn list_constraints(State(s): State<AppRef>, caller: Caller) -> Json<Value> {
+#[utoipa::path(get, path = "/v1/constraints", responses((status = 200, description = "own and binding_you")), security(("bearer" = [])))]
+pub async fn list_constraints(State(s): State<AppRef>, caller: Caller) -> Json<Value> {
     let st = s.strategic();
     let own: Vec<Value> = st
         .own(caller.0.id, Kind::Constraint)
@@ -329,7 +357,8 @@ fn volume_props(v: &Volume4D) -> Value {
 }
 
 /// Your intents and constraints, and the constraints that bind you, as GeoJSON.
-async fn intents_geojson(State(s): State<AppRef>, caller: Caller) -> impl IntoResponse {
+#[utoipa::path(get, path = "/v1/intents.geojson", responses((status = 200, description = "GeoJSON FeatureCollection")), security(("bearer" = [])))]
+pub async fn intents_geojson(State(s): State<AppRef>, caller: Caller) -> impl IntoResponse {
     let st = s.strategic();
     let mut features = Vec::new();
     for kind in [Kind::Intent, Kind::Constraint] {
@@ -363,7 +392,8 @@ async fn intents_geojson(State(s): State<AppRef>, caller: Caller) -> impl IntoRe
 }
 
 /// The overlap regions of your current strategic conflicts, as GeoJSON.
-async fn conflicts_geojson(State(s): State<AppRef>, caller: Caller) -> impl IntoResponse {
+#[utoipa::path(get, path = "/v1/conflicts.geojson", responses((status = 200, description = "GeoJSON FeatureCollection")), security(("bearer" = [])))]
+pub async fn conflicts_geojson(State(s): State<AppRef>, caller: Caller) -> impl IntoResponse {
     let st = s.strategic();
     let features: Vec<Value> = st
         .conflicts_of(caller.0.id)
