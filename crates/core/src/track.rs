@@ -86,7 +86,8 @@ fn number(obj: &Map<String, Value>, field: &str, required: bool) -> Result<Optio
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// How a JSON value's type is named in error messages.
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -203,9 +203,34 @@ pub struct TracksAccepted {
     pub audit_seq: u64,
 }
 
-fn reject(s: &AppState, e: ApiError) -> ApiError {
+pub(crate) fn reject(s: &AppState, e: ApiError) -> ApiError {
     s.metrics.requests_rejected.fetch_add(1, Ordering::Relaxed);
     e
+}
+
+/// Reads a request body of at most `max_body_bytes` (413 above) and parses it as JSON (400 if
+/// malformed), counting refusals in the metrics.
+pub(crate) async fn read_json(s: &AppState, body: Body) -> Result<Value, ApiError> {
+    let bytes = to_bytes(body, s.config.max_body_bytes).await.map_err(|_| {
+        reject(
+            s,
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body over {} bytes", s.config.max_body_bytes),
+                Some("body"),
+            ),
+        )
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        reject(
+            s,
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("malformed JSON: {e}"),
+                Some("body"),
+            ),
+        )
+    })
 }
 
 /// Report positions of your own assets: a JSON array of track reports (see the README for the
@@ -228,26 +253,7 @@ async fn post_tracks(
             ApiError::new(StatusCode::FORBIDDEN, "observers cannot report tracks", None),
         ));
     }
-    let bytes = to_bytes(body, s.config.max_body_bytes).await.map_err(|_| {
-        reject(
-            &s,
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request body over {} bytes", s.config.max_body_bytes),
-                Some("body"),
-            ),
-        )
-    })?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        reject(
-            &s,
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("malformed JSON: {e}"),
-                Some("body"),
-            ),
-        )
-    })?;
+    let value = read_json(&s, body).await?;
     let items = value.as_array().ok_or_else(|| {
         reject(
             &s,

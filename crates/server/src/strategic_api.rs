@@ -3,7 +3,7 @@
 use crate::api::{ApiError, Caller};
 use crate::strategic::{Decision, Filing, Kind};
 use crate::{unix_now, AppState};
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -58,20 +58,7 @@ async fn file(
             None,
         ));
     }
-    let bytes = to_bytes(body, s.config.max_body_bytes).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body over {} bytes", s.config.max_body_bytes),
-            Some("body"),
-        )
-    })?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("malformed JSON: {e}"),
-            Some("body"),
-        )
-    })?;
+    let value = crate::api::read_json(&s, body).await?;
     let req = crate::strategic::parse_request(kind, &id, &value, &s.limits)
         .map_err(|(f, m)| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m, Some(&f)))?;
     let now = unix_now();

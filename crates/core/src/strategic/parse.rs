@@ -12,19 +12,10 @@ const SAME_POINT_RAD: f64 = 1e-10;
 /// A polygon with less area than this (m²) has zero area.
 const MIN_AREA_M2: f64 = 1.0;
 
+use crate::track::type_name;
+
 fn err(field: &str, message: impl Into<String>) -> FieldError {
     FieldError::new(field, message)
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn object<'a>(v: Option<&'a Value>, field: &str) -> Result<&'a Map<String, Value>, FieldError> {
