@@ -609,7 +609,7 @@ impl utoipa::Modify for BearerAuth {
           crate::strategic_api::get_constraint, crate::strategic_api::delete_intent, crate::strategic_api::delete_constraint,
           crate::strategic_api::list_intents, crate::strategic_api::list_constraints,
           crate::strategic_api::intents_geojson, crate::strategic_api::conflicts_geojson),
-    components(schemas(ErrorBody, Health, ReportResult, TracksAccepted, Picture, OwnTrack, IntruderView, AuditPage, AuditKey)),
+    components(schemas(ErrorBody, Health, ReportResult, TracksAccepted, Picture, OwnTrack, IntruderView, crate::engine::StateVector, AuditPage, AuditKey)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -66,14 +66,11 @@ pub struct OwnTrack {
     pub coasting: bool,
 }
 
-/// What another party may see of one of its aircraft: the state vector at alert time, while a
-/// conflict with one of your own assets is live. No id, callsign or history.
+/// Everything a disclosure may carry about another party's aircraft: class and state vector at
+/// `time`. No id, callsign or history. Every disclosure (alerts, the picture, constraint
+/// intrusions) is built from this one type, so the allow-list lives in one place.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct IntruderView {
-    /// The conflict this disclosure belongs to.
-    pub conflict_id: String,
-    /// Your asset in that conflict.
-    pub own_asset: String,
+pub struct StateVector {
     pub class: String,
     pub time: String,
     pub lat: f64,
@@ -82,6 +79,38 @@ pub struct IntruderView {
     pub gs_mps: f64,
     pub track_deg: f64,
     pub vs_mps: f64,
+}
+
+impl StateVector {
+    /// The vector of a state already extrapolated to `now`; positions to 1e-6 degrees, the
+    /// rest to 1e-3.
+    pub fn of(st: &TrackState, now: f64) -> Self {
+        let (lat, lng) = st.lat_lng();
+        let r = |x: f64, k: f64| (x * k).round() / k;
+        StateVector {
+            class: st.class.as_str().to_string(),
+            time: format_rfc3339(now),
+            lat: r(lat, 1e6),
+            lng: r(lng, 1e6),
+            alt_m: r(st.alt_m, 1e3),
+            gs_mps: r(st.ground_speed(), 1e3),
+            track_deg: r(st.track_deg(), 1e3),
+            vs_mps: r(st.vs_mps, 1e3),
+        }
+    }
+}
+
+/// What another party may see of one of its aircraft while a conflict with one of your own
+/// assets is live.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IntruderView {
+    /// The conflict this disclosure belongs to.
+    pub conflict_id: String,
+    /// Your asset in that conflict.
+    pub own_asset: String,
+    #[serde(flatten)]
+    pub state: StateVector,
+    /// Its owner has not reported it for the coasting time: extrapolated.
     pub stale: bool,
 }
 
@@ -222,18 +251,9 @@ impl Engine {
 
     fn intruder_json(&self, slot: &Slot, now: f64) -> Value {
         let st = slot.state.propagated((now - slot.report.time).max(0.0));
-        let (lat, lng) = st.lat_lng();
-        json!({
-            "class": slot.report.class,
-            "time": format_rfc3339(now),
-            "lat": (lat * 1e6).round() / 1e6,
-            "lng": (lng * 1e6).round() / 1e6,
-            "alt_m": num(st.alt_m),
-            "gs_mps": num(st.ground_speed()),
-            "track_deg": num(st.track_deg()),
-            "vs_mps": num(st.vs_mps),
-            "stale": slot.coasting,
-        })
+        let mut v = serde_json::to_value(StateVector::of(&st, now)).unwrap_or(Value::Null);
+        v["stale"] = json!(slot.coasting);
+        v
     }
 
     /// The alert body for one side (`own` is that side's slot).
@@ -490,18 +510,10 @@ impl Engine {
                     continue;
                 }
                 let st = x.state.propagated((now - x.report.time).max(0.0));
-                let (lat, lng) = st.lat_lng();
                 v.push(IntruderView {
                     conflict_id: p.id.clone(),
                     own_asset: o.report.asset.clone(),
-                    class: x.report.class.as_str().to_string(),
-                    time: format_rfc3339(now),
-                    lat,
-                    lng,
-                    alt_m: st.alt_m,
-                    gs_mps: st.ground_speed(),
-                    track_deg: st.track_deg(),
-                    vs_mps: st.vs_mps,
+                    state: StateVector::of(&st, now),
                     stale: x.coasting,
                 });
             }

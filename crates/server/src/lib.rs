@@ -348,8 +348,7 @@ fn volume_alerts(state: &AppState) -> (Vec<NewAlert>, f64) {
                         party: f.party,
                         body: serde_json::json!({"event": "constraint_intrusion", "time": time,
                             "own_constraint": f.id,
-                            "intruder": {"class": ts.class, "lat": lat, "lng": lng, "alt_m": ts.alt_m,
-                                         "gs_mps": ts.ground_speed(), "track_deg": ts.track_deg(), "vs_mps": ts.vs_mps}}),
+                            "intruder": engine::StateVector::of(&ts, now)}),
                     });
                 }
                 if conforming.is_some() || !keys.is_empty() || prev.0.is_some() || !prev.1.is_empty() {
