@@ -9,7 +9,7 @@ use std::time::Instant;
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
-    /// `http`: the service over HTTP instead of the detector alone.
+    /// `http`, `strategic` or `cluster` instead of the detector alone.
     #[command(subcommand)]
     pub kind: Option<BenchKind>,
     /// Scene sizes to measure, comma-separated.
@@ -32,12 +32,15 @@ pub enum BenchKind {
     Http(crate::bench_http::HttpArgs),
     /// Conflict checks of new filings against an index of many intents, against brute force.
     Strategic(crate::bench_strategic::StrategicArgs),
+    /// Ingest and filings of one node against several on PostgreSQL with NATS JetStream.
+    Cluster(crate::bench_cluster::ClusterArgs),
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     match &args.kind {
         Some(BenchKind::Http(h)) => return crate::bench_http::run(h),
         Some(BenchKind::Strategic(a)) => return crate::bench_strategic::run(a),
+        Some(BenchKind::Cluster(a)) => return crate::bench_cluster::run(a),
         None => {}
     }
     if args.scans < 5 {

@@ -58,9 +58,9 @@ fn unix_now() -> f64 {
     deconflict_server::unix_now()
 }
 
-struct ServerProc {
-    child: Child,
-    base: String,
+pub(crate) struct ServerProc {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl Drop for ServerProc {
@@ -95,14 +95,24 @@ fn mb(x: Option<f64>) -> Value {
     x.map_or(Value::Null, |v| json!((v * 10.0).round() / 10.0))
 }
 
-fn start_server(dir: &std::path::Path) -> Result<ServerProc> {
+pub(crate) fn start_server(dir: &std::path::Path) -> Result<ServerProc> {
+    start_server_with(dir, &dir.join("data"), &[])
+}
+
+/// `deconflict serve` on a free port with the data directory `data` and extra flags.
+pub(crate) fn start_server_with(
+    dir: &std::path::Path,
+    data: &std::path::Path,
+    extra: &[String],
+) -> Result<ServerProc> {
     let cfg = dir.join("bench.toml");
     std::fs::write(&cfg, "max_body_bytes = 16777216\n")?;
     let mut child = Command::new(std::env::current_exe()?)
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&cfg)
         .arg("--data-dir")
-        .arg(dir.join("data"))
+        .arg(data)
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -141,12 +151,12 @@ struct Plane {
 }
 
 /// The fleet: tracks spread over parties.
-struct Fleet {
+pub(crate) struct Fleet {
     parties: Vec<Vec<Plane>>,
 }
 
 impl Fleet {
-    fn new(tracks: usize, parties: usize) -> Fleet {
+    pub(crate) fn new(tracks: usize, parties: usize) -> Fleet {
         let states = generate(&SynthParams::bench(tracks, 7));
         let mut p = vec![Vec::new(); parties];
         for (i, s) in states.iter().enumerate() {
@@ -220,6 +230,126 @@ async fn last_seq(client: &reqwest::Client, base: &str, token: &str) -> Result<u
     }
 }
 
+/// Reports per second over `secs`: `workers` concurrent requests of `batch` reports, worker
+/// `w` sending to `bases[w % len]`. Returns (reports accepted, seconds).
+pub(crate) async fn ingest_phase(
+    client: &reqwest::Client,
+    bases: &[String],
+    fleet: &Arc<Fleet>,
+    tokens: &[String],
+    batch: usize,
+    workers: usize,
+    ingest_s: f64,
+) -> Result<(u64, f64)> {
+    let accepted = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let (client, base, fleet, tokens, accepted, stop) = (
+            client.clone(),
+            bases[w % bases.len()].clone(),
+            fleet.clone(),
+            tokens.to_vec(),
+            accepted.clone(),
+            stop.clone(),
+        );
+        let args_step = workers;
+        tasks.push(tokio::spawn(async move {
+            let mut k = w;
+            while !stop.load(Ordering::Relaxed) {
+                let party = k % tokens.len();
+                let bodies = fleet.bodies(party, batch, unix_now());
+                let body = bodies[(k / tokens.len()) % bodies.len()].clone();
+                accepted.fetch_add(
+                    post(&client, &base, &tokens[party], body).await? as u64,
+                    Ordering::Relaxed,
+                );
+                k += args_step;
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(ingest_s)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await??;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let n = accepted.load(Ordering::Relaxed);
+    Ok((n, secs))
+}
+
+/// Filings per second over `secs` (`PUT /v1/intents`), worker `w` filing on
+/// `bases[w % len]`. Returns (filed, of which with conflicts, seconds).
+pub(crate) async fn filings_phase(
+    client: &reqwest::Client,
+    bases: &[String],
+    tokens: &[String],
+    workers: usize,
+    filings_s: f64,
+) -> Result<(u64, u64, f64)> {
+    let filed = Arc::new(AtomicU64::new(0));
+    let conflicts = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let t0 = Instant::now();
+    let start_t = (unix_now() / 3600.0).ceil() * 3600.0;
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let (client, base, tokens, filed, conflicts, stop) = (
+            client.clone(),
+            bases[w % bases.len()].clone(),
+            tokens.to_vec(),
+            filed.clone(),
+            conflicts.clone(),
+            stop.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut rng = rand_state(w as u64 + 1);
+            let mut k = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let party = (w + k as usize) % tokens.len();
+                let lat = 30.0 + next(&mut rng) * 18.0;
+                let lng = 20.0 + next(&mut rng) * 24.0;
+                let t = start_t + (next(&mut rng) * 7.0 * 86_400.0).floor();
+                let lo = (next(&mut rng) * 8000.0).floor();
+                let body = json!({"extents": [{"volume": {
+                    "outline_circle": {"center": {"lat": lat, "lng": lng}, "radius": {"value": 1000.0 + next(&mut rng) * 4000.0, "units": "M"}},
+                    "altitude_lower": {"value": lo, "reference": "W84", "units": "M"},
+                    "altitude_upper": {"value": lo + 500.0, "reference": "W84", "units": "M"}},
+                    "time_start": {"value": deconflict_core::track::format_rfc3339(t), "format": "RFC3339"},
+                    "time_end": {"value": deconflict_core::track::format_rfc3339(t + 3600.0), "format": "RFC3339"}}]});
+                let r = client
+                    .put(format!("{base}/v1/intents/w{w}-{k}"))
+                    .bearer_auth(&tokens[party])
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .send()
+                    .await?;
+                let status = r.status();
+                let v: Value = r.json().await?;
+                if status.as_u16() != 201 {
+                    bail!("PUT /v1/intents: {status}: {v}");
+                }
+                if v["conflicts"].as_array().is_some_and(|c| !c.is_empty()) {
+                    conflicts.fetch_add(1, Ordering::Relaxed);
+                }
+                filed.fetch_add(1, Ordering::Relaxed);
+                k += 1;
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(filings_s)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await??;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let n = filed.load(Ordering::Relaxed);
+    Ok((n, conflicts.load(Ordering::Relaxed), secs))
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -258,34 +388,7 @@ pub fn run(args: &HttpArgs) -> Result<()> {
         let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
 
         // 1. Ingest throughput.
-        let accepted = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let t0 = Instant::now();
-        let mut tasks = Vec::new();
-        for w in 0..args.workers {
-            let (client, base, fleet, tokens, accepted, stop) =
-                (client.clone(), base.clone(), fleet.clone(), tokens.clone(), accepted.clone(), stop.clone());
-            let batch = args.batch;
-            let args_step = args.workers;
-            tasks.push(tokio::spawn(async move {
-                let mut k = w;
-                while !stop.load(Ordering::Relaxed) {
-                    let party = k % tokens.len();
-                    let bodies = fleet.bodies(party, batch, unix_now());
-                    let body = bodies[(k / tokens.len()) % bodies.len()].clone();
-                    accepted.fetch_add(post(&client, &base, &tokens[party], body).await? as u64, Ordering::Relaxed);
-                    k += args_step;
-                }
-                Ok::<_, anyhow::Error>(())
-            }));
-        }
-        tokio::time::sleep(Duration::from_secs_f64(args.ingest_s)).await;
-        stop.store(true, Ordering::Relaxed);
-        for t in tasks {
-            t.await??;
-        }
-        let secs = t0.elapsed().as_secs_f64();
-        let n = accepted.load(Ordering::Relaxed);
+        let (n, secs) = ingest_phase(&client, std::slice::from_ref(&base), &fleet, &tokens, args.batch, args.workers, args.ingest_s).await?;
         println!(
             "{}",
             json!({"phase": "ingest", "reports": n, "seconds": (secs * 100.0).round() / 100.0,
@@ -296,61 +399,11 @@ pub fn run(args: &HttpArgs) -> Result<()> {
         // 1b. Strategic filings: small intents spread over a week and a 2,000 km box (most do
         // not conflict), each stored durably before its answer.
         if args.filings_s > 0.0 {
-            let filed = Arc::new(AtomicU64::new(0));
-            let conflicts = Arc::new(AtomicU64::new(0));
-            let stop = Arc::new(AtomicBool::new(false));
-            let t0 = Instant::now();
-            let start_t = (unix_now() / 3600.0).ceil() * 3600.0;
-            let mut tasks = Vec::new();
-            for w in 0..args.filing_workers {
-                let (client, base, tokens, filed, conflicts, stop) =
-                    (client.clone(), base.clone(), tokens.clone(), filed.clone(), conflicts.clone(), stop.clone());
-                tasks.push(tokio::spawn(async move {
-                    let mut rng = rand_state(w as u64 + 1);
-                    let mut k = 0u64;
-                    while !stop.load(Ordering::Relaxed) {
-                        let party = (w + k as usize) % tokens.len();
-                        let lat = 30.0 + next(&mut rng) * 18.0;
-                        let lng = 20.0 + next(&mut rng) * 24.0;
-                        let t = start_t + (next(&mut rng) * 7.0 * 86_400.0).floor();
-                        let lo = (next(&mut rng) * 8000.0).floor();
-                        let body = json!({"extents": [{"volume": {
-                            "outline_circle": {"center": {"lat": lat, "lng": lng}, "radius": {"value": 1000.0 + next(&mut rng) * 4000.0, "units": "M"}},
-                            "altitude_lower": {"value": lo, "reference": "W84", "units": "M"},
-                            "altitude_upper": {"value": lo + 500.0, "reference": "W84", "units": "M"}},
-                            "time_start": {"value": deconflict_core::track::format_rfc3339(t), "format": "RFC3339"},
-                            "time_end": {"value": deconflict_core::track::format_rfc3339(t + 3600.0), "format": "RFC3339"}}]});
-                        let r = client
-                            .put(format!("{base}/v1/intents/w{w}-{k}"))
-                            .bearer_auth(&tokens[party])
-                            .header("content-type", "application/json")
-                            .body(body.to_string())
-                            .send()
-                            .await?;
-                        let status = r.status();
-                        let v: Value = r.json().await?;
-                        if status.as_u16() != 201 {
-                            bail!("PUT /v1/intents: {status}: {v}");
-                        }
-                        if v["conflicts"].as_array().is_some_and(|c| !c.is_empty()) {
-                            conflicts.fetch_add(1, Ordering::Relaxed);
-                        }
-                        filed.fetch_add(1, Ordering::Relaxed);
-                        k += 1;
-                    }
-                    Ok::<_, anyhow::Error>(())
-                }));
-            }
-            tokio::time::sleep(Duration::from_secs_f64(args.filings_s)).await;
-            stop.store(true, Ordering::Relaxed);
-            for t in tasks {
-                t.await??;
-            }
-            let secs = t0.elapsed().as_secs_f64();
-            let n = filed.load(Ordering::Relaxed);
+            let (n, with_conflicts, secs) =
+                filings_phase(&client, std::slice::from_ref(&base), &tokens, args.filing_workers, args.filings_s).await?;
             println!(
                 "{}",
-                json!({"phase": "filings", "store": "sqlite", "filings": n, "with_conflicts": conflicts.load(Ordering::Relaxed),
+                json!({"phase": "filings", "store": "sqlite", "filings": n, "with_conflicts": with_conflicts,
                        "seconds": (secs * 100.0).round() / 100.0, "filings_per_s": (n as f64 / secs).round(),
                        "workers": args.filing_workers, "cores": cores})
             );

@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use deconflict_server::Config;
-use deconflict_store::{Role, Store};
+use deconflict_store::{Role, Store, StoreOptions};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -23,13 +23,39 @@ pub struct ServeArgs {
     /// Separation table (TOML) [default: built in].
     #[arg(long)]
     pub table: Option<PathBuf>,
+    /// Store: `postgres://user@host:5432/db` for a PostgreSQL database shared by several nodes
+    /// [default: SQLite in the data directory].
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// PostgreSQL schema [default: the connection's search_path].
+    #[arg(long)]
+    pub pg_schema: Option<String>,
+    /// This node's name (its audit chain and NATS consumers) [default: main].
+    #[arg(long)]
+    pub node: Option<String>,
+    /// NATS server with JetStream, to share reports and alerts with other nodes.
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+    /// A region whose reports this node reads from the others: an H3 cell of resolution 0, 1
+    /// or 2 (repeat for several) [default: everywhere].
+    #[arg(long = "region", value_name = "H3CELL")]
+    pub regions: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct DataDir {
-    /// Data directory of the service.
+    /// Data directory of the service (the SQLite database and the service key).
     #[arg(long, default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
+    /// Store: `postgres://…` for a shared PostgreSQL [default: SQLite in the data directory].
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// PostgreSQL schema [default: the connection's search_path].
+    #[arg(long)]
+    pub pg_schema: Option<String>,
+    /// The audit chain this command writes to.
+    #[arg(long, default_value = "main")]
+    pub node: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,7 +114,17 @@ fn now() -> f64 {
 }
 
 fn open(dir: &DataDir) -> Result<Store> {
-    Store::open(&dir.data_dir).with_context(|| format!("opening the store in {}", dir.data_dir.display()))
+    Store::connect(&StoreOptions {
+        url: dir.store.clone(),
+        data_dir: dir.data_dir.clone(),
+        checkpoint_every: deconflict_store::DEFAULT_CHECKPOINT_EVERY,
+        node: dir.node.clone(),
+        pg_schema: dir.pg_schema.clone(),
+    })
+    .with_context(|| match &dir.store {
+        Some(u) => format!("opening the store at {}", deconflict_server::redact(u)),
+        None => format!("opening the store in {}", dir.data_dir.display()),
+    })
 }
 
 pub fn serve(args: &ServeArgs) -> Result<()> {
@@ -107,6 +143,22 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
     if let Some(t) = &args.table {
         config.table = Some(t.clone());
     }
+    if let Some(u) = &args.store {
+        config.store = Some(u.clone());
+    }
+    if let Some(x) = &args.pg_schema {
+        config.pg_schema = Some(x.clone());
+    }
+    if let Some(n) = &args.node {
+        config.node = n.clone();
+    }
+    if let Some(u) = &args.nats {
+        config.nats = Some(u.clone());
+    }
+    if !args.regions.is_empty() {
+        config.regions = args.regions.clone();
+    }
+    config.validate()?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -195,10 +247,21 @@ pub fn audit(cmd: &AuditCmd) -> Result<()> {
         AuditCmd::Verify { file } => {
             let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
             match deconflict_store::verify_audit(std::io::BufReader::new(f)) {
-                Ok(r) => println!(
-                    "ok: {} entries, {} checkpoints, last signed entry {}, head {}",
-                    r.entries, r.checkpoints, r.last_signed_seq, r.last_hash
-                ),
+                Ok(r) => {
+                    println!(
+                        "ok: {} entries in {} chain(s), {} checkpoints, {} cross-links",
+                        r.entries,
+                        r.chains.len(),
+                        r.checkpoints,
+                        r.links
+                    );
+                    for c in &r.chains {
+                        println!(
+                            "  chain {}: {} entries, last signed entry {}, head {}",
+                            c.chain, c.entries, c.last_signed_seq, c.last_hash
+                        );
+                    }
+                }
                 Err(e) => bail!("audit log does not verify: {e}"),
             }
         }

@@ -23,7 +23,7 @@ pub const MAX_ALTITUDE_M: f64 = 30_000.0;
 pub const MAX_UNIX_TIME_S: f64 = 32_503_680_000.0;
 
 /// A validated track report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct TrackReport {
     pub asset: String,
     /// Unix seconds (UTC).

@@ -138,13 +138,41 @@ pub fn router(state: AppRef) -> Router {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
+    /// `ok`, or `degraded` when this node is one of several and has lost NATS (it goes on
+    /// taking reports and detecting on what it holds).
     pub status: String,
+    /// This node's name.
+    pub node: String,
+    /// `sqlite` or `postgres`.
+    pub store: String,
+    /// `off` (one node), `connected` or `disconnected`.
+    pub nats: String,
+    /// The other nodes heard within the last 3 s.
+    pub peers: Vec<String>,
+    /// Messages waiting for NATS.
+    pub queued: u64,
 }
 
-/// Liveness; needs no token and tells nothing about any party.
+/// Liveness and degradation; needs no token and tells nothing about any party.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
-async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok".into() })
+async fn healthz(State(s): State<AppRef>) -> Json<Health> {
+    let (nats, peers, queued) = match &s.cluster {
+        None => ("off", Vec::new(), 0),
+        Some(c) if c.connected() => (
+            "connected",
+            c.live_peers(),
+            c.stats.queued.load(Ordering::Relaxed),
+        ),
+        Some(c) => ("disconnected", Vec::new(), c.stats.queued.load(Ordering::Relaxed)),
+    };
+    Json(Health {
+        status: if nats == "disconnected" { "degraded" } else { "ok" }.into(),
+        node: s.config.node.clone(),
+        store: if s.shared { "postgres" } else { "sqlite" }.into(),
+        nats: nats.into(),
+        peers,
+        queued,
+    })
 }
 
 /// Prometheus metrics (counters of the whole service; no party data).
@@ -174,6 +202,30 @@ async fn metrics(State(s): State<AppRef>) -> impl IntoResponse {
         tracks,
         s.started.elapsed().as_secs_f64(),
     );
+    let mut text = text;
+    if let Some(c) = &s.cluster {
+        let st = &c.stats;
+        text.push_str(&format!(
+            "# TYPE deconflict_nats_connected gauge\ndeconflict_nats_connected {}\n\
+             # TYPE deconflict_cluster_peers gauge\ndeconflict_cluster_peers {}\n\
+             # TYPE deconflict_cluster_queued gauge\ndeconflict_cluster_queued {}\n\
+             # TYPE deconflict_cluster_published_total counter\ndeconflict_cluster_published_total {}\n\
+             # TYPE deconflict_cluster_publish_failures_total counter\ndeconflict_cluster_publish_failures_total {}\n\
+             # TYPE deconflict_cluster_dropped_total counter\ndeconflict_cluster_dropped_total {}\n\
+             # TYPE deconflict_cluster_reports_received_total counter\ndeconflict_cluster_reports_received_total {}\n\
+             # TYPE deconflict_cluster_reports_rejected_total counter\ndeconflict_cluster_reports_rejected_total {}\n\
+             # TYPE deconflict_cluster_alerts_received_total counter\ndeconflict_cluster_alerts_received_total {}\n",
+            u8::from(c.connected()),
+            c.live_peers().len(),
+            st.queued.load(Ordering::Relaxed),
+            st.published.load(Ordering::Relaxed),
+            st.publish_failures.load(Ordering::Relaxed),
+            st.dropped.load(Ordering::Relaxed),
+            st.received_reports.load(Ordering::Relaxed),
+            st.rejected_reports.load(Ordering::Relaxed),
+            st.received_alerts.load(Ordering::Relaxed),
+        ));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
@@ -354,8 +406,12 @@ async fn post_tracks(
     s.metrics
         .reports_accepted
         .fetch_add(reports.len() as u64, Ordering::Relaxed);
+    let accepted = reports.len();
+    if let Some(c) = &s.cluster {
+        c.send_reports(pid, Arc::new(reports));
+    }
     Ok(Json(TracksAccepted {
-        accepted: reports.len(),
+        accepted,
         results,
         audit_seq: seq,
     }))
@@ -512,21 +568,51 @@ async fn stream(
                 break;
             }
         }
+        // Live: the channel carries this node's alerts and those other nodes publish. A gap
+        // (an alert stored by another node, or sent out of order) is filled from the store;
+        // with a shared store the stream also looks there every second, so nothing stored by
+        // any node is missed while NATS is away.
+        let mut poll = tokio::time::interval(std::time::Duration::from_secs(1));
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            match rx.recv().await {
-                Ok(a) => {
-                    if a.seq > last {
-                        last = a.seq;
-                        yield Ok(Event::default().id(a.seq.to_string()).event("alert").data(alert_json(&a).to_string()));
-                    }
+            let got = tokio::select! {
+                r = rx.recv() => Some(r),
+                _ = poll.tick(), if state.shared => None,
+            };
+            let fill = match got {
+                None => true,
+                Some(Ok(a)) if a.seq == last + 1 => {
+                    last = a.seq;
+                    yield Ok(Event::default().id(a.seq.to_string()).event("alert").data(alert_json(&a).to_string()));
+                    false
                 }
-                Err(RecvError::Lagged(_)) => {
+                Some(Ok(a)) => a.seq > last,
+                Some(Err(RecvError::Lagged(_))) => {
                     state.metrics.streams_cut.fetch_add(1, Ordering::Relaxed);
                     let msg = json!({"error": "slow consumer: disconnected; reconnect with Last-Event-ID to resume", "last_seq": last});
                     yield Ok(Event::default().event("error").data(msg.to_string()));
                     return;
                 }
-                Err(RecvError::Closed) => return,
+                Some(Err(RecvError::Closed)) => return,
+            };
+            if fill {
+                let store = state.store.clone();
+                let from = last;
+                let page = tokio::task::spawn_blocking(move || store.alerts_after(party, from, 1000)).await;
+                match page {
+                    Ok(Ok(p)) => {
+                        for a in p {
+                            if a.seq > last {
+                                last = a.seq;
+                                yield Ok(Event::default().id(a.seq.to_string()).event("alert").data(alert_json(&a).to_string()));
+                            }
+                        }
+                    }
+                    _ => {
+                        yield Ok(Event::default().event("error").data(r#"{"error":"storage unavailable"}"#));
+                        return;
+                    }
+                }
             }
         }
     };
@@ -535,33 +621,56 @@ async fn stream(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditPage {
+    /// The chain these entries are from (one per node; see `/v1/audit/key` for all of them).
+    pub chain: String,
     /// Entries about you (your writes, your alerts, your tokens), with their hashes.
     pub entries: Vec<Value>,
-    /// The newest signed checkpoint of the whole chain.
+    /// The newest signed checkpoint of that chain.
     pub checkpoint: Option<Value>,
 }
 
-/// The audit entries about you, with each entry's previous and own hash, and the newest signed
-/// checkpoint (verify it with `/v1/audit/key`).
-#[utoipa::path(get, path = "/v1/audit", params(AfterQuery),
-    responses((status = 200, body = AuditPage), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    /// Which node's chain (default: the chain of the node answering).
+    pub chain: Option<String>,
+    /// Return entries with a sequence number above this (default 0).
+    pub after: Option<u64>,
+    /// At most this many (default 1000, at most 10000).
+    pub limit: Option<usize>,
+}
+
+/// The audit entries about you in one chain, with each entry's previous and own hash, and the
+/// chain's newest signed checkpoint (verify it with `/v1/audit/key`).
+#[utoipa::path(get, path = "/v1/audit", params(AuditQuery),
+    responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn get_audit(
     State(s): State<AppRef>,
     caller: Caller,
-    Query(q): Query<AfterQuery>,
+    Query(q): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
+    let chain = q.chain.unwrap_or_else(|| s.config.node.clone());
+    if chain.is_empty() || chain.len() > 64 || chain.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "chain must be 1 to 64 bytes",
+            Some("chain"),
+        ));
+    }
     let store = s.store.clone();
     let (after, limit) = (q.after.unwrap_or(0), q.limit.unwrap_or(1000).clamp(1, 10_000));
+    let c = chain.clone();
     let (entries, cp) = tokio::task::spawn_blocking(move || {
         Ok::<_, deconflict_store::StoreError>((
-            store.audit_for_party(caller.0.id, after, limit)?,
-            store.latest_checkpoint()?,
+            store.audit_for_party(caller.0.id, &c, after, limit)?,
+            store.latest_checkpoint(&c)?,
         ))
     })
     .await
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
     Ok(Json(AuditPage {
+        chain,
         entries: entries
             .iter()
             .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
@@ -575,16 +684,28 @@ pub struct AuditKey {
     pub algorithm: String,
     /// Ed25519 public key, hex.
     pub public_key: String,
+    /// Every node's chain with its newest entry (`chain`, `seq`, `hash`).
+    pub chains: Vec<Value>,
 }
 
-/// The service's Ed25519 public key, which signs the audit checkpoints.
+/// The service's Ed25519 public key, which signs the audit checkpoints, and the heads of the
+/// chains (one per node).
 #[utoipa::path(get, path = "/v1/audit/key", responses((status = 200, body = AuditKey), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn get_audit_key(State(s): State<AppRef>, _caller: Caller) -> Json<AuditKey> {
-    Json(AuditKey {
+async fn get_audit_key(State(s): State<AppRef>, _caller: Caller) -> Result<Json<AuditKey>, ApiError> {
+    let store = s.store.clone();
+    let heads = tokio::task::spawn_blocking(move || store.chain_heads())
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(Json(AuditKey {
         algorithm: "ed25519".into(),
         public_key: s.store.public_key_hex(),
-    })
+        chains: heads
+            .iter()
+            .map(|h| json!({"chain": h.chain, "seq": h.seq, "hash": h.hash}))
+            .collect(),
+    }))
 }
 
 struct BearerAuth;

@@ -13,6 +13,23 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 
+/// Which node took a track's latest report from its owner: [`LOCAL`] for this node; other
+/// numbers are given out by the cluster layer, [`UNKNOWN`] for tracks loaded from the store.
+pub type Origin = u16;
+/// This node.
+pub const LOCAL: Origin = 0;
+/// A track whose origin is not known (warmed from the store after a restart).
+pub const UNKNOWN: Origin = Origin::MAX;
+
+/// Decides whether this node tells the parties of a change of a conflict between a track that
+/// came in through `lo` and one that came in through `hi` (`lo` is the origin of the pair's
+/// lower `(party, asset)`). With several nodes every node scans the picture it holds, and
+/// exactly one of them speaks for each pair; on one node it is always this one.
+pub type Speaks = std::sync::Arc<dyn Fn(Origin, Origin) -> bool + Send + Sync>;
+
+/// Keyed hash used for conflict ids (the store's `opaque_id`).
+pub type OpaqueId = std::sync::Arc<dyn Fn(&str) -> u64 + Send + Sync>;
+
 /// Timing of stale tracks.
 #[derive(Debug, Clone, Copy)]
 pub struct Staleness {
@@ -35,6 +52,8 @@ impl Default for Staleness {
 #[derive(Debug, Clone)]
 struct Slot {
     party: PartyId,
+    /// The node whose API took the latest report ([`LOCAL`] for this one).
+    origin: Origin,
     report: TrackReport,
     state: TrackState,
     coasting: bool,
@@ -153,8 +172,9 @@ pub struct Engine {
     scene: Scene,
     scene_slots: Vec<usize>,
     pairs: HashMap<(usize, usize), PairState>,
+    ids: Option<OpaqueId>,
+    speaks: Option<Speaks>,
     salt: u64,
-    next_conflict: u64,
     /// Scans run so far.
     pub scans: u64,
 }
@@ -185,8 +205,9 @@ impl Engine {
             scene: Scene::new(),
             scene_slots: Vec::new(),
             pairs: HashMap::new(),
+            ids: None,
+            speaks: None,
             salt: rand::random(),
-            next_conflict: 0,
             scans: 0,
         }
     }
@@ -200,14 +221,32 @@ impl Engine {
         self.index.is_empty()
     }
 
-    /// Takes a party's accepted reports; a report older than the one held is ignored.
+    /// Conflict ids become a keyed hash of the two tracks' identities, so every node (and this
+    /// one after a restart) names a conflict the same. Without it, ids hash a per-process salt.
+    pub fn set_ids(&mut self, ids: OpaqueId) {
+        self.ids = Some(ids);
+    }
+
+    /// Which pairs this node speaks for (default: all).
+    pub fn set_speaks(&mut self, speaks: Speaks) {
+        self.speaks = Some(speaks);
+    }
+
+    /// Takes a party's accepted reports, taken by this node's API.
     pub fn ingest(&mut self, party: PartyId, reports: &[TrackReport]) {
+        self.ingest_from(party, reports, LOCAL);
+    }
+
+    /// Takes a party's reports that came in through node `origin`; a report older than the one
+    /// held is ignored.
+    pub fn ingest_from(&mut self, party: PartyId, reports: &[TrackReport], origin: Origin) {
         for r in reports {
             let key = (party, r.asset.clone());
             match self.index.get(&key) {
                 Some(&i) => {
                     if let Some(slot) = self.slots[i].as_mut() {
                         if r.time >= slot.report.time {
+                            slot.origin = origin;
                             slot.state = r.state();
                             slot.report = r.clone();
                             slot.coasting = false;
@@ -217,6 +256,7 @@ impl Engine {
                 None => {
                     let slot = Slot {
                         party,
+                        origin,
                         report: r.clone(),
                         state: r.state(),
                         coasting: false,
@@ -237,16 +277,46 @@ impl Engine {
         }
     }
 
-    fn new_conflict_id(&mut self) -> String {
-        self.next_conflict += 1;
-        // opaque: says nothing about the pair or the order of conflicts
-        let mut x = self.next_conflict ^ self.salt;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        x ^= x >> 33;
+    /// The id of the conflict between slots `a` and `b`: the same for the same two tracks on
+    /// every node; says nothing about the pair or the order of conflicts.
+    fn conflict_id(&self, a: usize, b: usize) -> String {
+        let key = |i: usize| {
+            self.slots[i]
+                .as_ref()
+                .map(|s| format!("{}/{}", s.party, s.report.asset))
+                .unwrap_or_default()
+        };
+        let (ka, kb) = (key(a), key(b));
+        let (lo, hi) = if ka <= kb { (ka, kb) } else { (kb, ka) };
+        let x = match &self.ids {
+            Some(f) => f(&format!("tactical-conflict\n{lo}\n{hi}")),
+            None => {
+                let mut x = self.salt;
+                for byte in lo.bytes().chain([0]).chain(hi.bytes()) {
+                    x = (x ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+                }
+                x ^= x >> 33;
+                x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+                x ^ (x >> 33)
+            }
+        };
         format!("c-{x:016x}")
+    }
+
+    /// Whether this node tells the parties about pair `(a, b)`.
+    fn speaks_for(&self, a: usize, b: usize) -> bool {
+        let Some(f) = &self.speaks else {
+            return true;
+        };
+        let (Some(x), Some(y)) = (self.slots[a].as_ref(), self.slots[b].as_ref()) else {
+            return false;
+        };
+        let (lo, hi) = if (x.party, &x.report.asset) <= (y.party, &y.report.asset) {
+            (x, y)
+        } else {
+            (y, x)
+        };
+        f(lo.origin, hi.origin)
     }
 
     fn intruder_json(&self, slot: &Slot, now: f64) -> Value {
@@ -284,7 +354,12 @@ impl Engine {
     }
 
     /// The same change told to both sides of pair `(a, b)`.
+    /// Every node keeps the state of every pair it sees; only the node that speaks for the pair
+    /// sends the alerts.
     fn both(&self, (a, b): (usize, usize), ch: Change, now: f64, out: &mut Vec<NewAlert>) {
+        if !self.speaks_for(a, b) {
+            return;
+        }
         out.extend(self.alert_for(a, b, &ch, now));
         out.extend(self.alert_for(b, a, &ch, now));
     }
@@ -366,7 +441,7 @@ impl Engine {
                     if c.level == AlertLevel::None {
                         continue;
                     }
-                    let id = self.new_conflict_id();
+                    let id = self.conflict_id(a, b);
                     let degraded = self.is_coasting(a) || self.is_coasting(b);
                     self.pairs.insert(
                         key,
@@ -458,9 +533,9 @@ impl Engine {
         self.slots[i].as_ref().is_some_and(|s| s.coasting)
     }
 
-    /// Every live track extrapolated to `now`: (party, asset, state). Service-internal (the
+    /// Every live track extrapolated to `now`: (party, asset, state, origin). Service-internal (the
     /// strategic checks), never returned to a client as is.
-    pub fn live(&self, now: f64) -> Vec<(PartyId, String, TrackState)> {
+    pub fn live(&self, now: f64) -> Vec<(PartyId, String, TrackState, Origin)> {
         self.slots
             .iter()
             .flatten()
@@ -469,6 +544,7 @@ impl Engine {
                     s.party,
                     s.report.asset.clone(),
                     s.state.propagated((now - s.report.time).max(0.0)),
+                    s.origin,
                 )
             })
             .collect()
@@ -632,5 +708,51 @@ mod tests {
         assert_eq!(e.own_tracks(1).len(), 1);
         let id = e.disclosed(1, 100.0)[0].conflict_id.clone();
         assert!(e.conflict_involves(&id, 1) && e.conflict_involves(&id, 2) && !e.conflict_involves(&id, 3));
+    }
+
+    #[test]
+    fn one_node_speaks_for_a_pair_and_every_node_names_it_the_same() {
+        let ids: OpaqueId = std::sync::Arc::new(|label: &str| {
+            label
+                .bytes()
+                .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+        });
+        // Node X took track A's report (lower key), node Y took B's; both hold both tracks.
+        let (x_node, y_node): (Origin, Origin) = (1, 2);
+        let mut on_x = engine();
+        let mut on_y = engine();
+        on_x.set_ids(ids.clone());
+        on_y.set_ids(ids.clone());
+        // The rule of the cluster layer, seen from each node: the lower track's node speaks.
+        on_x.set_speaks(std::sync::Arc::new(|lo, _hi| lo == LOCAL));
+        on_y.set_speaks(std::sync::Arc::new(|lo, _hi| lo == LOCAL));
+        on_x.ingest(1, &[rep("A", 100.0, 35.0, 0.0)]);
+        on_x.ingest_from(2, &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)], y_node);
+        on_y.ingest_from(1, &[rep("A", 100.0, 35.0, 0.0)], x_node);
+        on_y.ingest(2, &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
+        let from_x = on_x.tick(100.0);
+        let from_y = on_y.tick(100.0);
+        assert_eq!(from_x.len(), 2, "X speaks: both parties told");
+        assert!(from_y.is_empty(), "Y keeps quiet: {from_y:?}");
+        // Y still holds the conflict (its picture and disclosures match X's), under the same id.
+        let id_x = on_x.disclosed(1, 100.0)[0].conflict_id.clone();
+        let id_y = on_y.disclosed(1, 100.0)[0].conflict_id.clone();
+        assert_eq!(id_x, id_y);
+        assert_eq!(from_x[0].body["conflict_id"], id_x.as_str());
+        // If B's report now comes in through X, X still speaks; Y does not start.
+        on_y.ingest_from(2, &[rep("B", 101.0, 35.0 + 500.0 / 111_195.0, 180.0)], x_node);
+        on_y.ingest_from(1, &[rep("A", 101.0, 35.0 + 10.0 / 111_195.0, 0.0)], x_node);
+        assert!(on_y.tick(101.0).iter().all(|a| a.body["event"] != "new"));
+    }
+
+    #[test]
+    fn without_a_key_ids_are_still_per_pair_and_opaque() {
+        let mut e = engine();
+        e.ingest(1, &[rep("A", 100.0, 35.0, 0.0)]);
+        e.ingest(2, &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
+        let a = e.tick(100.0);
+        let id = a[0].body["conflict_id"].as_str().unwrap().to_string();
+        assert!(id.starts_with("c-") && id.len() == 18, "{id}");
+        assert!(!id.contains('A') && !id.contains("B"));
     }
 }

@@ -7,6 +7,7 @@
 //! * [`run`]: start-up (store, engine warm-up), the detection loop, graceful shutdown.
 
 pub mod api;
+pub mod cluster;
 pub mod engine;
 pub mod strategic;
 pub mod strategic_api;
@@ -14,7 +15,7 @@ pub mod strategic_api;
 use anyhow::{Context, Result};
 use deconflict_core::strategic::VolumeLimits;
 use deconflict_core::SeparationTable;
-use deconflict_store::{NewAlert, PartyId, Store, StoredAlert};
+use deconflict_store::{NewAlert, PartyId, Store, StoreOptions, StoredAlert};
 use engine::{Engine, Staleness};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -53,6 +54,18 @@ pub struct Config {
     pub stream_buffer: usize,
     /// A signed checkpoint every this many audit entries.
     pub checkpoint_every: u64,
+    /// The store: unset (or `sqlite:`) for SQLite in `data_dir`; `postgres://…` for a
+    /// PostgreSQL database that several nodes share.
+    pub store: Option<String>,
+    /// PostgreSQL schema to use (default: the connection's `search_path`).
+    pub pg_schema: Option<String>,
+    /// This node's name: its audit chain, its NATS consumers (1 to 32 of `A-Z a-z 0-9 _ -`).
+    pub node: String,
+    /// NATS server with JetStream (`nats://host:4222`): reports and alerts between nodes.
+    pub nats: Option<String>,
+    /// The regions whose reports this node reads from the other nodes: H3 cells of resolution
+    /// 0, 1 or 2 (hex). Empty: everywhere.
+    pub regions: Vec<String>,
 }
 
 impl Default for Config {
@@ -70,6 +83,11 @@ impl Default for Config {
             scan_min_interval_ms: 20,
             stream_buffer: 4096,
             checkpoint_every: 1000,
+            store: None,
+            pg_schema: None,
+            node: "main".to_string(),
+            nats: None,
+            regions: Vec::new(),
         }
     }
 }
@@ -101,7 +119,30 @@ impl Config {
         anyhow::ensure!(self.scan_period_ms >= 10, "scan_period_ms must be at least 10");
         anyhow::ensure!(self.stream_buffer >= 16, "stream_buffer must be at least 16");
         anyhow::ensure!(self.checkpoint_every >= 1, "checkpoint_every must be at least 1");
+        cluster::check_node_name(&self.node).map_err(anyhow::Error::msg)?;
+        if let Some(url) = &self.store {
+            anyhow::ensure!(
+                url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://"),
+                "store must be sqlite: or a postgres:// URL"
+            );
+        }
+        for c in &self.regions {
+            cluster::filter_for_cell(c).map_err(|e| anyhow::anyhow!("regions: {e}"))?;
+        }
+        anyhow::ensure!(
+            self.regions.is_empty() || self.nats.is_some(),
+            "regions needs nats (the regions say which other nodes' reports to read)"
+        );
         Ok(())
+    }
+
+    /// Whether the store is shared with other nodes (PostgreSQL).
+    pub fn shared_store(&self) -> bool {
+        self.store
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
     }
 
     pub fn separation_table(&self) -> Result<SeparationTable> {
@@ -148,6 +189,11 @@ pub struct AppState {
     pub party_names: Mutex<HashMap<PartyId, String>>,
     /// per live track: whether it conforms to its activated intents, constraints it is inside
     pub track_status: Mutex<HashMap<(PartyId, String), TrackVolumes>>,
+    /// Set when the node is one of several (NATS configured).
+    pub cluster: Option<Arc<cluster::Cluster>>,
+    /// The store is shared with other nodes: filings are decided in the database, and streams
+    /// poll it for alerts stored by the others.
+    pub shared: bool,
 }
 
 impl AppState {
@@ -157,6 +203,17 @@ impl AppState {
         m.entry(party)
             .or_insert_with(|| broadcast::channel(self.config.stream_buffer).0)
             .clone()
+    }
+
+    /// The live alert channel of a party, if anyone is listening on this node.
+    pub fn existing_stream(&self, party: PartyId) -> Option<broadcast::Sender<Arc<StoredAlert>>> {
+        let m = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(&party).filter(|tx| tx.receiver_count() > 0).cloned()
+    }
+
+    /// Whether this node tells the owner of a single track (taken through `origin`) about it.
+    pub fn speaks_for_track(&self, origin: engine::Origin) -> bool {
+        self.cluster.as_ref().is_none_or(|c| c.speaks(origin, origin))
     }
 
     pub fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
@@ -198,8 +255,23 @@ pub fn unix_now() -> f64 {
 pub fn build_state(config: Config) -> Result<Arc<AppState>> {
     config.validate()?;
     let table = config.separation_table()?;
-    let store = Store::open_with(&config.data_dir, config.checkpoint_every)
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let store = Store::connect(&StoreOptions {
+        url: config.store.clone(),
+        data_dir: config.data_dir.clone(),
+        checkpoint_every: config.checkpoint_every,
+        node: config.node.clone(),
+        pg_schema: config.pg_schema.clone(),
+    })
+    .with_context(|| match &config.store {
+        Some(u) if config.shared_store() => format!("opening the store at {}", redact(u)),
+        _ => format!("opening the store in {}", config.data_dir.display()),
+    })?;
+    let cluster = match &config.nats {
+        Some(url) => {
+            Some(cluster::Cluster::new(&config.node, url, &config.regions).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
     let mut engine = Engine::new(
         table,
         Staleness {
@@ -212,7 +284,22 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         by_party.entry(p).or_default().push(r);
     }
     for (p, rs) in by_party {
-        engine.ingest(p, &rs);
+        // Warmed tracks came through some node; which one is not recorded.
+        engine.ingest_from(
+            p,
+            &rs,
+            if cluster.is_some() {
+                engine::UNKNOWN
+            } else {
+                engine::LOCAL
+            },
+        );
+    }
+    let ids = store.clone();
+    engine.set_ids(Arc::new(move |label: &str| ids.opaque_id(label)));
+    if let Some(c) = &cluster {
+        let c = c.clone();
+        engine.set_speaks(Arc::new(move |lo, hi| c.speaks(lo, hi)));
     }
     let limits = VolumeLimits::default();
     let ids = store.clone();
@@ -228,6 +315,7 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         .map(|(p, kind, v)| (p, names.get(&p).cloned().unwrap_or_default(), kind, v))
         .collect();
     strategic.warm(filings, &limits);
+    let config_shared = config.shared_store();
     Ok(Arc::new(AppState {
         store,
         engine: Mutex::new(engine),
@@ -240,6 +328,8 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         limits,
         party_names: Mutex::new(names),
         track_status: Mutex::new(HashMap::new()),
+        cluster,
+        shared: config_shared,
     }))
 }
 
@@ -266,13 +356,7 @@ pub async fn publish(state: &Arc<AppState>, alerts: Vec<NewAlert>, now: f64) {
     let store = state.store.clone();
     let res = tokio::task::spawn_blocking(move || store.append_alerts(&alerts, now)).await;
     match res {
-        Ok(Ok(seqs)) => {
-            for ((party, body), seq) in parties.into_iter().zip(bodies).zip(seqs) {
-                let a = Arc::new(StoredAlert { seq, time: now, body });
-                let _ = state.stream(party).send(a);
-                state.metrics.alerts_sent.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        Ok(Ok(seqs)) => deliver(state, parties.into_iter().zip(bodies).zip(seqs), now),
         Ok(Err(e)) => {
             state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
             tracing::error!("storing alerts failed: {e}");
@@ -281,6 +365,38 @@ pub async fn publish(state: &Arc<AppState>, alerts: Vec<NewAlert>, now: f64) {
             state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
             tracing::error!("storing alerts panicked: {e}");
         }
+    }
+}
+
+/// Hands stored alerts to this node's live streams and to the other nodes.
+pub fn deliver(
+    state: &AppState,
+    alerts: impl IntoIterator<Item = ((PartyId, serde_json::Value), u64)>,
+    now: f64,
+) {
+    for ((party, body), seq) in alerts {
+        let a = Arc::new(StoredAlert { seq, time: now, body });
+        if let Some(c) = &state.cluster {
+            c.send_alert(party, &a);
+        }
+        if let Some(tx) = state.existing_stream(party) {
+            let _ = tx.send(a);
+        }
+        state.metrics.alerts_sent.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A URL without its password.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let cred = &url[s + 3..at];
+            match cred.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &cred[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -309,8 +425,12 @@ fn volume_alerts(state: &AppState) -> (Vec<NewAlert>, f64) {
         // The strategic lock is taken per chunk so filings are never held up for long.
         for chunk in live.chunks(512) {
             let st = state.strategic();
-            for (party, asset, ts) in chunk {
+            for (party, asset, ts, origin) in chunk {
                 let (party, asset, ts) = (*party, asset.clone(), *ts);
+                // With several nodes, one of them speaks for each track.
+                if !state.speaks_for_track(*origin) {
+                    continue;
+                }
                 let Some(name) = state.party_name(party) else {
                     continue;
                 };
@@ -373,6 +493,44 @@ pub async fn volume_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Rec
     }
 }
 
+/// With a shared store: takes the other nodes' filings into this node's picture every second,
+/// and every 10 s cross-links this node's audit chain to the others' heads.
+pub async fn shared_store_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    // Filings are stamped with their node's clock; re-reading a margin is harmless (versions).
+    let mut since = unix_now() - 60.0;
+    let mut last_link = Instant::now();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => break,
+        }
+        let store = state.store.clone();
+        let from = since - 30.0;
+        let rows = tokio::task::spawn_blocking(move || store.volumes_updated_since(from)).await;
+        match rows {
+            Ok(Ok(rows)) => {
+                let mut st = state.strategic();
+                for (party, name, kind, v) in rows {
+                    since = since.max(v.updated);
+                    st.apply(party, name, &kind, v, &state.limits);
+                }
+            }
+            Ok(Err(e)) => {
+                state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("reading other nodes' filings failed: {e}");
+            }
+            Err(_) => {}
+        }
+        if last_link.elapsed() >= Duration::from_secs(10) {
+            last_link = Instant::now();
+            let store = state.store.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.link_chains(unix_now())).await {
+                tracing::warn!("cross-linking the audit chains failed: {e}");
+            }
+        }
+    }
+}
+
 /// The detection loop: a scan when new reports arrive (at most every `scan_min_interval_ms`)
 /// and at least every `scan_period_ms`.
 pub async fn detection_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -408,9 +566,17 @@ where
     tracing::info!(%addr, data_dir = %state.config.data_dir.display(), "deconflict serving");
     // A line on stdout that scripts and tests can wait for.
     println!("listening on http://{addr}");
+    if let Some(c) = &state.cluster {
+        c.start(Arc::downgrade(&state))
+            .await
+            .context("starting the NATS connection")?;
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let detector = tokio::spawn(detection_loop(state.clone(), stop_rx.clone()));
-    let volumes = tokio::spawn(volume_loop(state.clone(), stop_rx));
+    let volumes = tokio::spawn(volume_loop(state.clone(), stop_rx.clone()));
+    let shared = state
+        .shared
+        .then(|| tokio::spawn(shared_store_loop(state.clone(), stop_rx)));
     let app = api::router(state.clone());
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -418,6 +584,9 @@ where
     let _ = stop_tx.send(true);
     let _ = detector.await;
     let _ = volumes.await;
+    if let Some(h) = shared {
+        let _ = h.await;
+    }
     detect_once(&state).await;
     let store = state.store.clone();
     let cp = tokio::task::spawn_blocking(move || store.checkpoint(unix_now())).await?;

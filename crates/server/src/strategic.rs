@@ -294,30 +294,52 @@ impl Strategic {
     /// Loads stored filings after a restart.
     pub fn warm(&mut self, all: Vec<(PartyId, String, String, StoredVolume)>, limits: &VolumeLimits) {
         for (party, party_name, kind, v) in all {
-            let Some(kind) = Kind::parse(&kind) else { continue };
-            self.versions.insert((party, kind, v.id.clone()), v.version);
-            if v.state == "ended" {
-                continue;
-            }
-            if let Ok(req) = parse_request(kind, &v.id, &v.body, limits) {
-                let key = self.alloc();
-                let f = Filing {
-                    key,
-                    party,
-                    party_name,
-                    kind,
-                    id: v.id.clone(),
-                    version: v.version,
-                    state: v.state.clone(),
-                    priority: req.priority,
-                    disclose_name: req.disclose_name,
-                    binds: req.binds,
-                    volumes: req.volumes,
-                    body: v.body,
-                };
-                self.insert(f);
-            }
+            self.apply(party, party_name, &kind, v, limits);
         }
+    }
+
+    /// Takes a stored filing (at start-up, this node's own once stored, or another node's read
+    /// back from a shared store) unless the one held is as new. Returns whether it was taken.
+    pub fn apply(
+        &mut self,
+        party: PartyId,
+        party_name: String,
+        kind: &str,
+        v: StoredVolume,
+        limits: &VolumeLimits,
+    ) -> bool {
+        let Some(kind) = Kind::parse(kind) else {
+            return false;
+        };
+        let vkey = (party, kind, v.id.clone());
+        if self.versions.get(&vkey).is_some_and(|cur| *cur >= v.version) {
+            return false;
+        }
+        if let Some(old) = self.by_id.get(&vkey).copied() {
+            self.remove_key(old);
+        }
+        self.versions.insert(vkey, v.version);
+        if v.state == "ended" {
+            return true;
+        }
+        if let Ok(req) = parse_request(kind, &v.id, &v.body, limits) {
+            let key = self.alloc();
+            self.insert(Filing {
+                key,
+                party,
+                party_name,
+                kind,
+                id: v.id.clone(),
+                version: v.version,
+                state: v.state.clone(),
+                priority: req.priority,
+                disclose_name: req.disclose_name,
+                binds: req.binds,
+                volumes: req.volumes,
+                body: v.body,
+            });
+        }
+        true
     }
 
     fn alloc(&mut self) -> u64 {

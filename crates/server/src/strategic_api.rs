@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use deconflict_core::geodesy::{add, east_north, lat_lon, norm, scale, unit_vector, EARTH_RADIUS_M};
 use deconflict_core::strategic::{Footprint, Volume4D};
 use deconflict_core::track::format_rfc3339;
-use deconflict_store::{Role, StoreError};
+use deconflict_store::{Role, StoreError, Window};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -62,7 +62,11 @@ async fn file(
     let req = crate::strategic::parse_request(kind, &id, &value, &s.limits)
         .map_err(|(f, m)| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m, Some(&f)))?;
     let now = unix_now();
-    let decision = s.strategic().file(party.id, &party.name, req, now);
+    let decision = if s.shared {
+        file_shared(&s, party.id, &party.name, req, now).await?
+    } else {
+        s.strategic().file(party.id, &party.name, req, now)
+    };
     match decision {
         Decision::Stale { current } => {
             let mut e = ApiError::new(
@@ -96,7 +100,7 @@ async fn file(
             conflicts,
             alerts,
             previous,
-        } => {
+        } if !s.shared => {
             let store = s.store.clone();
             let (pid, k, fid, ver, st, body) = (
                 party.id,
@@ -107,6 +111,7 @@ async fn file(
                 filing.body.clone(),
             );
             let expected = (ver > 1).then_some(ver - 1);
+            let window = window_of(&filing.volumes);
             let res = tokio::task::spawn_blocking(move || {
                 store.put_volume(
                     pid,
@@ -116,6 +121,7 @@ async fn file(
                         expected_version: expected,
                         state: &st,
                         body: &body,
+                        window,
                     },
                     now,
                 )
@@ -147,20 +153,173 @@ async fn file(
                 });
             }
             crate::publish(&s, alerts, now).await;
-            let status = if filing.version == 1 {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            Ok((
-                status,
-                Json(json!({
-                    "id": filing.id, "kind": kind.as_str(), "version": filing.version, "state": filing.state,
-                    "conflicts": conflicts,
-                })),
-            ))
+            Ok(answer(kind, &filing, conflicts))
         }
+        // A shared store has stored it already, with its alerts (file_shared).
+        Decision::Accepted {
+            filing, conflicts, ..
+        } => Ok(answer(kind, &filing, conflicts)),
     }
+}
+
+fn answer(kind: Kind, filing: &Filing, conflicts: Vec<Value>) -> (StatusCode, Json<Value>) {
+    let status = if filing.version == 1 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        Json(json!({
+            "id": filing.id, "kind": kind.as_str(), "version": filing.version, "state": filing.state,
+            "conflicts": conflicts,
+        })),
+    )
+}
+
+/// The window the store's candidate query uses: the union of the volumes' bounds (all
+/// longitudes when a volume crosses the antimeridian or a pole).
+pub fn window_of(volumes: &[Volume4D]) -> Window {
+    let mut w = Window {
+        t_start: f64::INFINITY,
+        t_end: f64::NEG_INFINITY,
+        alt_lo: f64::INFINITY,
+        alt_hi: f64::NEG_INFINITY,
+        lat_lo: 90.0,
+        lat_hi: -90.0,
+        lng_lo: 180.0,
+        lng_hi: -180.0,
+    };
+    let mut all_lng = volumes.is_empty();
+    for v in volumes {
+        let b = v.bbox();
+        w.t_start = w.t_start.min(b.time_start);
+        w.t_end = w.t_end.max(b.time_end);
+        w.alt_lo = w.alt_lo.min(b.alt_lower_m);
+        w.alt_hi = w.alt_hi.max(b.alt_upper_m);
+        w.lat_lo = w.lat_lo.min(b.lat_min);
+        w.lat_hi = w.lat_hi.max(b.lat_max);
+        if b.lng_min < -180.0 || b.lng_max > 180.0 || b.lng_max - b.lng_min >= 360.0 {
+            all_lng = true;
+        }
+        w.lng_lo = w.lng_lo.min(b.lng_min);
+        w.lng_hi = w.lng_hi.max(b.lng_max);
+    }
+    if volumes.is_empty() {
+        w = Window {
+            t_start: 0.0,
+            t_end: 0.0,
+            alt_lo: 0.0,
+            alt_hi: 0.0,
+            lat_lo: -90.0,
+            lat_hi: 90.0,
+            lng_lo: -180.0,
+            lng_hi: 180.0,
+        };
+    }
+    if all_lng {
+        w.lng_lo = -180.0;
+        w.lng_hi = 180.0;
+    }
+    w
+}
+
+/// Files against a store shared by several nodes: the check and the write happen in ONE
+/// serializable transaction of the store (retried on conflict), which reads every filing
+/// whose window meets this one's and decides with the same rules as one node does (a
+/// throw-away [`crate::strategic::Strategic`] over those candidates). Two conflicting filings
+/// sent to two nodes at once cannot both miss each other: whichever is serialized second sees
+/// the first. The node's in-memory picture takes the result afterwards.
+async fn file_shared(
+    s: &AppRef,
+    party: deconflict_store::PartyId,
+    party_name: &str,
+    req: crate::strategic::FilingRequest,
+    now: f64,
+) -> Result<Decision, ApiError> {
+    let window = window_of(&req.volumes);
+    let (kind, id) = (req.kind, req.id.clone());
+    let out: Arc<std::sync::Mutex<Option<Decision>>> = Arc::default();
+    let decide: Arc<deconflict_store::Decide> = {
+        let out = out.clone();
+        let ids = s.store.clone();
+        let limits = s.limits.clone();
+        let name = party_name.to_string();
+        Arc::new(move |cands: &[deconflict_store::Candidate]| {
+            let ids = ids.clone();
+            let mut tmp = crate::strategic::Strategic::new(Arc::new(move |l: &str| ids.opaque_id(l)));
+            tmp.warm(
+                cands
+                    .iter()
+                    .map(|c| (c.party, c.party_name.clone(), c.kind.clone(), c.volume.clone()))
+                    .collect(),
+                &limits,
+            );
+            let d = tmp.file(party, &name, req.clone(), now);
+            let write = match &d {
+                Decision::Accepted { filing, alerts, .. } => Some(deconflict_store::CheckedWrite {
+                    state: filing.state.clone(),
+                    body: filing.body.clone(),
+                    window,
+                    alerts: alerts.clone(),
+                }),
+                _ => None,
+            };
+            *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(d);
+            write
+        })
+    };
+    let store = s.store.clone();
+    let fid = id.clone();
+    let filed = tokio::task::spawn_blocking(move || {
+        store.file_checked(party, kind.as_str(), &fid, &window, now, decide)
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("internal error: {e}"),
+            None,
+        )
+    })?
+    .map_err(|e| {
+        tracing::error!("storing a filing failed: {e}");
+        s.metrics
+            .store_errors
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the store is unavailable; nothing stored",
+            None,
+        )
+    })?;
+    let decision = out
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error", None))?;
+    if let (Some(filed), Decision::Accepted { filing, alerts, .. }) = (&filed, &decision) {
+        s.strategic().apply(
+            party,
+            party_name.to_string(),
+            kind.as_str(),
+            deconflict_store::StoredVolume {
+                id: id.clone(),
+                version: filed.version,
+                state: filing.state.clone(),
+                body: filing.body.clone(),
+                updated: now,
+            },
+            &s.limits,
+        );
+        let items: Vec<_> = alerts
+            .iter()
+            .map(|a| (a.party, a.body.clone()))
+            .zip(filed.alert_seqs.iter().copied())
+            .collect();
+        crate::deliver(s, items, now);
+    }
+    Ok(decision)
 }
 
 /// `DELETE` ends a filing: a new version in state `ended`, taken out of the index.

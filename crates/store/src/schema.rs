@@ -1,5 +1,10 @@
 //! Schema and migrations. Each migration runs once, recorded in `schema_version`; opening is
-//! idempotent and safe while another process opens the same database (`BEGIN IMMEDIATE`).
+//! idempotent and safe while another process opens the same database (`BEGIN IMMEDIATE` on
+//! SQLite; on PostgreSQL a `SERIALIZABLE` transaction, retried when nodes migrate at once).
+//!
+//! [`PG_MIGRATIONS`] are the same migrations in portable PostgreSQL types (`BIGINT`, `DOUBLE
+//! PRECISION`, `TEXT`; no sequences: ids are allocated as `MAX(id) + 1` inside the writing
+//! transaction), plus the `service_key` table.
 
 use crate::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
@@ -77,10 +82,181 @@ CREATE TABLE volumes (
 ) WITHOUT ROWID;
 ",
     ),
+    (
+        3,
+        // Per-node audit chains: the version 1 chain (one chain, a different hash format) is kept
+        // as audit_v1 / checkpoints_v1 and no longer exported. Filing windows on volumes.
+        "
+DROP INDEX audit_party;
+ALTER TABLE audit RENAME TO audit_v1;
+ALTER TABLE checkpoints RENAME TO checkpoints_v1;
+CREATE TABLE audit (
+    chain    TEXT NOT NULL,
+    seq      INTEGER NOT NULL,
+    time     REAL NOT NULL,
+    party_id INTEGER,
+    kind     TEXT NOT NULL,
+    body     TEXT NOT NULL,
+    prev     TEXT NOT NULL,
+    hash     TEXT NOT NULL,
+    PRIMARY KEY (chain, seq)
+) WITHOUT ROWID;
+CREATE INDEX audit_party ON audit (party_id, chain, seq);
+CREATE TABLE checkpoints (
+    chain     TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    time      REAL NOT NULL,
+    hash      TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (chain, seq)
+) WITHOUT ROWID;
+CREATE TABLE audit_heads (
+    chain    TEXT NOT NULL PRIMARY KEY,
+    seq      INTEGER NOT NULL,
+    hash     TEXT NOT NULL,
+    link_seq INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+ALTER TABLE volumes ADD COLUMN t_start REAL NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN t_end REAL NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN alt_lo REAL NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN alt_hi REAL NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN lat_lo REAL NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN lat_hi REAL NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN lng_lo REAL NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN lng_hi REAL NOT NULL DEFAULT 0;
+CREATE INDEX volumes_t_end ON volumes (t_end, t_start);
+CREATE INDEX volumes_t_start ON volumes (t_start, t_end);
+CREATE INDEX volumes_updated ON volumes (updated);
+",
+    ),
+];
+
+/// The same migrations for PostgreSQL (and PostgreSQL-wire engines).
+pub(crate) const PG_MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "
+CREATE TABLE parties (
+    id        BIGINT PRIMARY KEY,
+    name      TEXT NOT NULL UNIQUE,
+    member_of TEXT,
+    role      TEXT NOT NULL CHECK (role IN ('party', 'observer', 'admin')),
+    created   DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE tokens (
+    id       BIGINT PRIMARY KEY,
+    party_id BIGINT NOT NULL REFERENCES parties (id),
+    hash     TEXT NOT NULL UNIQUE,
+    created  DOUBLE PRECISION NOT NULL,
+    revoked  DOUBLE PRECISION
+);
+CREATE INDEX tokens_party ON tokens (party_id);
+CREATE TABLE tracks (
+    party_id  BIGINT NOT NULL REFERENCES parties (id),
+    asset     TEXT NOT NULL,
+    time      DOUBLE PRECISION NOT NULL,
+    lat       DOUBLE PRECISION NOT NULL,
+    lng       DOUBLE PRECISION NOT NULL,
+    alt_m     DOUBLE PRECISION NOT NULL,
+    gs_mps    DOUBLE PRECISION NOT NULL,
+    track_deg DOUBLE PRECISION NOT NULL,
+    vs_mps    DOUBLE PRECISION NOT NULL,
+    class     TEXT NOT NULL,
+    PRIMARY KEY (party_id, asset)
+);
+CREATE TABLE alerts (
+    party_id BIGINT NOT NULL REFERENCES parties (id),
+    seq      BIGINT NOT NULL,
+    time     DOUBLE PRECISION NOT NULL,
+    body     TEXT NOT NULL,
+    PRIMARY KEY (party_id, seq)
+);
+CREATE TABLE audit (
+    seq      BIGINT PRIMARY KEY,
+    time     DOUBLE PRECISION NOT NULL,
+    party_id BIGINT,
+    kind     TEXT NOT NULL,
+    body     TEXT NOT NULL,
+    prev     TEXT NOT NULL,
+    hash     TEXT NOT NULL
+);
+CREATE INDEX audit_party ON audit (party_id, seq);
+CREATE TABLE checkpoints (
+    seq       BIGINT PRIMARY KEY,
+    time      DOUBLE PRECISION NOT NULL,
+    hash      TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+",
+    ),
+    (
+        2,
+        "
+CREATE TABLE volumes (
+    party_id  BIGINT NOT NULL REFERENCES parties (id),
+    kind      TEXT NOT NULL CHECK (kind IN ('intent', 'constraint')),
+    id        TEXT NOT NULL,
+    version   BIGINT NOT NULL,
+    state     TEXT NOT NULL,
+    body      TEXT NOT NULL,
+    updated   DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (party_id, kind, id)
+);
+",
+    ),
+    (
+        3,
+        // No PostgreSQL database ever held a version 1 chain, so the old tables are dropped.
+        "
+DROP TABLE checkpoints;
+DROP TABLE audit;
+CREATE TABLE audit (
+    chain    TEXT NOT NULL,
+    seq      BIGINT NOT NULL,
+    time     DOUBLE PRECISION NOT NULL,
+    party_id BIGINT,
+    kind     TEXT NOT NULL,
+    body     TEXT NOT NULL,
+    prev     TEXT NOT NULL,
+    hash     TEXT NOT NULL,
+    PRIMARY KEY (chain, seq)
+);
+CREATE INDEX audit_party ON audit (party_id, chain, seq);
+CREATE TABLE checkpoints (
+    chain     TEXT NOT NULL,
+    seq       BIGINT NOT NULL,
+    time      DOUBLE PRECISION NOT NULL,
+    hash      TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (chain, seq)
+);
+CREATE TABLE audit_heads (
+    chain    TEXT NOT NULL PRIMARY KEY,
+    seq      BIGINT NOT NULL,
+    hash     TEXT NOT NULL,
+    link_seq BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE service_key (
+    id         BIGINT NOT NULL PRIMARY KEY CHECK (id = 1),
+    public_key TEXT NOT NULL
+);
+ALTER TABLE volumes ADD COLUMN t_start DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN t_end DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN alt_lo DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN alt_hi DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN lat_lo DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN lat_hi DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN lng_lo DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN lng_hi DOUBLE PRECISION NOT NULL DEFAULT 0;
+CREATE INDEX volumes_t_end ON volumes (t_end, t_start);
+CREATE INDEX volumes_t_start ON volumes (t_start, t_end);
+CREATE INDEX volumes_updated ON volumes (updated);
+",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

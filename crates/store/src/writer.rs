@@ -7,6 +7,10 @@
 //! then replies to every caller. A failing job rolls back only its own savepoint and gets its
 //! own error; the others still commit. If the commit itself fails, every job of the batch gets
 //! the error and nothing of the batch is kept.
+//!
+//! This is the SQLite writer; `BEGIN IMMEDIATE` takes SQLite's write lock, so another process
+//! writing the same file waits (busy timeout) instead of interleaving. The PostgreSQL writer
+//! (the `pg` module) does the same grouping with `SERIALIZABLE` transactions and retries.
 
 use crate::StoreError;
 use ed25519_dalek::SigningKey;
@@ -22,6 +26,8 @@ pub const MAX_BATCH: usize = 256;
 /// What the writer thread knows besides its connection.
 pub(crate) struct Ctx {
     pub signing: SigningKey,
+    /// This node's audit chain.
+    pub chain: String,
     /// Sign a checkpoint whenever an entry's seq is a multiple of this (0: never automatically).
     pub checkpoint_every: u64,
 }
@@ -33,12 +39,26 @@ pub struct WriteStats {
     pub transactions: u64,
     /// Jobs carried by those transactions (failed jobs included).
     pub jobs: u64,
+    /// Whole batches rolled back and run again after a serialization failure, a deadlock or a
+    /// unique violation caused by another node (PostgreSQL only; always 0 on SQLite).
+    pub retries: u64,
 }
 
 #[derive(Default)]
-struct Stats {
-    transactions: AtomicU64,
-    jobs: AtomicU64,
+pub(crate) struct Stats {
+    pub transactions: AtomicU64,
+    pub jobs: AtomicU64,
+    pub retries: AtomicU64,
+}
+
+impl Stats {
+    pub(crate) fn snapshot(&self) -> WriteStats {
+        WriteStats {
+            transactions: self.transactions.load(Ordering::Relaxed),
+            jobs: self.jobs.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+        }
+    }
 }
 
 trait Job: Send {
@@ -131,10 +151,7 @@ impl Writer {
     }
 
     pub(crate) fn stats(&self) -> WriteStats {
-        WriteStats {
-            transactions: self.stats.transactions.load(Ordering::Relaxed),
-            jobs: self.stats.jobs.load(Ordering::Relaxed),
-        }
+        self.stats.snapshot()
     }
 }
 

@@ -1,0 +1,207 @@
+//! The small SQL interface every operation is written against, so that one body of SQL and
+//! logic serves both backends.
+//!
+//! SQL is written with SQLite-style numbered placeholders (`?1`, `?2`, ...); the PostgreSQL
+//! connection rewrites them to `$1`, `$2`, ... when it prepares a statement. Values cross the
+//! interface as [`Val`] (NULL, 64-bit integer, double, text), the only types the schema uses.
+//! The SQL itself sticks to what SQLite, PostgreSQL and PostgreSQL-wire distributed engines
+//! (CockroachDB) all accept: plain `BIGINT`/`DOUBLE PRECISION`/`TEXT` columns, `INSERT ... ON
+//! CONFLICT`, no sequences, no advisory locks, no extensions.
+
+use crate::StoreError;
+
+/// One SQL value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Val {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Val::Int(v)
+    }
+}
+
+impl From<f64> for Val {
+    fn from(v: f64) -> Self {
+        Val::Real(v)
+    }
+}
+
+impl From<&str> for Val {
+    fn from(v: &str) -> Self {
+        Val::Text(v.to_string())
+    }
+}
+
+impl From<String> for Val {
+    fn from(v: String) -> Self {
+        Val::Text(v)
+    }
+}
+
+impl From<&String> for Val {
+    fn from(v: &String) -> Self {
+        Val::Text(v.clone())
+    }
+}
+
+impl<T: Into<Val>> From<Option<T>> for Val {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Val::Null, Into::into)
+    }
+}
+
+/// Builds an array of [`Val`] from values of mixed types.
+macro_rules! vals {
+    ($($v:expr),* $(,)?) => { [$($crate::db::Val::from($v)),*] };
+}
+pub(crate) use vals;
+
+/// One result row.
+pub(crate) struct Row(pub Vec<Val>);
+
+fn col_err(i: usize, want: &str, got: &Val) -> StoreError {
+    StoreError::Storage(format!("result column {i}: expected {want}, found {got:?}"))
+}
+
+impl Row {
+    fn at(&self, i: usize) -> Result<&Val, StoreError> {
+        self.0
+            .get(i)
+            .ok_or_else(|| StoreError::Storage(format!("result has no column {i}")))
+    }
+
+    pub fn i64(&self, i: usize) -> Result<i64, StoreError> {
+        match self.at(i)? {
+            Val::Int(v) => Ok(*v),
+            other => Err(col_err(i, "an integer", other)),
+        }
+    }
+
+    pub fn opt_i64(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        match self.at(i)? {
+            Val::Null => Ok(None),
+            Val::Int(v) => Ok(Some(*v)),
+            other => Err(col_err(i, "an integer or NULL", other)),
+        }
+    }
+
+    pub fn f64(&self, i: usize) -> Result<f64, StoreError> {
+        match self.at(i)? {
+            Val::Real(v) => Ok(*v),
+            // SQLite hands back whole REAL values written as integers as integers.
+            Val::Int(v) => Ok(*v as f64),
+            other => Err(col_err(i, "a number", other)),
+        }
+    }
+
+    pub fn text(&self, i: usize) -> Result<String, StoreError> {
+        match self.at(i)? {
+            Val::Text(v) => Ok(v.clone()),
+            other => Err(col_err(i, "text", other)),
+        }
+    }
+
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        match self.at(i)? {
+            Val::Null => Ok(None),
+            Val::Text(v) => Ok(Some(v.clone())),
+            other => Err(col_err(i, "text or NULL", other)),
+        }
+    }
+}
+
+/// A connection (inside whatever transaction its owner opened).
+pub(crate) trait Db {
+    /// Runs a statement; returns the number of rows it changed.
+    fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, StoreError>;
+    /// Runs a query; returns every row.
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, StoreError>;
+    /// Opens a read-only transaction that sees one consistent snapshot.
+    fn begin_snapshot(&mut self) -> Result<(), StoreError>;
+    /// Ends the transaction [`Db::begin_snapshot`] opened.
+    fn end_snapshot(&mut self) -> Result<(), StoreError>;
+}
+
+impl dyn Db + '_ {
+    pub fn query_opt(&mut self, sql: &str, params: &[Val]) -> Result<Option<Row>, StoreError> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+
+    pub fn query_one(&mut self, sql: &str, params: &[Val]) -> Result<Row, StoreError> {
+        self.query_opt(sql, params)?
+            .ok_or_else(|| StoreError::Storage("query returned no row".into()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite
+
+impl rusqlite::ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            Val::Null => ValueRef::Null,
+            Val::Int(v) => ValueRef::Integer(*v),
+            Val::Real(v) => ValueRef::Real(*v),
+            Val::Text(v) => ValueRef::Text(v.as_bytes()),
+        }))
+    }
+}
+
+/// A SQLite connection seen through [`Db`].
+pub(crate) struct SqliteDb<'a>(pub &'a rusqlite::Connection);
+
+impl Db for SqliteDb<'_> {
+    fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, StoreError> {
+        let n = self
+            .0
+            .prepare_cached(sql)?
+            .execute(rusqlite::params_from_iter(params.iter()))?;
+        Ok(n as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
+        use rusqlite::types::ValueRef;
+        let mut stmt = self.0.prepare_cached(sql)?;
+        let n = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(match r.get_ref(i)? {
+                    ValueRef::Null => Val::Null,
+                    ValueRef::Integer(v) => Val::Int(v),
+                    ValueRef::Real(v) => Val::Real(v),
+                    ValueRef::Text(t) => Val::Text(
+                        std::str::from_utf8(t)
+                            .map_err(|e| StoreError::Storage(format!("result column {i}: {e}")))?
+                            .to_string(),
+                    ),
+                    ValueRef::Blob(_) => {
+                        return Err(StoreError::Storage(format!("result column {i}: unexpected BLOB")))
+                    }
+                });
+            }
+            out.push(Row(row));
+        }
+        Ok(out)
+    }
+
+    fn begin_snapshot(&mut self) -> Result<(), StoreError> {
+        self.0.execute_batch("BEGIN")?;
+        Ok(())
+    }
+
+    fn end_snapshot(&mut self) -> Result<(), StoreError> {
+        if !self.0.is_autocommit() {
+            self.0.execute_batch("COMMIT")?;
+        }
+        Ok(())
+    }
+}
