@@ -34,8 +34,8 @@ pub struct ClusterArgs {
     /// Reports per request.
     #[arg(long, default_value_t = 1000)]
     pub batch: usize,
-    /// Concurrent requests in the ingest phase.
-    #[arg(long, default_value_t = 6)]
+    /// Concurrent requests in the ingest phase (enough to keep three nodes busy).
+    #[arg(long, default_value_t = 12)]
     pub workers: usize,
     /// Length of each ingest phase, seconds.
     #[arg(long, default_value_t = 10.0)]
@@ -142,6 +142,24 @@ fn measure(
         )
         .await?;
         let rps = n as f64 / secs;
+        // What each node's store did meanwhile (serialization retries show contention).
+        for b in &bases {
+            if let Ok(r) = client.get(format!("{b}/metrics")).send().await {
+                let text = r.text().await.unwrap_or_default();
+                let pick = |name: &str| {
+                    text.lines()
+                        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                        .and_then(|v| v.trim().parse::<f64>().ok())
+                        .unwrap_or(0.0)
+                };
+                eprintln!(
+                    "  node {b}: {} store transactions, {} retries, {} reports taken from other nodes",
+                    pick("deconflict_store_transactions_total"),
+                    pick("deconflict_store_retries_total"),
+                    pick("deconflict_cluster_reports_received_total")
+                );
+            }
+        }
         println!(
             "{}",
             json!({"phase": "ingest", "store": store, "nodes": nodes, "reports": n,

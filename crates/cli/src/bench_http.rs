@@ -230,8 +230,8 @@ async fn last_seq(client: &reqwest::Client, base: &str, token: &str) -> Result<u
     }
 }
 
-/// Reports per second over `secs`: `workers` concurrent requests of `batch` reports, worker
-/// `w` sending to `bases[w % len]`. Returns (reports accepted, seconds).
+/// Reports per second over `secs`: `workers` concurrent requests of `batch` reports, party
+/// `p`'s reports going to `bases[p % len]`. Returns (reports accepted, seconds).
 pub(crate) async fn ingest_phase(
     client: &reqwest::Client,
     bases: &[String],

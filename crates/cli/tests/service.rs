@@ -375,7 +375,10 @@ fn another_party_finds_nothing_of_yours() {
     let (st, h) = call("GET", &format!("{base}/healthz"), None, None);
     assert_eq!(
         (st, h),
-        (200, json!({"status": "ok", "node": "main", "store": "sqlite", "nats": "off", "peers": [], "queued": 0}))
+        (
+            200,
+            json!({"status": "ok", "node": "main", "store": "sqlite", "nats": "off", "peers": [], "queued": 0})
+        )
     );
 }
 

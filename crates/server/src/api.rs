@@ -180,6 +180,7 @@ async fn healthz(State(s): State<AppRef>) -> Json<Health> {
 async fn metrics(State(s): State<AppRef>) -> impl IntoResponse {
     let m = &s.metrics;
     let tracks = s.engine().len();
+    let ws = s.store.write_stats();
     let text = format!(
         "# TYPE deconflict_reports_accepted_total counter\ndeconflict_reports_accepted_total {}\n\
          # TYPE deconflict_reports_rejected_total counter\ndeconflict_reports_rejected_total {}\n\
@@ -189,6 +190,8 @@ async fn metrics(State(s): State<AppRef>) -> impl IntoResponse {
          # TYPE deconflict_scan_seconds_total counter\ndeconflict_scan_seconds_total {}\n\
          # TYPE deconflict_streams_cut_total counter\ndeconflict_streams_cut_total {}\n\
          # TYPE deconflict_store_errors_total counter\ndeconflict_store_errors_total {}\n\
+         # TYPE deconflict_store_transactions_total counter\ndeconflict_store_transactions_total {}\n\
+         # TYPE deconflict_store_retries_total counter\ndeconflict_store_retries_total {}\n\
          # TYPE deconflict_live_tracks gauge\ndeconflict_live_tracks {}\n\
          # TYPE deconflict_uptime_seconds gauge\ndeconflict_uptime_seconds {}\n",
         m.reports_accepted.load(Ordering::Relaxed),
@@ -199,6 +202,8 @@ async fn metrics(State(s): State<AppRef>) -> impl IntoResponse {
         m.scan_us_total.load(Ordering::Relaxed) as f64 / 1e6,
         m.streams_cut.load(Ordering::Relaxed),
         m.store_errors.load(Ordering::Relaxed),
+        ws.transactions,
+        ws.retries,
         tracks,
         s.started.elapsed().as_secs_f64(),
     );

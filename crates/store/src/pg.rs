@@ -8,7 +8,7 @@
 //! the reply.
 //!
 //! Writes are group-committed as on SQLite, but every transaction is `SERIALIZABLE`: the writer
-//! takes the first queued job, drains up to [`MAX_BATCH`] more, runs them in ONE transaction with
+//! takes the first queued job, drains up to [`PG_MAX_BATCH`] more, runs them in ONE transaction with
 //! a `SAVEPOINT` per job (a job failing with an ordinary error rolls back only its savepoint and
 //! gets its error), and commits once. A serialization failure (SQLSTATE 40001), a deadlock
 //! (40P01) or a unique violation (23505: another node took the same seq or id first) anywhere
@@ -18,7 +18,7 @@
 
 use crate::db::{Db, Row, Val};
 use crate::schema::PG_MIGRATIONS;
-use crate::writer::{Ctx, Stats, WriteStats, MAX_BATCH};
+use crate::writer::{Ctx, Stats, WriteStats};
 use crate::{Engine, StoreError, SCHEMA_VERSION};
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
@@ -338,6 +338,8 @@ fn bind(stmt: &Statement, params: &[Val]) -> Result<Vec<Box<dyn ToSql + Sync>>, 
 // Jobs
 
 trait Job: Send {
+    /// Whether the job needs a SERIALIZABLE transaction (else READ COMMITTED will do).
+    fn serializable(&self) -> bool;
     /// Runs the job (again, on a retry); true when it succeeded.
     fn run(&mut self, db: &mut PgConn, ctx: &Ctx) -> bool;
     /// Records the job's outcome as `err` (the job's own error, or the batch's).
@@ -346,6 +348,7 @@ trait Job: Send {
 }
 
 struct TypedJob<T, F> {
+    serializable: bool,
     f: F,
     result: Option<Result<T, StoreError>>,
     reply: mpsc::SyncSender<Result<T, StoreError>>,
@@ -356,6 +359,10 @@ where
     T: Send,
     F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send,
 {
+    fn serializable(&self) -> bool {
+        self.serializable
+    }
+
     fn run(&mut self, db: &mut PgConn, ctx: &Ctx) -> bool {
         let f = &self.f;
         let result = catch_unwind(AssertUnwindSafe(|| f(db, ctx)))
@@ -472,14 +479,15 @@ fn stopped() -> StoreError {
     StoreError::Storage("the PostgreSQL store threads have stopped".into())
 }
 
-impl Engine for PgEngine {
-    fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+impl PgEngine {
+    fn send<T, F>(&self, serializable: bool, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = mpsc::sync_channel(1);
         let job: Box<dyn Job> = Box::new(TypedJob {
+            serializable,
             f,
             result: None,
             reply,
@@ -490,6 +498,24 @@ impl Engine for PgEngine {
             .send(job)
             .map_err(|_| stopped())?;
         answer.recv().map_err(|_| stopped())?
+    }
+}
+
+impl Engine for PgEngine {
+    fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.send(true, f)
+    }
+
+    fn write_relaxed<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.send(false, f)
     }
 
     fn read<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -525,6 +551,12 @@ impl Engine for PgEngine {
 
 // ---------------------------------------------------------------------------------------------
 // Setup
+
+/// The most jobs one PostgreSQL transaction takes. Smaller than SQLite's batch: a
+/// serialization failure re-runs the whole batch, and a big transaction (a job may upsert
+/// thousands of reports) both fails more often and costs more to redo. Measured with
+/// `deconflict bench cluster`.
+pub const PG_MAX_BATCH: usize = 16;
 
 fn backoff(attempt: u32, unit: Duration, cap: Duration) -> Duration {
     let base = unit.saturating_mul(1u32 << attempt.min(16)).min(cap);
@@ -609,12 +641,26 @@ fn migrate(conn: &mut PgConn) -> Result<(), StoreError> {
 // The writer
 
 fn writer_loop(conn: &mut PgConn, ctx: &Ctx, rx: &mpsc::Receiver<Box<dyn Job>>, stats: &Stats) {
-    while let Ok(first) = rx.recv() {
+    // A batch holds jobs of one isolation level; a job of the other level waits for the next.
+    let mut held: Option<Box<dyn Job>> = None;
+    loop {
+        let first = match held.take() {
+            Some(j) => j,
+            None => match rx.recv() {
+                Ok(j) => j,
+                Err(_) => return,
+            },
+        };
+        let level = first.serializable();
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
-        while batch.len() < MAX_BATCH {
+        while batch.len() < PG_MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) if job.serializable() == level => batch.push(job),
+                Ok(job) => {
+                    held = Some(job);
+                    break;
+                }
                 Err(_) => break,
             }
         }
@@ -684,7 +730,12 @@ fn control(conn: &mut PgConn, sql: &str) -> Result<(), Outcome> {
 }
 
 fn try_batch(conn: &mut PgConn, ctx: &Ctx, batch: &mut [Box<dyn Job>]) -> Outcome {
-    if let Err(o) = control(conn, "BEGIN ISOLATION LEVEL SERIALIZABLE") {
+    let begin = if batch.iter().any(|j| j.serializable()) {
+        "BEGIN ISOLATION LEVEL SERIALIZABLE"
+    } else {
+        "BEGIN ISOLATION LEVEL READ COMMITTED"
+    };
+    if let Err(o) = control(conn, begin) {
         return o;
     }
     for job in batch.iter_mut() {
