@@ -647,8 +647,10 @@ pub(crate) trait Engine: Send + Sync + 'static {
         F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static;
 
     /// As [`Engine::write`], for a job that is correct at READ COMMITTED: it reads nothing it
-    /// decides on except through rows it writes (an upsert that keeps the newer report, an
-    /// audit append whose seq collides on the primary key if another writer took it). On
+    /// decides on except through rows it writes (an upsert that keeps the newer report; an
+    /// alert or audit seq allocated as MAX + 1, which collides on the primary key, waits for
+    /// the other writer, and is retried if that one committed, so seqs stay gap-free and in
+    /// commit order; a cross-link, which may record any committed head). On
     /// PostgreSQL such jobs commit in READ COMMITTED batches of their own, so big track batches
     /// neither take serializable predicate locks nor abort one another; SQLite's writer is
     /// serial anyway.
@@ -1506,7 +1508,7 @@ impl<E: Engine> StoreBackend for Backend<E> {
         }
         let prepared = prepare_alerts(alerts)?;
         self.engine
-            .write(move |db, ctx| insert_alerts(db, ctx, now, &prepared))
+            .write_relaxed(move |db, ctx| insert_alerts(db, ctx, now, &prepared))
     }
 
     fn alerts_after(&self, party: PartyId, after: u64, limit: usize) -> Result<Vec<StoredAlert>, StoreError> {
@@ -1616,7 +1618,8 @@ impl<E: Engine> StoreBackend for Backend<E> {
 
     fn link_chains(&self, now: f64) -> Result<Option<u64>, StoreError> {
         check_time(now)?;
-        self.engine.write(move |db, ctx| audit::link_chains(db, ctx, now))
+        self.engine
+            .write_relaxed(move |db, ctx| audit::link_chains(db, ctx, now))
     }
 
     fn export_audit(&self, w: &mut dyn std::io::Write) -> Result<(), StoreError> {

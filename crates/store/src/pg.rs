@@ -557,6 +557,9 @@ impl Engine for PgEngine {
 /// thousands of reports) both fails more often and costs more to redo. Measured with
 /// `deconflict bench cluster`.
 pub const PG_MAX_BATCH: usize = 16;
+/// ... and of SERIALIZABLE jobs (filings, administration), whose reads conflict with other
+/// nodes' writes: few per transaction keeps the read set, and the work a retry redoes, small.
+pub const PG_SERIALIZABLE_BATCH: usize = 4;
 
 fn backoff(attempt: u32, unit: Duration, cap: Duration) -> Duration {
     let base = unit.saturating_mul(1u32 << attempt.min(16)).min(cap);
@@ -652,9 +655,14 @@ fn writer_loop(conn: &mut PgConn, ctx: &Ctx, rx: &mpsc::Receiver<Box<dyn Job>>, 
             },
         };
         let level = first.serializable();
+        let cap = if level {
+            PG_SERIALIZABLE_BATCH
+        } else {
+            PG_MAX_BATCH
+        };
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
-        while batch.len() < PG_MAX_BATCH {
+        while batch.len() < cap {
             match rx.try_recv() {
                 Ok(job) if job.serializable() == level => batch.push(job),
                 Ok(job) => {
@@ -701,8 +709,8 @@ fn run_batch(conn: &mut PgConn, ctx: &Ctx, batch: &mut [Box<dyn Job>], stats: &S
                 stats.retries.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(backoff(
                     attempt,
-                    Duration::from_millis(1),
-                    Duration::from_millis(50),
+                    Duration::from_millis(2),
+                    Duration::from_millis(250),
                 ));
             }
             Outcome::Failed(e) => {
