@@ -201,7 +201,7 @@ pub fn run(args: &ClusterArgs) -> Result<()> {
         args.parties,
         args.batch,
         args.workers,
-        deconflict_server::redact(&args.pg),
+        deconflict_store::redact_url(&args.pg),
         args.nats
     );
     let mut phases = Vec::new();

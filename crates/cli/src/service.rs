@@ -122,7 +122,7 @@ fn open(dir: &DataDir) -> Result<Store> {
         pg_schema: dir.pg_schema.clone(),
     })
     .with_context(|| match &dir.store {
-        Some(u) => format!("opening the store at {}", deconflict_server::redact(u)),
+        Some(u) => format!("opening the store at {}", deconflict_store::redact_url(u)),
         None => format!("opening the store in {}", dir.data_dir.display()),
     })
 }

@@ -103,6 +103,15 @@ impl Peers {
         o
     }
 
+    /// Notes that node `name` was heard now; returns its number.
+    fn heard(&mut self, name: &str) -> Origin {
+        let o = self.origin_of(name);
+        if o != UNKNOWN {
+            self.seen[usize::from(o) - 1] = Some(Instant::now());
+        }
+        o
+    }
+
     fn is_live(&self, o: Origin) -> bool {
         o != LOCAL
             && o != UNKNOWN
@@ -492,14 +501,7 @@ impl Cluster {
         };
         let good: Vec<TrackReport> = w.reports.into_iter().filter(|r| r.validate().is_ok()).collect();
         // A node whose reports arrive is alive, whatever its heartbeat says yet.
-        let origin = {
-            let mut p = self.peers();
-            let o = p.origin_of(from);
-            if o != UNKNOWN {
-                p.seen[usize::from(o) - 1] = Some(Instant::now());
-            }
-            o
-        };
+        let origin = self.peers().heard(from);
         self.stats
             .received_reports
             .fetch_add(good.len() as u64, Ordering::Relaxed);
@@ -567,11 +569,7 @@ impl Cluster {
                     while let Some(m) = sub.next().await {
                         let name = m.subject.as_str().trim_start_matches("dcf.nodes.");
                         if name != me.node && check_node_name(name).is_ok() {
-                            let mut p = me.peers();
-                            let o = p.origin_of(name);
-                            if o != UNKNOWN {
-                                p.seen[usize::from(o) - 1] = Some(Instant::now());
-                            }
+                            me.peers().heard(name);
                         }
                     }
                 }

@@ -263,7 +263,9 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         pg_schema: config.pg_schema.clone(),
     })
     .with_context(|| match &config.store {
-        Some(u) if config.shared_store() => format!("opening the store at {}", redact(u)),
+        Some(u) if config.shared_store() => {
+            format!("opening the store at {}", deconflict_store::redact_url(u))
+        }
         _ => format!("opening the store in {}", config.data_dir.display()),
     })?;
     let cluster = match &config.nats {
@@ -386,20 +388,6 @@ pub fn deliver(
             let _ = tx.send(a);
         }
         state.metrics.alerts_sent.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-/// A URL without its password.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let cred = &url[s + 3..at];
-            match cred.find(':') {
-                Some(c) => format!("{}{}:***{}", &url[..s + 3], &cred[..c], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
     }
 }
 

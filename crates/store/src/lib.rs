@@ -496,8 +496,8 @@ impl StoreOptions {
     }
 }
 
-/// Redacts the password of a URL `scheme://user:password@host/...`.
-fn redact_url(url: &str) -> String {
+/// Redacts the password of a URL `scheme://user:password@host/...` (for messages and logs).
+pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
