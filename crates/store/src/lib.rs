@@ -714,6 +714,16 @@ fn check_time(now: f64) -> Result<(), StoreError> {
     }
 }
 
+/// `Invalid("{prefix}.{name}: must be a finite number")` for the first field that is not.
+fn check_finite(prefix: &str, fields: &[(&str, f64)]) -> Result<(), StoreError> {
+    match fields.iter().find(|(_, v)| !v.is_finite()) {
+        Some((name, _)) => Err(StoreError::Invalid(format!(
+            "{prefix}.{name}: must be a finite number"
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn check_window(field: &str, w: &Window) -> Result<(), StoreError> {
     let fields = [
         ("t_start", w.t_start),
@@ -725,13 +735,7 @@ fn check_window(field: &str, w: &Window) -> Result<(), StoreError> {
         ("lng_lo", w.lng_lo),
         ("lng_hi", w.lng_hi),
     ];
-    for (name, v) in fields {
-        if !v.is_finite() {
-            return Err(StoreError::Invalid(format!(
-                "{field}.{name}: must be a finite number"
-            )));
-        }
-    }
+    check_finite(field, &fields)?;
     let invalid = |msg: &str| Err(StoreError::Invalid(format!("{field}.{msg}")));
     if w.t_end < w.t_start {
         return invalid("t_end: must not be before t_start");
@@ -828,13 +832,7 @@ fn check_report(i: usize, r: &TrackReport) -> Result<(), StoreError> {
         ("track_deg", r.track_deg),
         ("vs_mps", r.vs_mps),
     ];
-    for (name, v) in fields {
-        if !v.is_finite() {
-            return Err(StoreError::Invalid(format!(
-                "reports[{i}].{name}: must be a finite number"
-            )));
-        }
-    }
+    check_finite(&format!("reports[{i}]"), &fields)?;
     Ok(())
 }
 
