@@ -138,21 +138,12 @@ pub(crate) fn start_server_with(
     }
 }
 
-/// One synthetic aircraft of the fleet.
-#[derive(Clone)]
-struct Plane {
-    asset: String,
-    lat: f64,
-    lng: f64,
-    alt: f64,
-    gs: f64,
-    trk: f64,
-    vs: f64,
-}
-
-/// The fleet: tracks spread over parties.
+/// The fleet: tracks spread over parties. Each report's JSON is rendered once, split at its
+/// time value, so a request body costs a copy, not a serialization (the load generator shares
+/// the machine with the servers it measures).
 pub(crate) struct Fleet {
-    parties: Vec<Vec<Plane>>,
+    /// Per party, per track: the report's JSON before and after the time value.
+    parties: Vec<Vec<(String, String)>>,
 }
 
 impl Fleet {
@@ -161,33 +152,48 @@ impl Fleet {
         let mut p = vec![Vec::new(); parties];
         for (i, s) in states.iter().enumerate() {
             let (lat, lng) = s.lat_lng();
-            p[i % parties].push(Plane {
-                asset: format!("T{i:06}"),
-                lat,
-                lng,
-                alt: s.alt_m,
-                gs: s.ground_speed(),
-                trk: s.track_deg(),
-                vs: s.vs_mps,
-            });
+            let rest = json!({"lat": lat, "lng": lng, "alt_m": s.alt_m, "gs_mps": s.ground_speed(),
+                              "track_deg": s.track_deg(), "vs_mps": s.vs_mps, "class": "fixed_wing"})
+            .to_string();
+            p[i % parties].push((
+                format!("{{\"asset\":\"T{i:06}\",\"time\":"),
+                format!(",{}", &rest[1..]),
+            ));
         }
         Fleet { parties: p }
     }
 
-    /// Request bodies for one party's tracks at time `t` (positions held; the point is load).
+    /// How many requests of `batch` reports one party's tracks make.
+    pub(crate) fn chunks(&self, party: usize, batch: usize) -> usize {
+        self.parties[party].len().div_ceil(batch.max(1)).max(1)
+    }
+
+    /// Request body `chunk` of one party's tracks at time `t` (positions held; the point is
+    /// load).
+    pub(crate) fn body(&self, party: usize, batch: usize, chunk: usize, t: f64) -> String {
+        let batch = batch.max(1);
+        let tracks = &self.parties[party];
+        let from = (chunk * batch).min(tracks.len());
+        let to = (from + batch).min(tracks.len());
+        let time = t.to_string();
+        let mut out = String::with_capacity((to - from) * 200 + 2);
+        out.push('[');
+        for (i, (head, tail)) in tracks[from..to].iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(head);
+            out.push_str(&time);
+            out.push_str(tail);
+        }
+        out.push(']');
+        out
+    }
+
+    /// All of one party's request bodies at time `t`.
     fn bodies(&self, party: usize, batch: usize, t: f64) -> Vec<String> {
-        self.parties[party]
-            .chunks(batch.max(1))
-            .map(|c| {
-                let v: Vec<Value> = c
-                    .iter()
-                    .map(|p| {
-                        json!({"asset": p.asset, "time": t, "lat": p.lat, "lng": p.lng, "alt_m": p.alt,
-                               "gs_mps": p.gs, "track_deg": p.trk, "vs_mps": p.vs, "class": "fixed_wing"})
-                    })
-                    .collect();
-                Value::from(v).to_string()
-            })
+        (0..self.chunks(party, batch))
+            .map(|c| self.body(party, batch, c, t))
             .collect()
     }
 }
@@ -230,8 +236,11 @@ async fn last_seq(client: &reqwest::Client, base: &str, token: &str) -> Result<u
     }
 }
 
-/// Reports per second over `secs`: `workers` concurrent requests of `batch` reports, party
-/// `p`'s reports going to `bases[p % len]`. Returns (reports accepted, seconds).
+/// Reports per second over `secs`: `workers` concurrent requests of `batch` reports, worker
+/// `w` sending party `w % parties`'s chunks in turn. Each (party, chunk) always goes to the
+/// same node, `bases[(party + parties * chunk) % len]`: an asset's reports come in through one
+/// node, as they would from one feed, and the nodes get about equal shares. Returns (reports
+/// accepted, seconds).
 pub(crate) async fn ingest_phase(
     client: &reqwest::Client,
     bases: &[String],
@@ -246,26 +255,26 @@ pub(crate) async fn ingest_phase(
     let t0 = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..workers {
-        let (client, base, fleet, tokens, accepted, stop) = (
+        let (client, bases, fleet, tokens, accepted, stop) = (
             client.clone(),
-            bases[w % bases.len()].clone(),
+            bases.to_vec(),
             fleet.clone(),
             tokens.to_vec(),
             accepted.clone(),
             stop.clone(),
         );
-        let args_step = workers;
+        let party = w % tokens.len();
+        let chunks = fleet.chunks(party, batch);
         tasks.push(tokio::spawn(async move {
-            let mut k = w;
+            let mut chunk = w / tokens.len();
             while !stop.load(Ordering::Relaxed) {
-                let party = k % tokens.len();
-                let bodies = fleet.bodies(party, batch, unix_now());
-                let body = bodies[(k / tokens.len()) % bodies.len()].clone();
+                chunk = (chunk + 1) % chunks;
+                let base = &bases[(party + tokens.len() * chunk) % bases.len()];
+                let body = fleet.body(party, batch, chunk, unix_now());
                 accepted.fetch_add(
-                    post(&client, &base, &tokens[party], body).await? as u64,
+                    post(&client, base, &tokens[party], body).await? as u64,
                     Ordering::Relaxed,
                 );
-                k += args_step;
             }
             Ok::<_, anyhow::Error>(())
         }));

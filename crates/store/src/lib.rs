@@ -648,9 +648,10 @@ pub(crate) trait Engine: Send + Sync + 'static {
 
     /// As [`Engine::write`], for a job that is correct at READ COMMITTED: it reads nothing it
     /// decides on except through rows it writes (an upsert that keeps the newer report; an
-    /// alert or audit seq allocated as MAX + 1, which collides on the primary key, waits for
-    /// the other writer, and is retried if that one committed, so seqs stay gap-free and in
-    /// commit order; a cross-link, which may record any committed head). On
+    /// audit seq allocated as MAX + 1 on this node's own chain, which collides on the primary
+    /// key and is retried; a party's alert seqs taken from its counter row under a row lock,
+    /// so they stay gap-free and in commit order; a cross-link, which may record any committed
+    /// head). On
     /// PostgreSQL such jobs commit in READ COMMITTED batches of their own, so big track batches
     /// neither take serializable predicate locks nor abort one another; SQLite's writer is
     /// serial anyway.
@@ -660,6 +661,18 @@ pub(crate) trait Engine: Send + Sync + 'static {
         F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
     {
         self.write(f)
+    }
+
+    /// As [`Engine::write_relaxed`], for a job that holds locks other nodes' writers wait for
+    /// (a party's alert seq counter): on PostgreSQL it commits in a transaction of its own, so
+    /// the locks are held for one short transaction, not for a batch of track upserts, and
+    /// two such transactions take their locks in one order (they cannot deadlock).
+    fn write_alone<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.write_relaxed(f)
     }
 
     fn read<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -925,27 +938,39 @@ fn insert_alerts(
     now: f64,
     alerts: &[PreparedAlert],
 ) -> Result<Vec<u64>, StoreError> {
+    // Each party's seqs come from its counter row, taken in party order: a concurrent writer
+    // waits on the row lock (and then sees the new value) instead of colliding on the alerts'
+    // primary key, and two writers cannot wait on each other in a cycle.
+    let mut counts: std::collections::BTreeMap<PartyId, u64> = std::collections::BTreeMap::new();
+    for (party, _, _) in alerts {
+        *counts.entry(*party).or_default() += 1;
+    }
+    let mut next: HashMap<PartyId, u64> = HashMap::with_capacity(counts.len());
+    for (&party, &n) in &counts {
+        ensure_party(db, party)?;
+        db.exec(
+            "INSERT INTO alert_seqs (party_id, last) VALUES (?1, 0) ON CONFLICT (party_id) DO NOTHING",
+            &vals![party],
+        )?;
+        let last = db
+            .query_one(
+                "UPDATE alert_seqs SET last = last + ?2 WHERE party_id = ?1 RETURNING last",
+                &vals![party, seq_to_sql(n)],
+            )?
+            .i64(0)?;
+        next.insert(party, seq_from_sql(last)? + 1 - n);
+    }
     let mut seqs = Vec::with_capacity(alerts.len());
-    let mut next: HashMap<PartyId, u64> = HashMap::new();
     for (party, text, digest) in alerts {
-        let seq = match next.get(party) {
-            Some(s) => *s,
-            None => {
-                ensure_party(db, *party)?;
-                let last = db
-                    .query_one(
-                        "SELECT COALESCE(MAX(seq), 0) FROM alerts WHERE party_id = ?1",
-                        &vals![*party],
-                    )?
-                    .i64(0)?;
-                seq_from_sql(last)? + 1
-            }
-        };
+        let slot = next
+            .get_mut(party)
+            .ok_or_else(|| StoreError::Storage("alert seq not allocated".into()))?;
+        let seq = *slot;
+        *slot += 1;
         db.exec(
             "INSERT INTO alerts (party_id, seq, time, body) VALUES (?1, ?2, ?3, ?4)",
             &vals![*party, seq_to_sql(seq), now, text],
         )?;
-        next.insert(*party, seq + 1);
         let body = to_json_text(&serde_json::json!({ "seq": seq, "digest": digest }))?;
         append_entry(db, ctx, now, Some(*party), "alert", &body)?;
         seqs.push(seq);
@@ -1125,7 +1150,7 @@ impl<E: Engine> StoreBackend for Backend<E> {
         let body = to_json_text(&serde_json::json!({
             "name": name, "member_of": member_of, "role": role.as_str()
         }))?;
-        self.engine.write_relaxed(move |db, ctx| {
+        self.engine.write(move |db, ctx| {
             if db
                 .query_opt("SELECT 1 FROM parties WHERE name = ?1", &vals![&name])?
                 .is_some()
@@ -1266,7 +1291,7 @@ impl<E: Engine> StoreBackend for Backend<E> {
                 ])
             })
             .collect();
-        self.engine.write(move |db, ctx| {
+        self.engine.write_relaxed(move |db, ctx| {
             ensure_party(db, party)?;
             let mut rest: &[Vec<Val>] = &rows;
             while !rest.is_empty() {
@@ -1506,7 +1531,7 @@ impl<E: Engine> StoreBackend for Backend<E> {
         }
         let prepared = prepare_alerts(alerts)?;
         self.engine
-            .write_relaxed(move |db, ctx| insert_alerts(db, ctx, now, &prepared))
+            .write_alone(move |db, ctx| insert_alerts(db, ctx, now, &prepared))
     }
 
     fn alerts_after(&self, party: PartyId, after: u64, limit: usize) -> Result<Vec<StoredAlert>, StoreError> {

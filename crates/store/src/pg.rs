@@ -337,9 +337,20 @@ fn bind(stmt: &Statement, params: &[Val]) -> Result<Vec<Box<dyn ToSql + Sync>>, 
 // ---------------------------------------------------------------------------------------------
 // Jobs
 
+/// The transaction a write job runs in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Level {
+    /// SERIALIZABLE, batched with at most [`PG_SERIALIZABLE_BATCH`] others.
+    Serializable,
+    /// READ COMMITTED, batched with at most [`PG_MAX_BATCH`] others.
+    ReadCommitted,
+    /// READ COMMITTED, in a transaction of its own (it takes locks other nodes wait for).
+    Alone,
+}
+
 trait Job: Send {
-    /// Whether the job needs a SERIALIZABLE transaction (else READ COMMITTED will do).
-    fn serializable(&self) -> bool;
+    /// The transaction the job needs.
+    fn level(&self) -> Level;
     /// Runs the job (again, on a retry); true when it succeeded.
     fn run(&mut self, db: &mut PgConn, ctx: &Ctx) -> bool;
     /// Records the job's outcome as `err` (the job's own error, or the batch's).
@@ -348,7 +359,7 @@ trait Job: Send {
 }
 
 struct TypedJob<T, F> {
-    serializable: bool,
+    level: Level,
     f: F,
     result: Option<Result<T, StoreError>>,
     reply: mpsc::SyncSender<Result<T, StoreError>>,
@@ -359,8 +370,8 @@ where
     T: Send,
     F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send,
 {
-    fn serializable(&self) -> bool {
-        self.serializable
+    fn level(&self) -> Level {
+        self.level
     }
 
     fn run(&mut self, db: &mut PgConn, ctx: &Ctx) -> bool {
@@ -480,14 +491,14 @@ fn stopped() -> StoreError {
 }
 
 impl PgEngine {
-    fn send<T, F>(&self, serializable: bool, f: F) -> Result<T, StoreError>
+    fn send<T, F>(&self, level: Level, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = mpsc::sync_channel(1);
         let job: Box<dyn Job> = Box::new(TypedJob {
-            serializable,
+            level,
             f,
             result: None,
             reply,
@@ -507,7 +518,7 @@ impl Engine for PgEngine {
         T: Send + 'static,
         F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
     {
-        self.send(true, f)
+        self.send(Level::Serializable, f)
     }
 
     fn write_relaxed<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -515,7 +526,15 @@ impl Engine for PgEngine {
         T: Send + 'static,
         F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
     {
-        self.send(false, f)
+        self.send(Level::ReadCommitted, f)
+    }
+
+    fn write_alone<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.send(Level::Alone, f)
     }
 
     fn read<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -654,17 +673,17 @@ fn writer_loop(conn: &mut PgConn, ctx: &Ctx, rx: &mpsc::Receiver<Box<dyn Job>>, 
                 Err(_) => return,
             },
         };
-        let level = first.serializable();
-        let cap = if level {
-            PG_SERIALIZABLE_BATCH
-        } else {
-            PG_MAX_BATCH
+        let level = first.level();
+        let cap = match level {
+            Level::Serializable => PG_SERIALIZABLE_BATCH,
+            Level::ReadCommitted => PG_MAX_BATCH,
+            Level::Alone => 1,
         };
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
         while batch.len() < cap {
             match rx.try_recv() {
-                Ok(job) if job.serializable() == level => batch.push(job),
+                Ok(job) if job.level() == level => batch.push(job),
                 Ok(job) => {
                     held = Some(job);
                     break;
@@ -738,7 +757,7 @@ fn control(conn: &mut PgConn, sql: &str) -> Result<(), Outcome> {
 }
 
 fn try_batch(conn: &mut PgConn, ctx: &Ctx, batch: &mut [Box<dyn Job>]) -> Outcome {
-    let begin = if batch.iter().any(|j| j.serializable()) {
+    let begin = if batch.iter().any(|j| j.level() == Level::Serializable) {
         "BEGIN ISOLATION LEVEL SERIALIZABLE"
     } else {
         "BEGIN ISOLATION LEVEL READ COMMITTED"

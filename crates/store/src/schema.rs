@@ -129,6 +129,16 @@ CREATE INDEX volumes_t_start ON volumes (t_start, t_end);
 CREATE INDEX volumes_updated ON volumes (updated);
 ",
     ),
+    (
+        4,
+        "
+CREATE TABLE alert_seqs (
+    party_id INTEGER PRIMARY KEY REFERENCES parties (id),
+    last     INTEGER NOT NULL
+);
+INSERT INTO alert_seqs (party_id, last) SELECT party_id, MAX(seq) FROM alerts GROUP BY party_id;
+",
+    ),
 ];
 
 /// The same migrations for PostgreSQL (and PostgreSQL-wire engines).
@@ -253,10 +263,20 @@ CREATE INDEX volumes_t_start ON volumes (t_start, t_end);
 CREATE INDEX volumes_updated ON volumes (updated);
 ",
     ),
+    (
+        4,
+        "
+CREATE TABLE alert_seqs (
+    party_id BIGINT NOT NULL PRIMARY KEY REFERENCES parties (id),
+    last     BIGINT NOT NULL
+);
+INSERT INTO alert_seqs (party_id, last) SELECT party_id, MAX(seq) FROM alerts GROUP BY party_id;
+",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
