@@ -487,7 +487,9 @@ pub async fn volume_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Rec
 /// With a shared store: takes the other nodes' filings into this node's picture every second,
 /// and every 10 s cross-links this node's audit chain to the others' heads.
 pub async fn shared_store_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    // Filings are stamped with their node's clock; re-reading a margin is harmless (versions).
+    // Filings are stamped with their node's clock, so each poll re-reads a 30 s margin; rows
+    // whose version this node holds (its own filings, and those taken before) are skipped
+    // before their bodies are read.
     let mut since = unix_now() - 60.0;
     let mut last_link = Instant::now();
     loop {
@@ -497,7 +499,13 @@ pub async fn shared_store_loop(state: Arc<AppState>, mut stop: tokio::sync::watc
         }
         let store = state.store.clone();
         let from = since - 30.0;
-        let rows = tokio::task::spawn_blocking(move || store.volumes_updated_since(from)).await;
+        let st = state.clone();
+        let rows = tokio::task::spawn_blocking(move || {
+            store.volumes_updated_since(from, &|party, kind, id, version| {
+                st.strategic().holds(party, kind, id, version)
+            })
+        })
+        .await;
         match rows {
             Ok(Ok(rows)) => {
                 let mut st = state.strategic();

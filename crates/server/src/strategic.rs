@@ -298,6 +298,15 @@ impl Strategic {
         }
     }
 
+    /// Whether this holds version `version` of a filing, or a newer one.
+    pub fn holds(&self, party: PartyId, kind: &str, id: &str, version: u64) -> bool {
+        Kind::parse(kind).is_some_and(|kind| {
+            self.versions
+                .get(&(party, kind, id.to_string()))
+                .is_some_and(|cur| *cur >= version)
+        })
+    }
+
     /// Takes a stored filing (at start-up, this node's own once stored, or another node's read
     /// back from a shared store) unless the one held is as new. Returns whether it was taken.
     pub fn apply(

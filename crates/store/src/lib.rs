@@ -409,10 +409,14 @@ pub trait StoreBackend: Send + Sync {
     /// filing), by party, kind, id.
     fn all_volumes(&self) -> Result<Vec<(PartyId, String, StoredVolume)>, StoreError>;
     /// Service-internal (picking up other nodes' filings): every filing with `updated >= after`
-    /// as (party, party name, kind, filing), by updated, party, kind, id.
+    /// that the caller does not hold yet, as (party, party name, kind, filing), by updated,
+    /// party, kind, id. `known(party, kind, id, version)` says whether the caller holds that
+    /// version or a newer one; those rows are skipped before their bodies are read, so a
+    /// caller re-reading a safety margin every second does not re-read every filing in it.
     fn volumes_updated_since(
         &self,
         after: f64,
+        known: &dyn Fn(PartyId, &str, &str, u64) -> bool,
     ) -> Result<Vec<(PartyId, String, String, StoredVolume)>, StoreError>;
 
     // ---- alerts ----
@@ -1497,22 +1501,44 @@ impl<E: Engine> StoreBackend for Backend<E> {
     fn volumes_updated_since(
         &self,
         after: f64,
+        known: &dyn Fn(PartyId, &str, &str, u64) -> bool,
     ) -> Result<Vec<(PartyId, String, String, StoredVolume)>, StoreError> {
         if after.is_nan() {
             return Err(StoreError::Invalid("after: must be a number".into()));
         }
+        let keys = self.engine.read(move |db| {
+            db.query(
+                "SELECT party_id, kind, id, version FROM volumes WHERE updated >= ?1",
+                &vals![after],
+            )?
+            .iter()
+            .map(|r| Ok((r.i64(0)?, r.text(1)?, r.text(2)?, seq_from_sql(r.i64(3)?)?)))
+            .collect::<Result<Vec<_>, StoreError>>()
+        })?;
+        let wanted: Vec<(PartyId, String, String)> = keys
+            .into_iter()
+            .filter(|(p, k, id, v)| !known(*p, k, id, *v))
+            .map(|(p, k, id, _)| (p, k, id))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
         self.engine.read(move |db| {
-            let mut out = db
-                .query(
+            let mut out = Vec::with_capacity(wanted.len());
+            for (party, kind, id) in &wanted {
+                // Read again whole: it may have changed since; the newer version is as good.
+                let row = db.query_opt(
                     &format!(
                         "SELECT {VOLUME_COLS}, v.party_id, p.name, v.kind FROM volumes v \
-                         JOIN parties p ON p.id = v.party_id WHERE v.updated >= ?1"
+                         JOIN parties p ON p.id = v.party_id \
+                         WHERE v.party_id = ?1 AND v.kind = ?2 AND v.id = ?3"
                     ),
-                    &vals![after],
-                )?
-                .iter()
-                .map(|r| Ok((r.i64(13)?, r.text(14)?, r.text(15)?, volume_row(r)?.0)))
-                .collect::<Result<Vec<_>, StoreError>>()?;
+                    &vals![*party, kind, id],
+                )?;
+                if let Some(r) = row {
+                    out.push((r.i64(13)?, r.text(14)?, r.text(15)?, volume_row(&r)?.0));
+                }
+            }
             out.sort_by(|a, b| {
                 a.3.updated
                     .total_cmp(&b.3.updated)
