@@ -248,3 +248,62 @@ fn nodes_migrating_at_once_agree() {
         4
     );
 }
+
+/// A filing whose alert needs a counter row another transaction holds does not wait on it (a
+/// lock wait in a serializable transaction only ends in a serialization failure): it fails fast
+/// and is retried, and lands once the row is free. PostgreSQL only (SQLite has one writer).
+#[test]
+fn a_filing_blocked_on_a_held_counter_row_is_retried_and_lands() {
+    for b in backends().into_iter().filter(|b| b.is_pg()) {
+        let n1 = b.open_node("node-1", 0);
+        let pa = party(&n1, "alpha").id;
+        let pb = party(&n1, "bravo").id;
+        // Counter rows exist once a party has had an alert.
+        n1.append_alerts(
+            &[NewAlert {
+                party: pb,
+                body: json!({"n": 0}),
+            }],
+            1.0,
+        )
+        .unwrap();
+        let mut holder = b.pg();
+        let mut tx = holder.transaction().unwrap();
+        tx.execute(
+            &format!("UPDATE alert_seqs SET last = last WHERE party_id = {pb}"),
+            &[],
+        )
+        .unwrap();
+        let before = n1.write_stats().retries;
+        let w = window(0);
+        let filed = std::thread::scope(|s| {
+            let h = s.spawn(|| {
+                let decide: Arc<Decide> = Arc::new(move |_c: &[Candidate]| {
+                    Some(CheckedWrite {
+                        state: "accepted".into(),
+                        body: json!({}),
+                        window: w,
+                        alerts: vec![NewAlert {
+                            party: pb,
+                            body: json!({"n": 1}),
+                        }],
+                    })
+                });
+                n1.file_checked(pa, "intent", "blocked", &w, 2.0, decide)
+            });
+            // Held for several lock timeouts, then released.
+            std::thread::sleep(std::time::Duration::from_millis(600));
+            tx.commit().unwrap();
+            h.join().unwrap()
+        });
+        let filed = filed.unwrap().unwrap();
+        assert_eq!(filed.alert_seqs, vec![2]);
+        // Waiting would have been one retry (the serialization failure after the commit);
+        // failing fast is one every lock timeout while the row is held.
+        let retries = n1.write_stats().retries - before;
+        assert!(
+            retries >= 3,
+            "{retries} retries: the blocked transaction waited instead of failing fast"
+        );
+    }
+}
