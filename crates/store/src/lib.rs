@@ -618,7 +618,14 @@ impl Store {
                 id_secret,
             }),
             Kind::Postgres(url) => {
-                let target = pg::PgTarget::parse(url, opts.pg_schema.as_deref())?;
+                let mut target = pg::PgTarget::parse(url, opts.pg_schema.as_deref())?;
+                // Each node's connections are named after it in pg_stat_activity (unless the URL
+                // names them), so an operator can see and, if need be, end one node's sessions.
+                if target.config.get_application_name().is_none() {
+                    target
+                        .config
+                        .application_name(&format!("deconflict-{}", opts.node));
+                }
                 let engine =
                     pg::PgEngine::start(target, ctx, public_key_hex.clone(), dir.display().to_string())?;
                 Arc::new(Backend {
