@@ -507,10 +507,13 @@ pub async fn shared_store_loop(state: Arc<AppState>, mut stop: tokio::sync::watc
         })
         .await;
         match rows {
-            Ok(Ok(rows)) => {
+            Ok(Ok(found)) => {
+                // The cursor follows every row read, this node's own filings included.
+                if let Some(newest) = found.newest {
+                    since = since.max(newest);
+                }
                 let mut st = state.strategic();
-                for (party, name, kind, v) in rows {
-                    since = since.max(v.updated);
+                for (party, name, kind, v) in found.filings {
                     st.apply(party, name, &kind, v, &state.limits);
                 }
             }

@@ -255,6 +255,16 @@ pub struct CheckedWrite {
     pub alerts: Vec<NewAlert>,
 }
 
+/// What [`StoreBackend::volumes_updated_since`] found.
+#[derive(Debug, Clone, Default)]
+pub struct UpdatedSince {
+    /// The filings the caller does not hold, as (party, party name, kind, filing), by
+    /// updated, party, kind, id.
+    pub filings: Vec<(PartyId, String, String, StoredVolume)>,
+    /// The newest `updated` among all rows read, held or not (`None`: no row).
+    pub newest: Option<f64>,
+}
+
 /// The decider of [`StoreBackend::file_checked`]: pure, and called again if the transaction is
 /// retried. `None` stores nothing.
 pub type Decide = dyn Fn(&[Candidate]) -> Option<CheckedWrite> + Send + Sync;
@@ -410,14 +420,16 @@ pub trait StoreBackend: Send + Sync {
     fn all_volumes(&self) -> Result<Vec<(PartyId, String, StoredVolume)>, StoreError>;
     /// Service-internal (picking up other nodes' filings): every filing with `updated >= after`
     /// that the caller does not hold yet, as (party, party name, kind, filing), by updated,
-    /// party, kind, id. `known(party, kind, id, version)` says whether the caller holds that
-    /// version or a newer one; those rows are skipped before their bodies are read, so a
-    /// caller re-reading a safety margin every second does not re-read every filing in it.
+    /// party, kind, id; and the newest `updated` of every row with `updated >= after`, held or
+    /// not (the caller's next cursor). `known(party, kind, id, version)` says whether the
+    /// caller holds that version or a newer one; those rows are skipped before their bodies
+    /// are read, so a caller re-reading a safety margin every second does not re-read every
+    /// filing in it.
     fn volumes_updated_since(
         &self,
         after: f64,
         known: &dyn Fn(PartyId, &str, &str, u64) -> bool,
-    ) -> Result<Vec<(PartyId, String, String, StoredVolume)>, StoreError>;
+    ) -> Result<UpdatedSince, StoreError>;
 
     // ---- alerts ----
 
@@ -1509,28 +1521,40 @@ impl<E: Engine> StoreBackend for Backend<E> {
         &self,
         after: f64,
         known: &dyn Fn(PartyId, &str, &str, u64) -> bool,
-    ) -> Result<Vec<(PartyId, String, String, StoredVolume)>, StoreError> {
+    ) -> Result<UpdatedSince, StoreError> {
         if after.is_nan() {
             return Err(StoreError::Invalid("after: must be a number".into()));
         }
         let keys = self.engine.read(move |db| {
             db.query(
-                "SELECT party_id, kind, id, version FROM volumes WHERE updated >= ?1",
+                "SELECT party_id, kind, id, version, updated FROM volumes WHERE updated >= ?1",
                 &vals![after],
             )?
             .iter()
-            .map(|r| Ok((r.i64(0)?, r.text(1)?, r.text(2)?, seq_from_sql(r.i64(3)?)?)))
+            .map(|r| {
+                Ok((
+                    r.i64(0)?,
+                    r.text(1)?,
+                    r.text(2)?,
+                    seq_from_sql(r.i64(3)?)?,
+                    r.f64(4)?,
+                ))
+            })
             .collect::<Result<Vec<_>, StoreError>>()
         })?;
+        let newest = keys.iter().map(|k| k.4).reduce(f64::max);
         let wanted: Vec<(PartyId, String, String)> = keys
             .into_iter()
-            .filter(|(p, k, id, v)| !known(*p, k, id, *v))
-            .map(|(p, k, id, _)| (p, k, id))
+            .filter(|(p, k, id, v, _)| !known(*p, k, id, *v))
+            .map(|(p, k, id, _, _)| (p, k, id))
             .collect();
         if wanted.is_empty() {
-            return Ok(Vec::new());
+            return Ok(UpdatedSince {
+                filings: Vec::new(),
+                newest,
+            });
         }
-        self.engine.read(move |db| {
+        let filings = self.engine.read(move |db| {
             let mut out = Vec::with_capacity(wanted.len());
             for (party, kind, id) in &wanted {
                 // Read again whole: it may have changed since; the newer version is as good.
@@ -1552,7 +1576,9 @@ impl<E: Engine> StoreBackend for Backend<E> {
                     .then_with(|| (a.0, &a.2, &a.3.id).cmp(&(b.0, &b.2, &b.3.id)))
             });
             Ok(out)
-        })
+        })?;
+        let newest = filings.iter().map(|f| f.3.updated).chain(newest).reduce(f64::max);
+        Ok(UpdatedSince { filings, newest })
     }
 
     // ---- alerts ----

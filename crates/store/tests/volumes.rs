@@ -114,8 +114,10 @@ fn versions_are_checked_and_filings_are_scoped_and_audited() {
         let store = b.open();
         assert_eq!(store.volumes(pa.id, "intent").unwrap()[0].version, 2);
         // updated_since sees what changed at or after a time, with party names
-        let since = store.volumes_updated_since(5.0, &|_, _, _, _| false).unwrap();
+        let none = |_: i64, _: &str, _: &str, _: u64| false;
+        let since = store.volumes_updated_since(5.0, &none).unwrap();
         let got: Vec<(i64, &str, &str, &str, u64)> = since
+            .filings
             .iter()
             .map(|(p, n, k, v)| (*p, n.as_str(), k.as_str(), v.id.as_str(), v.version))
             .collect();
@@ -126,32 +128,27 @@ fn versions_are_checked_and_filings_are_scoped_and_audited() {
                 (pb.id, "B", "intent", "sortie-1", 1)
             ]
         );
-        assert_eq!(
-            store
-                .volumes_updated_since(0.0, &|_, _, _, _| false)
-                .unwrap()
-                .len(),
-            3
-        );
+        assert_eq!(since.newest, Some(5.0));
+        assert_eq!(store.volumes_updated_since(0.0, &none).unwrap().filings.len(), 3);
         // What the caller already holds (that version or newer) is skipped.
         let fresh = store
             .volumes_updated_since(0.0, &|p, kind, id, v| {
                 p == pb.id && kind == "intent" && id == "sortie-1" && v <= 1
             })
             .unwrap();
-        let ids: Vec<(i64, &str)> = fresh.iter().map(|(p, _, _, v)| (*p, v.id.as_str())).collect();
+        let ids: Vec<(i64, &str)> = fresh
+            .filings
+            .iter()
+            .map(|(p, _, _, v)| (*p, v.id.as_str()))
+            .collect();
         assert_eq!(ids, vec![(pa.id, "sortie-1"), (pa.id, "base")]);
-        assert_eq!(
-            store
-                .volumes_updated_since(0.0, &|_, _, _, _| true)
-                .unwrap()
-                .len(),
-            0
-        );
-        assert!(store
-            .volumes_updated_since(5.5, &|_, _, _, _| false)
-            .unwrap()
-            .is_empty());
+        // Holding everything, nothing is read, yet the cursor still moves to the newest row.
+        let all_held = store.volumes_updated_since(0.0, &|_, _, _, _| true).unwrap();
+        assert!(all_held.filings.is_empty());
+        assert_eq!(all_held.newest, Some(5.0));
+        let later = store.volumes_updated_since(5.5, &none).unwrap();
+        assert!(later.filings.is_empty());
+        assert_eq!(later.newest, None);
     }
 }
 
