@@ -661,41 +661,62 @@ impl Store {
 // ---------------------------------------------------------------------------------------------
 // Engines: where the SQL runs
 
+/// The transaction a write job needs. PostgreSQL honours it; SQLite's one writer is serial,
+/// so there every level is the same.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Level {
+    /// SERIALIZABLE (filings, administration): on PostgreSQL batched with at most
+    /// `PG_SERIALIZABLE_BATCH` others.
+    Serializable,
+    /// READ COMMITTED, for a job that reads nothing it decides on except through rows it
+    /// writes (an upsert that keeps the newer report; an audit seq allocated as MAX + 1 on
+    /// this node's own chain, which collides on the primary key and is retried; a cross-link,
+    /// which may record any committed head). On PostgreSQL such jobs commit in batches of
+    /// their own (at most `PG_MAX_BATCH`), so big track batches neither take serializable
+    /// predicate locks nor abort one another.
+    ReadCommitted,
+    /// READ COMMITTED in a transaction of its own, for a job that holds locks other nodes'
+    /// writers wait for (a party's alert seq counter, taken under a row lock, so seqs stay
+    /// gap-free and in commit order): the locks are held for one short transaction, not for
+    /// a batch of track upserts, and two such transactions take their locks in one order
+    /// (they cannot deadlock).
+    Alone,
+}
+
 /// A backend's way of running jobs: writes on its writer (one group-committed transaction,
 /// re-run on a retry, so `Fn`), reads on a read connection.
 pub(crate) trait Engine: Send + Sync + 'static {
-    fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Runs a write job in a transaction of `level`.
+    fn write_at<T, F>(&self, level: Level, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static;
 
-    /// As [`Engine::write`], for a job that is correct at READ COMMITTED: it reads nothing it
-    /// decides on except through rows it writes (an upsert that keeps the newer report; an
-    /// audit seq allocated as MAX + 1 on this node's own chain, which collides on the primary
-    /// key and is retried; a party's alert seqs taken from its counter row under a row lock,
-    /// so they stay gap-free and in commit order; a cross-link, which may record any committed
-    /// head). On
-    /// PostgreSQL such jobs commit in READ COMMITTED batches of their own, so big track batches
-    /// neither take serializable predicate locks nor abort one another; SQLite's writer is
-    /// serial anyway.
+    /// [`Level::Serializable`].
+    fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.write_at(Level::Serializable, f)
+    }
+
+    /// [`Level::ReadCommitted`].
     fn write_relaxed<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
     {
-        self.write(f)
+        self.write_at(Level::ReadCommitted, f)
     }
 
-    /// As [`Engine::write_relaxed`], for a job that holds locks other nodes' writers wait for
-    /// (a party's alert seq counter): on PostgreSQL it commits in a transaction of its own, so
-    /// the locks are held for one short transaction, not for a batch of track upserts, and
-    /// two such transactions take their locks in one order (they cannot deadlock).
+    /// [`Level::Alone`].
     fn write_alone<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
     {
-        self.write_relaxed(f)
+        self.write_at(Level::Alone, f)
     }
 
     fn read<T, F>(&self, f: F) -> Result<T, StoreError>

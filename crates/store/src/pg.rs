@@ -19,7 +19,7 @@
 use crate::db::{Db, Row, Val};
 use crate::schema::PG_MIGRATIONS;
 use crate::writer::{Ctx, Stats, WriteStats};
-use crate::{Engine, StoreError, SCHEMA_VERSION};
+use crate::{Engine, Level, StoreError, SCHEMA_VERSION};
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls, Statement};
@@ -338,17 +338,6 @@ fn bind(stmt: &Statement, params: &[Val]) -> Result<Vec<Box<dyn ToSql + Sync>>, 
 // ---------------------------------------------------------------------------------------------
 // Jobs
 
-/// The transaction a write job runs in.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Level {
-    /// SERIALIZABLE, batched with at most [`PG_SERIALIZABLE_BATCH`] others.
-    Serializable,
-    /// READ COMMITTED, batched with at most [`PG_MAX_BATCH`] others.
-    ReadCommitted,
-    /// READ COMMITTED, in a transaction of its own (it takes locks other nodes wait for).
-    Alone,
-}
-
 trait Job: Send {
     /// The transaction the job needs.
     fn level(&self) -> Level;
@@ -514,28 +503,12 @@ impl PgEngine {
 }
 
 impl Engine for PgEngine {
-    fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    fn write_at<T, F>(&self, level: Level, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
     {
-        self.send(Level::Serializable, f)
-    }
-
-    fn write_relaxed<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
-    {
-        self.send(Level::ReadCommitted, f)
-    }
-
-    fn write_alone<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
-    {
-        self.send(Level::Alone, f)
+        self.send(level, f)
     }
 
     fn read<T, F>(&self, f: F) -> Result<T, StoreError>

@@ -4,7 +4,7 @@
 
 use crate::db::{Db, SqliteDb};
 use crate::writer::{Ctx, WriteStats, Writer};
-use crate::{schema, Engine, StoreError};
+use crate::{schema, Engine, Level, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
@@ -87,7 +87,8 @@ impl SqliteEngine {
 }
 
 impl Engine for SqliteEngine {
-    fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Every level is the same here: the one writer is serial.
+    fn write_at<T, F>(&self, _level: Level, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
