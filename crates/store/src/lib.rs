@@ -985,12 +985,13 @@ fn insert_alerts(
     // Each party's seqs come from its counter row, taken in party order: a concurrent writer
     // waits on the row lock (and then sees the new value) instead of colliding on the alerts'
     // primary key, and two writers cannot wait on each other in a cycle.
-    let mut counts: std::collections::BTreeMap<PartyId, u64> = std::collections::BTreeMap::new();
+    // `next` holds each party's alert count, then (once its counter is taken) its next seq.
+    let mut next: std::collections::BTreeMap<PartyId, u64> = std::collections::BTreeMap::new();
     for (party, _, _) in alerts {
-        *counts.entry(*party).or_default() += 1;
+        *next.entry(*party).or_default() += 1;
     }
-    let mut next: HashMap<PartyId, u64> = HashMap::with_capacity(counts.len());
-    for (&party, &n) in &counts {
+    for (&party, slot) in next.iter_mut() {
+        let n = *slot;
         ensure_party(db, party)?;
         db.exec(
             "INSERT INTO alert_seqs (party_id, last) VALUES (?1, 0) ON CONFLICT (party_id) DO NOTHING",
@@ -1002,7 +1003,7 @@ fn insert_alerts(
                 &vals![party, seq_to_sql(n)],
             )?
             .i64(0)?;
-        next.insert(party, seq_from_sql(last)? + 1 - n);
+        *slot = seq_from_sql(last)? + 1 - n;
     }
     let mut seqs = Vec::with_capacity(alerts.len());
     for (party, text, digest) in alerts {
