@@ -480,8 +480,8 @@ fn stopped() -> StoreError {
     StoreError::Storage("the PostgreSQL store threads have stopped".into())
 }
 
-impl PgEngine {
-    fn send<T, F>(&self, level: Level, f: F) -> Result<T, StoreError>
+impl Engine for PgEngine {
+    fn write_at<T, F>(&self, level: Level, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
@@ -499,16 +499,6 @@ impl PgEngine {
             .send(job)
             .map_err(|_| stopped())?;
         answer.recv().map_err(|_| stopped())?
-    }
-}
-
-impl Engine for PgEngine {
-    fn write_at<T, F>(&self, level: Level, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
-    {
-        self.send(level, f)
     }
 
     fn read<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -637,7 +627,7 @@ fn migrate(conn: &mut PgConn) -> Result<(), StoreError> {
 // The writer
 
 fn writer_loop(conn: &mut PgConn, ctx: &Ctx, rx: &mpsc::Receiver<Box<dyn Job>>, stats: &Stats) {
-    // A batch holds jobs of one isolation level; a job of the other level waits for the next.
+    // A batch holds jobs of one level; a job of another level waits for the next batch.
     let mut held: Option<Box<dyn Job>> = None;
     loop {
         let first = match held.take() {
