@@ -21,14 +21,18 @@ pub enum AssetClass {
 }
 
 impl AssetClass {
+    /// Every class, in the order of [`Self::index`].
     pub const ALL: [AssetClass; 4] = [
         AssetClass::FixedWing,
         AssetClass::Rotorcraft,
         AssetClass::UasLarge,
         AssetClass::UasSmall,
     ];
+    /// Number of classes: the size of per-class tables such as the separation table's rows.
     pub const COUNT: usize = 4;
 
+    /// The snake_case name used on the wire and in the separation TOML (`fixed_wing`,
+    /// `rotorcraft`, `uas_large`, `uas_small`); [`FromStr`] reads it back.
     pub fn as_str(self) -> &'static str {
         match self {
             AssetClass::FixedWing => "fixed_wing",
@@ -38,10 +42,14 @@ impl AssetClass {
         }
     }
 
+    /// Position of the class in [`Self::ALL`] (`0..COUNT`): its row and column in per-class
+    /// tables.
     pub fn index(self) -> usize {
         self as usize
     }
 
+    /// Whether the class is crewed (fixed-wing or rotorcraft): the classes the `manned`
+    /// selector of the separation TOML matches.
     pub fn is_manned(self) -> bool {
         matches!(self, AssetClass::FixedWing | AssetClass::Rotorcraft)
     }
@@ -56,7 +64,10 @@ impl fmt::Display for AssetClass {
 /// Error for an unknown class name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown asset class {0:?} (expected fixed_wing, rotorcraft, uas_large or uas_small)")]
-pub struct UnknownClass(pub String);
+pub struct UnknownClass(
+    /// The name that was given.
+    pub String,
+);
 
 impl FromStr for AssetClass {
     type Err = UnknownClass;

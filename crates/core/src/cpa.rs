@@ -21,8 +21,10 @@ use crate::geodesy::{add, cross, dot, scale, sub, Vec3, EARTH_RADIUS_M};
 use crate::separation::{AlertLevel, SeparationStandard};
 use crate::track::TrackState;
 
-/// Relative horizontal speeds below this (m/s, squared) count as zero: over the longest
-/// lookahead the pair then moves less than 0.5 mm relative to each other.
+/// Squared relative horizontal speeds at or below this ((m/s)², i.e. 1 µm/s) count as zero:
+/// the pair then moves at most 0.3 mm relative to each other over the default tables' longest
+/// lookahead (300 s), and 1.2 mm over the longest a table accepts
+/// ([`crate::separation::MAX_LOOKAHEAD_S`]).
 pub const VREL2_EPS: f64 = 1e-12;
 
 /// The result of a pair test that found a conflict.
@@ -38,6 +40,8 @@ pub struct PairConflict {
     pub dcpa_m: f64,
     /// Separation is lost now.
     pub los: bool,
+    /// The DO-365 alert level, graded from `tin_s` by the standard's alerting times (a loss of
+    /// separation now is always a warning; see [`SeparationStandard::level`]).
     pub level: AlertLevel,
     /// Current horizontal separation, metres.
     pub hsep_m: f64,
@@ -48,18 +52,25 @@ pub struct PairConflict {
 /// Relative geometry of a pair, whether in conflict or not.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Relative {
-    /// Relative position of b from a in the midpoint tangent plane (3D vector in that plane).
+    /// Relative position of b from a in the midpoint tangent plane (3D vector in that plane),
+    /// metres.
     pub d: Vec3,
-    /// Relative velocity of b from a, projected into the same plane.
+    /// Relative velocity of b from a, projected into the same plane, m/s.
     pub v: Vec3,
+    /// `|d|²`: the squared current horizontal distance, m².
     pub dist2: f64,
+    /// `|v|²`: the squared relative horizontal speed, (m/s)².
     pub vrel2: f64,
+    /// Altitude of b minus altitude of a, metres.
     pub dalt: f64,
+    /// Vertical speed of b minus that of a, m/s.
     pub dvs: f64,
 }
 
-/// Relative geometry of b seen from a; `None` when the pair is more than a quarter of the globe
-/// apart (never in conflict with the bounded radii and lookaheads this crate accepts).
+/// Relative geometry of b seen from a, from each one's unit position vector, tangent ground
+/// velocity (m/s), altitude (metres) and vertical speed (m/s). `None` when the pair is more than
+/// 120° of arc (about 13,300 km) apart: never in conflict with the bounded radii and lookaheads
+/// this crate accepts.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn relative(
@@ -95,7 +106,8 @@ pub fn relative(
     })
 }
 
-/// The state-based test on the raw components (the detector's hot path).
+/// The state-based test on the raw components (the detector's hot path): the arguments of
+/// [`relative`], then the standard for the pair. `None` when the pair is not in conflict.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn detect_raw(

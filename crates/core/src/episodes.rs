@@ -13,33 +13,46 @@ use std::collections::HashMap;
 /// One encounter between two assets, from first alert to clearance.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Episode {
+    /// Name of the asset with the lower id of the pair.
     pub a: String,
+    /// Name of the asset with the higher id of the pair.
     pub b: String,
     /// Time of the first scan that found the conflict (Unix seconds).
     pub start: f64,
-    /// Time of the last scan that still found it.
+    /// Time of the last scan that still found it (Unix seconds).
     pub end: f64,
-    /// First time an alert (level ≥ 1) was raised, and its level.
+    /// Time of the first scan that graded the conflict an alert (level ≥ 1), Unix seconds;
+    /// `None` while every scan graded it level 0.
     pub first_alert: Option<f64>,
+    /// Alert level (0–3) of that first alert; until there is one, the level at the first
+    /// detection.
     pub first_level: u8,
+    /// Highest alert level (0–3) any scan of the episode found, before hysteresis.
     pub max_level: u8,
-    /// Predicted time to loss of separation at the first detection, seconds.
+    /// Predicted time to loss of separation (`tin`) at the first detection, seconds.
     pub first_tin_s: f64,
-    /// Closest horizontal and vertical separations reached, metres (current, not predicted).
+    /// Closest horizontal separation reached, metres (current, not predicted).
     pub min_hsep_m: f64,
+    /// Smallest vertical separation reached, metres (current, not predicted; not necessarily
+    /// at the same time as `min_hsep_m`).
     pub min_vsep_m: f64,
     /// Whether separation was actually lost.
     pub los: bool,
-    /// Time of the first loss of separation.
+    /// Time of the first loss of separation (Unix seconds).
     pub los_start: Option<f64>,
 }
 
 /// A change of the reported alert level of a pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LevelChange {
+    /// A new episode, reported at once with its level.
     New(AlertLevel),
+    /// The level rose to this one (reported at once).
     Raised(AlertLevel),
+    /// The level fell to this one, which has now lasted `hysteresis_s`.
     Lowered(AlertLevel),
+    /// The pair has been out of conflict for `hysteresis_s`: the episode is closed and moved
+    /// to [`EpisodeTracker::finished`].
     Cleared,
 }
 
@@ -55,6 +68,8 @@ struct Active {
 /// Follows episodes across scans.
 #[derive(Debug, Default)]
 pub struct EpisodeTracker {
+    /// How long a lower level, or the absence of conflict, must last before the tracker
+    /// reports it (lowering the level or closing the episode), seconds.
     pub hysteresis_s: f64,
     active: HashMap<(u32, u32), Active>,
     /// Episodes closed so far, in order of closing.
@@ -62,6 +77,7 @@ pub struct EpisodeTracker {
 }
 
 impl EpisodeTracker {
+    /// A tracker with no episodes and this hysteresis, seconds.
     pub fn new(hysteresis_s: f64) -> Self {
         EpisodeTracker {
             hysteresis_s,

@@ -14,33 +14,44 @@
 /// Mean Earth radius (IUGG), metres.
 pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
 
+/// Metres per foot (international foot).
 pub const FT_TO_M: f64 = 0.3048;
+/// Metres per second per knot (one nautical mile per hour).
 pub const KT_TO_MPS: f64 = 1852.0 / 3600.0;
+/// Metres per second per foot per minute (the unit of vertical rates in aviation).
 pub const FPM_TO_MPS: f64 = 0.3048 / 60.0;
+/// Metres per nautical mile.
 pub const NM_TO_M: f64 = 1852.0;
 
+/// A vector in Earth-centred, Earth-fixed axes (x towards 0°N 0°E, y towards 0°N 90°E, z
+/// towards the North Pole): a unit position vector, or metres, or metres per second.
 pub type Vec3 = [f64; 3];
 
+/// Dot product.
 #[inline(always)]
 pub fn dot(a: Vec3, b: Vec3) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
+/// Difference `a − b`.
 #[inline(always)]
 pub fn sub(a: Vec3, b: Vec3) -> Vec3 {
     [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
 }
 
+/// Sum `a + b`.
 #[inline(always)]
 pub fn add(a: Vec3, b: Vec3) -> Vec3 {
     [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
 }
 
+/// The vector `a` times the scalar `k`.
 #[inline(always)]
 pub fn scale(a: Vec3, k: f64) -> Vec3 {
     [a[0] * k, a[1] * k, a[2] * k]
 }
 
+/// Cross product `a × b`.
 #[inline(always)]
 pub fn cross(a: Vec3, b: Vec3) -> Vec3 {
     [
@@ -50,6 +61,7 @@ pub fn cross(a: Vec3, b: Vec3) -> Vec3 {
     ]
 }
 
+/// Euclidean length.
 #[inline(always)]
 pub fn norm(a: Vec3) -> f64 {
     dot(a, a).sqrt()

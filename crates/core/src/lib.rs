@@ -1,3 +1,5 @@
+#![warn(missing_docs)]
+
 //! # deconflict-core
 //!
 //! The sans-IO core of deconflict: it takes track states and separation standards and returns
@@ -5,12 +7,18 @@
 //! replayed deterministically.
 //!
 //! * [`geodesy`]: positions and velocities on a spherical Earth.
-//! * [`class`], [`separation`]: asset classes and the separation table (TOML).
-//! * [`track`]: the `TrackReport` wire form and its validation.
-//! * [`cpa`]: the exact pairwise state-based test (`tcpa`, `dcpa`, entry and exit times).
-//! * [`detector`]: the time-sliced spatial-hash broad phase over flat arrays, and brute force.
+//! * [`class`], [`separation`]: asset classes and the separation table (TOML), with the
+//!   DO-365 alert levels.
+//! * [`track`]: the `TrackReport` wire form and its validation, and the `TrackState` the
+//!   detector works on.
+//! * [`cpa`]: the exact pairwise state-based test (`tcpa`, `dcpa`, entry and exit times
+//!   `tin`/`tout`).
+//! * [`detector`]: the broad phase over flat arrays (swept boxes per time slice, binned per
+//!   cube face into Morton-ordered buckets), and brute force.
 //! * [`episodes`]: conflict episodes with alerting hysteresis.
-//! * [`synth`]: synthetic traffic for benchmarks.
+//! * [`strategic`]: strategic deconfliction of ASTM F3548 `Volume4D`s: parsing, the exact 4D
+//!   overlap, and an H3 index.
+//! * [`synth`]: synthetic traffic for benchmarks and tests.
 
 pub mod class;
 pub mod cpa;

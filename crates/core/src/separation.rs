@@ -13,7 +13,10 @@
 use crate::class::AssetClass;
 use serde::{Deserialize, Serialize};
 
-/// The default table (DESIGN.md §3).
+/// The built-in table: ICAO en-route radar separation between manned aircraft (5 NM / 1000 ft,
+/// 300 s lookahead), the DO-365 well-clear volume (4000 ft / 450 ft, 180 s) between a large UAS
+/// and anything and between a small UAS and a manned aircraft, 50 m / 15 m / 60 s between small
+/// UAS, and a 4 s alerting hysteresis.
 pub const DEFAULT_TOML: &str = r#"# deconflict separation standards.
 # Rules apply in order; a later rule overrides an earlier one for the pairs it matches.
 # Selectors: fixed_wing, rotorcraft, uas_large, uas_small, manned (fixed_wing or rotorcraft), any.
@@ -53,13 +56,21 @@ half_height_m = 15.0
 lookahead_s = 60.0
 "#;
 
-/// Alert levels after DO-365 / DAIDALUS.
+/// Alert levels after DO-365 / DAIDALUS, ordered by severity; serialised as the number 0–3.
+///
+/// A conflict's level comes from its entry time `tin` and the alerting times of its
+/// [`SeparationStandard`] (see [`SeparationStandard::level`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "u8", try_from = "u8")]
 pub enum AlertLevel {
+    /// Level 0: a predicted conflict whose entry is further ahead than `preventive_s` (only
+    /// when a standard's `preventive_s` is shorter than its lookahead).
     None = 0,
+    /// Level 1: entry within `preventive_s` (by default the whole lookahead).
     Preventive = 1,
+    /// Level 2: entry within `corrective_s` (by default 55 s).
     Corrective = 2,
+    /// Level 3: entry within `warning_s` (by default 25 s), or separation already lost.
     Warning = 3,
 }
 
@@ -83,6 +94,7 @@ impl TryFrom<u8> for AlertLevel {
 }
 
 impl AlertLevel {
+    /// Lower-case name (`none`, `preventive`, `corrective`, `warning`) for logs and reports.
     pub fn name(self) -> &'static str {
         match self {
             AlertLevel::None => "none",
@@ -102,11 +114,14 @@ pub struct SeparationStandard {
     pub half_height_m: f64,
     /// How far ahead conflicts are predicted, seconds.
     pub lookahead_s: f64,
-    /// A conflict whose entry is at most this far ahead is at least preventive (level 1).
+    /// A conflict whose entry is at most this many seconds ahead is at least preventive
+    /// (level 1).
     pub preventive_s: f64,
-    /// ... at least corrective (level 2).
+    /// A conflict whose entry is at most this many seconds ahead is at least corrective
+    /// (level 2).
     pub corrective_s: f64,
-    /// ... a warning (level 3). A loss of separation now is always a warning.
+    /// A conflict whose entry is at most this many seconds ahead is a warning (level 3). A loss
+    /// of separation now is always a warning.
     pub warning_s: f64,
 }
 
@@ -159,15 +174,23 @@ impl SeparationStandard {
     }
 }
 
-/// Upper bounds that keep the broad phase's guarantees (see `detector`).
+// Upper bounds on a standard, which keep the broad phase's guarantees (see `crate::detector`).
+
+/// Largest `radius_m` a table accepts, metres.
 pub const MAX_RADIUS_M: f64 = 100_000.0;
+/// Largest `half_height_m` a table accepts, metres.
 pub const MAX_HALF_HEIGHT_M: f64 = 10_000.0;
+/// Largest `lookahead_s` a table accepts, seconds.
 pub const MAX_LOOKAHEAD_S: f64 = 1_200.0;
 
+/// Why a separation table was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SeparationError {
+    /// The text is not TOML of the table's shape (unknown keys included); the parser's message.
     #[error("separation table: {0}")]
     Toml(String),
+    /// A value out of range, an unknown class selector, or a class pair no rule covers; the
+    /// message names the rule and field at fault.
     #[error("separation table: {0}")]
     Invalid(String),
 }
@@ -176,7 +199,8 @@ pub enum SeparationError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeparationTable {
     table: [[SeparationStandard; AssetClass::COUNT]; AssetClass::COUNT],
-    /// How long a lowered level or a cleared conflict must persist before it is reported.
+    /// How long a lowered level or a cleared conflict must persist before it is reported,
+    /// seconds (`[alerting] hysteresis_s`, 0–600, default 4).
     pub hysteresis_s: f64,
 }
 
@@ -219,12 +243,13 @@ fn selector(s: &str, rule: usize) -> Result<Vec<AssetClass>, SeparationError> {
 }
 
 impl SeparationTable {
-    /// The default table (DESIGN.md §3).
+    /// The built-in table, [`DEFAULT_TOML`].
     pub fn defaults() -> Self {
         Self::from_toml(DEFAULT_TOML).expect("built-in separation table is valid")
     }
 
-    /// One standard for every pair (used to compare with detectors that have only one).
+    /// One standard for every pair (used to compare with detectors that have only one), with
+    /// the default 4 s hysteresis.
     pub fn uniform(std: SeparationStandard) -> Result<Self, SeparationError> {
         std.validate("uniform standard")?;
         Ok(SeparationTable {

@@ -9,16 +9,23 @@ use rand_chacha::ChaCha8Rng;
 /// Parameters of a synthetic scene.
 #[derive(Debug, Clone, Copy)]
 pub struct SynthParams {
+    /// Number of tracks to generate.
     pub tracks: usize,
     /// Square kilometres per aircraft (the benchmark uses 400).
     pub km2_per_track: f64,
+    /// Latitude of the cap's centre, degrees.
     pub center_lat: f64,
+    /// Longitude of the cap's centre, degrees.
     pub center_lng: f64,
+    /// Lowest ground speed, m/s (speeds are uniform in `[min_gs, max_gs]`).
     pub min_gs: f64,
+    /// Highest ground speed, m/s.
     pub max_gs: f64,
+    /// Highest altitude, metres (altitudes are uniform in `[0, max_alt_m]`).
     pub max_alt_m: f64,
     /// Fraction of tracks climbing or descending (at 2–15 m/s); the rest are level.
     pub vertical_fraction: f64,
+    /// Seed of the ChaCha8 generator: the same parameters give the same states.
     pub seed: u64,
 }
 
@@ -39,7 +46,8 @@ impl SynthParams {
     }
 }
 
-/// Uniformly random states on a spherical cap of area `tracks × km2_per_track` round the centre.
+/// Uniformly random states on a spherical cap of area `tracks × km2_per_track` round the centre:
+/// all fixed-wing, on tracks uniform in [0°, 360°).
 pub fn generate(p: &SynthParams) -> Vec<TrackState> {
     let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
     let area_m2 = p.tracks as f64 * p.km2_per_track * 1e6;

@@ -13,38 +13,57 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fmt;
 
-/// Validation limits for a report.
+// Validation limits for a report.
+
+/// Longest asset id, bytes.
 pub const MAX_ASSET_ID_LEN: usize = 64;
+/// Fastest ground speed accepted, m/s.
 pub const MAX_GROUND_SPEED_MPS: f64 = 1_000.0;
+/// Fastest climb or descent accepted, m/s (`vs_mps` within ±this).
 pub const MAX_VERTICAL_SPEED_MPS: f64 = 300.0;
+/// Lowest altitude accepted, metres.
 pub const MIN_ALTITUDE_M: f64 = -1_000.0;
+/// Highest altitude accepted, metres.
 pub const MAX_ALTITUDE_M: f64 = 30_000.0;
-/// 3000-01-01T00:00:00Z: later times are taken as a unit mistake (milliseconds).
+/// Latest time accepted, Unix seconds: 3000-01-01T00:00:00Z. Later times are taken as a unit
+/// mistake (milliseconds).
 pub const MAX_UNIX_TIME_S: f64 = 32_503_680_000.0;
 
 /// A validated track report.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct TrackReport {
+    /// Asset id: 1 to [`MAX_ASSET_ID_LEN`] bytes, no control characters.
     pub asset: String,
-    /// Unix seconds (UTC).
+    /// Time of the observation, Unix seconds (UTC).
     pub time: f64,
+    /// Latitude, degrees (WGS84), in [-90, 90].
     pub lat: f64,
+    /// Longitude, degrees (WGS84), in [-180, 180].
     pub lng: f64,
+    /// Altitude, metres.
     pub alt_m: f64,
+    /// Ground speed, m/s.
     pub gs_mps: f64,
+    /// True track over the ground, degrees clockwise from north (parsing reads 360 as 0).
     pub track_deg: f64,
+    /// Vertical speed, m/s, positive climbing (0 when the record has none).
     pub vs_mps: f64,
+    /// Asset class (`fixed_wing` when the record has none).
     pub class: AssetClass,
 }
 
 /// Why a report was refused: the field at fault and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportError {
+    /// Name of the field at fault (`json` when the line is not a JSON object).
     pub field: String,
+    /// What is wrong: a short kind, a colon, then details (e.g. `out of range: must be within
+    /// [-90, 90], got 91`).
     pub message: String,
 }
 
 impl ReportError {
+    /// The error for `field` with this message.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         ReportError {
             field: field.into(),
@@ -332,14 +351,22 @@ impl TrackReport {
 /// as a unit vector, the ground velocity as a tangent vector, altitude and vertical speed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrackState {
+    /// Horizontal position: unit vector from the Earth's centre (ECEF).
     pub n: Vec3,
+    /// Ground velocity: ECEF vector tangent to the sphere at `n`, m/s.
     pub v: Vec3,
+    /// Altitude, metres.
     pub alt_m: f64,
+    /// Vertical speed, m/s, positive climbing.
     pub vs_mps: f64,
+    /// Asset class, which selects the separation standard of each pair.
     pub class: AssetClass,
 }
 
 impl TrackState {
+    /// The state at latitude and longitude `lat`/`lng` (degrees) and altitude `alt_m`
+    /// (metres), flying at ground speed `gs_mps` (m/s) on true track `track_deg` (degrees
+    /// clockwise from north) with vertical speed `vs_mps` (m/s).
     pub fn new(
         lat: f64,
         lng: f64,
@@ -370,14 +397,17 @@ impl TrackState {
         }
     }
 
+    /// Latitude and longitude, degrees (longitude in (-180, 180]).
     pub fn lat_lng(&self) -> (f64, f64) {
         crate::geodesy::lat_lon(self.n)
     }
 
+    /// Ground speed, m/s.
     pub fn ground_speed(&self) -> f64 {
         crate::geodesy::norm(self.v)
     }
 
+    /// True track, degrees clockwise from north in [0, 360).
     pub fn track_deg(&self) -> f64 {
         crate::geodesy::track_deg(self.n, self.v)
     }

@@ -154,19 +154,23 @@ struct Slot {
 /// Counts describing an index.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct IndexStats {
+    /// Stored keys (intents or constraints).
     pub keys: usize,
+    /// Stored volumes, over all keys.
     pub volumes: usize,
     /// (cell, time bucket) lists.
     pub cells: usize,
     /// Entries in those lists.
     pub entries: usize,
-    /// Volumes native at each H3 resolution.
+    /// Volumes native at each H3 resolution (index 0 to 15).
     pub per_level: Vec<usize>,
+    /// Volumes too big for resolution 0, read by every query.
     pub global: usize,
 }
 
 /// Stored 4D volumes by key (an intent or constraint), indexed by H3 cells and time buckets.
-/// See the module docs of `strategic::index` for the design and its proof of completeness.
+/// The design and its proof of completeness are in the module docs of
+/// `crates/core/src/strategic/index.rs` (a private module, so rustdoc does not show them).
 #[derive(Default)]
 pub struct StrategicIndex {
     keys: HashMap<u64, Vec<u32>>,
@@ -227,6 +231,7 @@ fn time_alt_overlap(a: &Volume4D, b: &Volume4D) -> bool {
 }
 
 impl StrategicIndex {
+    /// An empty index.
     pub fn new() -> Self {
         Self::default()
     }
@@ -236,6 +241,7 @@ impl StrategicIndex {
         self.keys.len()
     }
 
+    /// Whether no key is stored.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
@@ -249,6 +255,7 @@ impl StrategicIndex {
         })
     }
 
+    /// Counts describing the index now (see [`IndexStats`]).
     pub fn stats(&self) -> IndexStats {
         IndexStats {
             keys: self.keys.len(),

@@ -335,7 +335,7 @@ fn volume4d(v: &Value, field: &str, limits: &VolumeLimits) -> Result<Volume4D, F
 
 /// Parses and validates a list of ASTM F3548 `Volume4D` objects.
 ///
-/// The shape (DESIGN.md §2): `{"volume": {"outline_polygon": {"vertices": [{"lat", "lng"}, ..]}
+/// The shape (the part of ASTM F3548 `Volume4D` that is read): `{"volume": {"outline_polygon": {"vertices": [{"lat", "lng"}, ..]}
 /// | "outline_circle": {"center": {"lat", "lng"}, "radius": {"value", "units": "M"}},
 /// "altitude_lower": {"value", "reference": "W84", "units": "M" | "FT"}, "altitude_upper": ..},
 /// "time_start": {"value": RFC 3339, "format": "RFC3339"}, "time_end": ..}`. Unknown fields are

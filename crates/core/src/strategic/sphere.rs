@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 pub const CIRCLE_SIDES: usize = 64;
 
 /// Two polygons overlap when their intersection's area exceeds this fraction of the smaller
-/// one's area (see the module docs).
+/// one's area (see the [`strategic`](crate::strategic) module docs).
 pub const AREA_EPS_REL: f64 = 1e-9;
 
 /// Footprints whose bounding cap is wider than this (radians, ≈ 4,460 km) are outside the
@@ -399,7 +399,8 @@ fn circle_meets_polygon(c: Vec3, r: f64, v: &[Vec3], projected: &[P2], f: &Frame
     (0..n).any(|i| arc_distance(c, v[i], v[(i + 1) % n]) < r)
 }
 
-/// The exact 4D overlap of two volumes, or `None` (see the module docs for the rules).
+/// The exact 4D overlap of two volumes, or `None` (see the [`strategic`](crate::strategic)
+/// module docs for the rules).
 pub fn overlap(a: &Volume4D, b: &Volume4D) -> Option<Overlap> {
     let time_start = a.time_start.max(b.time_start);
     let time_end = a.time_end.min(b.time_end);

@@ -7,12 +7,18 @@ use rand::Rng;
 /// Where and when the intents are spread.
 #[derive(Debug, Clone)]
 pub struct SynthArea {
+    /// Southern edge of the area where intents begin, degrees.
     pub lat_min: f64,
+    /// Northern edge, degrees.
     pub lat_max: f64,
+    /// Western edge, degrees.
     pub lng_min: f64,
+    /// Eastern edge, degrees.
     pub lng_max: f64,
-    /// Unix seconds.
+    /// Start of the window in which intents begin, Unix seconds.
     pub t0: f64,
+    /// Length of that window, seconds. An intent's later volumes can leave the area and the
+    /// window.
     pub window_s: f64,
 }
 
@@ -154,6 +160,7 @@ pub struct IntentGenerator {
 }
 
 impl IntentGenerator {
+    /// A generator over `area`; the same seed gives the same intents.
     pub fn new(seed: u64, area: SynthArea) -> Self {
         use rand::SeedableRng;
         IntentGenerator {
