@@ -232,6 +232,23 @@ impl Volume4D {
     pub fn bbox(&self) -> Bounds4D {
         sphere::bounds(self)
     }
+
+    /// The footprint as a GeoJSON `MultiPolygon` (`[lng, lat]` positions, rings closed and
+    /// counter-clockwise), cut at the antimeridian like an overlap's; a circle as its
+    /// circumscribed [`CIRCLE_SIDES`]-gon.
+    pub fn footprint_geojson(&self) -> serde_json::Value {
+        let ring: Vec<LatLng> = match &self.footprint {
+            Footprint::Polygon(p) => p.clone(),
+            Footprint::Circle { center, radius_m } => sphere::circumscribed(
+                crate::geodesy::unit_vector(center.lat, center.lng),
+                radius_m / crate::geodesy::EARTH_RADIUS_M,
+            )
+            .into_iter()
+            .map(sphere::to_latlng)
+            .collect(),
+        };
+        geojson::multipolygon(&[ring])
+    }
 }
 
 impl Overlap {

@@ -1,5 +1,5 @@
-//! Strategic deconfliction in the service: operational intents and constraints (4D volumes),
-//! conflicts found on filing, and disclosure of the overlap only.
+//! The strategic picture: every live filing, the index over their volumes, and the decision on
+//! a new filing — conflicts found on filing, and disclosure of the overlap only.
 //!
 //! **Concurrency.** The conflict check and the insertion into the in-memory index happen under
 //! one lock, *before* the durable write. A second filing that arrives while the first is being
@@ -7,41 +7,12 @@
 //! slip through. If the durable write then fails, the entry is taken out again and the
 //! filing answers 500. Writes themselves share commits (group commit in the store).
 
-use deconflict_core::strategic::{parse_volumes, Overlap, StrategicIndex, Volume4D, VolumeLimits};
+use super::request::{parse_request, Binds, FilingRequest, Kind};
+use deconflict_core::strategic::{Overlap, StrategicIndex, Volume4D, VolumeLimits};
 use deconflict_core::track::format_rfc3339;
 use deconflict_store::{NewAlert, PartyId, StoredVolume};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-
-/// Intent or constraint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    Intent,
-    Constraint,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Intent => "intent",
-            Kind::Constraint => "constraint",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Kind> {
-        match s {
-            "intent" => Some(Kind::Intent),
-            "constraint" => Some(Kind::Constraint),
-            _ => None,
-        }
-    }
-}
-
-/// Which parties a constraint closes its volume to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Binds {
-    AllOthers,
-    Parties(Vec<String>),
-}
 
 /// One live filing.
 #[derive(Debug, Clone)]
@@ -80,149 +51,6 @@ impl Filing {
             "another party".to_string()
         }
     }
-}
-
-/// A filing request, validated.
-#[derive(Debug, Clone)]
-pub struct FilingRequest {
-    pub kind: Kind,
-    pub id: String,
-    pub volumes: Vec<Volume4D>,
-    pub state: String,
-    pub priority: i64,
-    pub version: Option<u64>,
-    pub reject_on_conflict: bool,
-    pub disclose_name: bool,
-    pub binds: Option<Binds>,
-    pub body: Value,
-}
-
-/// A field-level error.
-pub type FieldErr = (String, String);
-
-fn field(f: &str, m: impl Into<String>) -> FieldErr {
-    (f.to_string(), m.into())
-}
-
-/// Validates a filing body (`PUT /v1/intents/{id}` or `/v1/constraints/{id}`).
-pub fn parse_request(
-    kind: Kind,
-    id: &str,
-    v: &Value,
-    limits: &VolumeLimits,
-) -> Result<FilingRequest, FieldErr> {
-    if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
-        return Err(field("id", "must be 1 to 128 bytes without control characters"));
-    }
-    let obj = v
-        .as_object()
-        .ok_or_else(|| field("body", "expected a JSON object"))?;
-    let allowed: &[&str] = match kind {
-        Kind::Intent => &[
-            "extents",
-            "state",
-            "priority",
-            "version",
-            "reject_on_conflict",
-            "disclosure",
-            "purpose",
-        ],
-        Kind::Constraint => &[
-            "extents",
-            "state",
-            "priority",
-            "version",
-            "disclosure",
-            "binds",
-            "type",
-            "purpose",
-        ],
-    };
-    if let Some(k) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(field(
-            k,
-            format!("unknown field (allowed: {})", allowed.join(", ")),
-        ));
-    }
-    let extents = obj
-        .get("extents")
-        .ok_or_else(|| field("extents", "missing: a list of Volume4D"))?;
-    let volumes = parse_volumes(extents, "extents", limits).map_err(|e| (e.field, e.message))?;
-    let state = match obj.get("state") {
-        None => "accepted".to_string(),
-        Some(Value::String(s)) if ["accepted", "activated", "ended"].contains(&s.as_str()) => s.clone(),
-        Some(_) => return Err(field("state", "must be accepted, activated or ended")),
-    };
-    let priority = match obj.get("priority") {
-        None => 0,
-        Some(p) => p
-            .as_i64()
-            .filter(|p| (-1000..=1000).contains(p))
-            .ok_or_else(|| field("priority", "must be an integer in [-1000, 1000]"))?,
-    };
-    let version = match obj.get("version") {
-        None | Some(Value::Null) => None,
-        Some(p) => Some(
-            p.as_u64()
-                .filter(|v| *v >= 1)
-                .ok_or_else(|| field("version", "must be a positive integer"))?,
-        ),
-    };
-    let reject_on_conflict = match obj.get("reject_on_conflict") {
-        None => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(field("reject_on_conflict", "must be true or false")),
-    };
-    let disclose_name = match obj.get("disclosure") {
-        None => true,
-        Some(Value::String(s)) if s == "name" => true,
-        Some(Value::String(s)) if s == "anonymous" => false,
-        Some(_) => return Err(field("disclosure", "must be name or anonymous")),
-    };
-    for f in ["purpose", "type"] {
-        if let Some(x) = obj.get(f) {
-            if x.as_str().is_none_or(|s| s.len() > 256) {
-                return Err(field(f, "must be a string of at most 256 bytes"));
-            }
-        }
-    }
-    let binds = match kind {
-        Kind::Intent => None,
-        Kind::Constraint => Some(match obj.get("binds") {
-            None => Binds::AllOthers,
-            Some(Value::String(s)) if s == "all_others" => Binds::AllOthers,
-            Some(Value::Array(a)) if !a.is_empty() && a.len() <= 100 => {
-                let mut names = Vec::new();
-                for (i, x) in a.iter().enumerate() {
-                    names.push(
-                        x.as_str()
-                            .filter(|s| !s.is_empty() && s.len() <= 64)
-                            .ok_or_else(|| field(&format!("binds[{i}]"), "must be a party name"))?
-                            .to_string(),
-                    );
-                }
-                Binds::Parties(names)
-            }
-            Some(_) => {
-                return Err(field(
-                    "binds",
-                    "must be \"all_others\" or a non-empty list of party names",
-                ))
-            }
-        }),
-    };
-    Ok(FilingRequest {
-        kind,
-        id: id.to_string(),
-        volumes,
-        state,
-        priority,
-        version,
-        reject_on_conflict,
-        disclose_name,
-        binds,
-        body: v.clone(),
-    })
 }
 
 /// One strategic conflict as told to one side.

@@ -1,0 +1,86 @@
+//! The HTTP API, one module per resource, each with its own `routes()` and its part of the
+//! OpenAPI document:
+//! * [`health`]: `/healthz`, `/metrics` (no token);
+//! * [`tracks`]: reports in, the caller's picture out, disclosed conflicts;
+//! * [`alerts`] and [`stream`]: the caller's alerts, paged and live (SSE);
+//! * [`audit`]: the audit entries about the caller, checkpoints, the public key;
+//! * [`filings`]: operational intents and constraints; [`geojson`]: the same as GeoJSON.
+//!
+//! Every route but `/healthz`, `/metrics` and `/openapi.json` needs a bearer token; every read
+//! is scoped to the caller's party (the store takes the party on every query, and the engine's
+//! views filter by it).
+
+pub mod alerts;
+pub mod audit;
+pub mod filings;
+pub mod geojson;
+pub mod health;
+pub mod stream;
+pub mod tracks;
+
+use crate::http::{ApiError, ErrorBody};
+use crate::state::AppState;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use std::sync::Arc;
+use utoipa::OpenApi;
+
+/// Every route of the service, on `state`.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .merge(health::routes())
+        .merge(tracks::routes())
+        .merge(alerts::routes())
+        .merge(stream::routes())
+        .merge(audit::routes())
+        .merge(filings::routes())
+        .merge(geojson::routes())
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route", None) })
+        .with_state(state)
+}
+
+/// The OpenAPI document of this API.
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi())
+}
+
+/// The whole OpenAPI document: the parts of every resource module merged.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    for part in [
+        health::Doc::openapi(),
+        tracks::Doc::openapi(),
+        alerts::Doc::openapi(),
+        stream::Doc::openapi(),
+        audit::Doc::openapi(),
+        filings::Doc::openapi(),
+        geojson::Doc::openapi(),
+    ] {
+        doc.merge(part);
+    }
+    doc
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document's head: title, the shared error schema and the bearer scheme.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "deconflict", description = "Deconfliction for a shared, contested airspace. See docs/api.md."),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;

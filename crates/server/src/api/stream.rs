@@ -1,0 +1,134 @@
+//! The live stream of a party's alerts (Server-Sent Events), resumable by sequence number: the
+//! backlog from the store first, then live alerts, with gaps filled from the store.
+
+use super::alerts::{alert_json, AfterQuery};
+use crate::http::{ApiError, Caller, ErrorBody};
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+use std::convert::Infallible;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::OpenApi;
+
+type AppRef = Arc<AppState>;
+
+/// The routes of this module.
+pub(crate) fn routes() -> Router<AppRef> {
+    Router::new().route("/v1/stream", get(stream))
+}
+
+/// This module's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(paths(stream))]
+pub(crate) struct Doc;
+
+/// Live alerts (Server-Sent Events). Each event has `id:` = the alert's sequence number; a
+/// client that reconnects with `Last-Event-ID` (or `?after=`) first gets every alert it missed.
+/// A client too slow to keep up is sent an `error` event naming the last sequence number it
+/// got, and is disconnected rather than slowing the service.
+#[utoipa::path(get, path = "/v1/stream", params(AfterQuery),
+    responses((status = 200, description = "text/event-stream of alerts"), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn stream(
+    State(s): State<AppRef>,
+    caller: Caller,
+    headers: HeaderMap,
+    Query(q): Query<AfterQuery>,
+) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let last_id = match headers.get("last-event-id") {
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|t| t.trim().parse::<u64>().ok())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "Last-Event-ID must be a sequence number",
+                        Some("Last-Event-ID"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let after = last_id.or(q.after).unwrap_or(0);
+    let party = caller.0.id;
+    // Subscribe before reading the backlog so nothing falls in between (duplicates are skipped).
+    let mut rx = s.stream(party).subscribe();
+    let state = s.clone();
+    let events = async_stream::stream! {
+        let mut last = after;
+        loop {
+            let store = state.store.clone();
+            let page = tokio::task::spawn_blocking(move || store.alerts_after(party, last, 1000)).await;
+            let page = match page {
+                Ok(Ok(p)) => p,
+                _ => {
+                    yield Ok(Event::default().event("error").data(r#"{"error":"storage unavailable"}"#));
+                    return;
+                }
+            };
+            let n = page.len();
+            for a in page {
+                last = a.seq;
+                yield Ok(Event::default().id(a.seq.to_string()).event("alert").data(alert_json(&a).to_string()));
+            }
+            if n < 1000 {
+                break;
+            }
+        }
+        // Live: the channel carries this node's alerts and those other nodes publish. A gap
+        // (an alert stored by another node, or sent out of order) is filled from the store;
+        // with a shared store the stream also looks there every second, so nothing stored by
+        // any node is missed while NATS is away.
+        let mut poll = tokio::time::interval(std::time::Duration::from_secs(1));
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let got = tokio::select! {
+                r = rx.recv() => Some(r),
+                _ = poll.tick(), if state.shared => None,
+            };
+            let fill = match got {
+                None => true,
+                Some(Ok(a)) if a.seq == last + 1 => {
+                    last = a.seq;
+                    yield Ok(Event::default().id(a.seq.to_string()).event("alert").data(alert_json(&a).to_string()));
+                    false
+                }
+                Some(Ok(a)) => a.seq > last,
+                Some(Err(RecvError::Lagged(_))) => {
+                    state.metrics.streams_cut.fetch_add(1, Ordering::Relaxed);
+                    let msg = json!({"error": "slow consumer: disconnected; reconnect with Last-Event-ID to resume", "last_seq": last});
+                    yield Ok(Event::default().event("error").data(msg.to_string()));
+                    return;
+                }
+                Some(Err(RecvError::Closed)) => return,
+            };
+            if fill {
+                let store = state.store.clone();
+                let from = last;
+                let page = tokio::task::spawn_blocking(move || store.alerts_after(party, from, 1000)).await;
+                match page {
+                    Ok(Ok(p)) => {
+                        for a in p {
+                            if a.seq > last {
+                                last = a.seq;
+                                yield Ok(Event::default().id(a.seq.to_string()).event("alert").data(alert_json(&a).to_string()));
+                            }
+                        }
+                    }
+                    _ => {
+                        yield Ok(Event::default().event("error").data(r#"{"error":"storage unavailable"}"#));
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,248 @@
+//! Track reports in (`POST /v1/tracks`: validated whole, stored durably, then handed to the
+//! engine) and the caller's picture out: its own tracks in full, and the intruders its live
+//! conflicts disclose.
+
+use crate::http::{read_json, reject, ApiError, Caller, ErrorBody};
+use crate::state::{unix_now, AppState};
+use crate::tactical::{IntruderView, OwnTrack, StateVector};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use deconflict_core::TrackReport;
+use deconflict_store::Role;
+use serde::Serialize;
+use serde_json::json;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use utoipa::{OpenApi, ToSchema};
+
+type AppRef = Arc<AppState>;
+
+/// The routes of this module.
+pub(crate) fn routes() -> Router<AppRef> {
+    Router::new()
+        .route("/v1/tracks", get(get_tracks).post(post_tracks))
+        .route("/v1/tracks/{asset}", get(get_track))
+        .route("/v1/conflicts/{id}", get(get_conflict))
+}
+
+/// This module's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(post_tracks, get_tracks, get_track, get_conflict),
+    components(schemas(ReportResult, TracksAccepted, Picture, OwnTrack, IntruderView, StateVector))
+)]
+pub(crate) struct Doc;
+
+/// Per-report outcome of a batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportResult {
+    pub index: usize,
+    /// `accepted`, `rejected` (this report is bad) or `not_stored` (another report of the
+    /// batch is bad; a batch is stored whole or not at all).
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TracksAccepted {
+    pub accepted: usize,
+    pub results: Vec<ReportResult>,
+    /// Audit entry recording the batch.
+    pub audit_seq: u64,
+}
+
+/// Report positions of your own assets: a JSON array of track reports (see the README for the
+/// fields). The batch is validated whole: if any report is bad, nothing is stored and the
+/// answer (422) names each bad report's field; otherwise every report is stored durably before
+/// the answer, and the detector sees it within `scan_min_interval_ms`.
+#[utoipa::path(post, path = "/v1/tracks", request_body(content = Vec<Object>, description = "Track reports"),
+    responses((status = 200, body = TracksAccepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn post_tracks(
+    State(s): State<AppRef>,
+    caller: Caller,
+    body: Body,
+) -> Result<Json<TracksAccepted>, ApiError> {
+    let party = caller.0;
+    if party.role == Role::Observer {
+        return Err(reject(
+            &s,
+            ApiError::new(StatusCode::FORBIDDEN, "observers cannot report tracks", None),
+        ));
+    }
+    let value = read_json(&s, body).await?;
+    let items = value.as_array().ok_or_else(|| {
+        reject(
+            &s,
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "expected a JSON array of track reports",
+                Some("body"),
+            ),
+        )
+    })?;
+    if items.len() > s.config.max_reports_per_request {
+        return Err(reject(
+            &s,
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("at most {} reports per request", s.config.max_reports_per_request),
+                Some("body"),
+            ),
+        ));
+    }
+    let now = unix_now();
+    let mut reports = Vec::with_capacity(items.len());
+    let mut results = Vec::with_capacity(items.len());
+    let mut first_bad: Option<(String, String)> = None;
+    for (i, item) in items.iter().enumerate() {
+        let checked = TrackReport::from_json(item).and_then(|r| {
+            if let Some(p) = item.get("party") {
+                if p.as_str() != Some(party.name.as_str()) {
+                    return Err(deconflict_core::ReportError::new(
+                        "party",
+                        "not yours: reports may only be for the caller's own assets",
+                    ));
+                }
+            }
+            if r.time > now + s.config.max_future_s {
+                return Err(deconflict_core::ReportError::new(
+                    "time",
+                    format!(
+                        "in the future: more than {} s ahead of the server clock",
+                        s.config.max_future_s
+                    ),
+                ));
+            }
+            Ok(r)
+        });
+        match checked {
+            Ok(r) => {
+                reports.push(r);
+                results.push(ReportResult {
+                    index: i,
+                    status: "accepted".into(),
+                    field: None,
+                    error: None,
+                });
+            }
+            Err(e) => {
+                let field = format!("tracks[{i}].{}", e.field);
+                if first_bad.is_none() {
+                    first_bad = Some((field.clone(), e.message.clone()));
+                }
+                results.push(ReportResult {
+                    index: i,
+                    status: "rejected".into(),
+                    field: Some(field),
+                    error: Some(e.message),
+                });
+            }
+        }
+    }
+    if let Some((field, message)) = first_bad {
+        let bad = results.iter().filter(|r| r.status == "rejected").count();
+        s.metrics
+            .reports_rejected
+            .fetch_add(items.len() as u64, Ordering::Relaxed);
+        for r in results.iter_mut().filter(|r| r.status == "accepted") {
+            r.status = "not_stored".into();
+        }
+        let mut e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "{bad} of {} reports are invalid; nothing was stored. First: {message}",
+                items.len()
+            ),
+            Some(&field),
+        );
+        e.extra = Some(json!({ "accepted": 0, "results": results }));
+        return Err(reject(&s, e));
+    }
+    let store = s.store.clone();
+    let pid = party.id;
+    let (seq, reports) =
+        tokio::task::spawn_blocking(move || store.put_tracks(pid, &reports, now).map(|q| (q, reports)))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+    s.engine().ingest(pid, &reports);
+    s.dirty.notify_one();
+    s.metrics
+        .reports_accepted
+        .fetch_add(reports.len() as u64, Ordering::Relaxed);
+    let accepted = reports.len();
+    if let Some(c) = &s.cluster {
+        c.send_reports(pid, Arc::new(reports));
+    }
+    Ok(Json(TracksAccepted {
+        accepted,
+        results,
+        audit_seq: seq,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Picture {
+    /// Your own live tracks, in full.
+    pub own: Vec<OwnTrack>,
+    /// Other parties' aircraft disclosed to you by live conflicts: state vector only.
+    pub intruders: Vec<IntruderView>,
+}
+
+/// Your own picture: your live tracks and the intruders your live conflicts disclose.
+#[utoipa::path(get, path = "/v1/tracks", responses((status = 200, body = Picture), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_tracks(State(s): State<AppRef>, caller: Caller) -> Json<Picture> {
+    let e = s.engine();
+    Json(Picture {
+        own: e.own_tracks(caller.0.id),
+        intruders: e.disclosed(caller.0.id, unix_now()),
+    })
+}
+
+/// One of your own tracks by asset id (404 for any id that is not yours, known or not).
+#[utoipa::path(get, path = "/v1/tracks/{asset}", params(("asset" = String, Path, description = "your asset id")),
+    responses((status = 200, body = OwnTrack), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_track(
+    State(s): State<AppRef>,
+    caller: Caller,
+    Path(asset): Path<String>,
+) -> Result<Json<OwnTrack>, ApiError> {
+    s.engine()
+        .own_tracks(caller.0.id)
+        .into_iter()
+        .find(|t| t.asset == asset)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("track"))
+}
+
+/// The intruders disclosed to you by one live conflict (404 unless you are a side of it).
+#[utoipa::path(get, path = "/v1/conflicts/{id}", params(("id" = String, Path, description = "conflict id from an alert")),
+    responses((status = 200, body = Vec<IntruderView>), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_conflict(
+    State(s): State<AppRef>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<IntruderView>>, ApiError> {
+    let v: Vec<IntruderView> = s
+        .engine()
+        .disclosed(caller.0.id, unix_now())
+        .into_iter()
+        .filter(|d| d.conflict_id == id)
+        .collect();
+    if v.is_empty() {
+        Err(ApiError::not_found("conflict"))
+    } else {
+        Ok(Json(v))
+    }
+}

@@ -1,0 +1,138 @@
+//! The service's configuration: a TOML file and command-line flags, checked before start-up.
+
+use anyhow::{Context, Result};
+use deconflict_core::SeparationTable;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Service configuration (TOML file and command-line flags).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Where the SQLite database and the service key live.
+    pub data_dir: PathBuf,
+    /// Separation table (TOML); default: the built-in one.
+    pub table: Option<PathBuf>,
+    /// A track not reported for this long is coasting (its conflicts are flagged degraded).
+    pub coast_s: f64,
+    /// ... and dropped after this long.
+    pub drop_s: f64,
+    /// Largest request body, bytes (413 above).
+    pub max_body_bytes: usize,
+    /// Largest batch of reports in one request.
+    pub max_reports_per_request: usize,
+    /// Reports more than this far in the future (by the server's clock) are refused.
+    pub max_future_s: f64,
+    /// A full scan runs at least this often, milliseconds.
+    pub scan_period_ms: u64,
+    /// ... and at most this often (or 4 × the last scan, if longer), when new reports arrive.
+    pub scan_min_interval_ms: u64,
+    /// Alerts buffered per live stream; a client further behind is cut off.
+    pub stream_buffer: usize,
+    /// A signed checkpoint every this many audit entries.
+    pub checkpoint_every: u64,
+    /// The store: unset (or `sqlite:`) for SQLite in `data_dir`; `postgres://…` for a
+    /// PostgreSQL database that several nodes share.
+    pub store: Option<String>,
+    /// PostgreSQL schema to use (default: the connection's `search_path`).
+    pub pg_schema: Option<String>,
+    /// This node's name: its audit chain, its NATS consumers (1 to 32 of `A-Z a-z 0-9 _ -`).
+    pub node: String,
+    /// NATS server with JetStream (`nats://host:4222`): reports and alerts between nodes.
+    pub nats: Option<String>,
+    /// The regions whose reports this node reads from the other nodes: H3 cells of resolution
+    /// 0, 1 or 2 (hex). Empty: everywhere.
+    pub regions: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            data_dir: PathBuf::from("./deconflict-data"),
+            table: None,
+            coast_s: 5.0,
+            drop_s: 15.0,
+            max_body_bytes: 4 << 20,
+            max_reports_per_request: 10_000,
+            max_future_s: 60.0,
+            scan_period_ms: 1000,
+            scan_min_interval_ms: 20,
+            stream_buffer: 4096,
+            checkpoint_every: 1000,
+            store: None,
+            pg_schema: None,
+            node: "main".to_string(),
+            nats: None,
+            regions: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    pub fn from_toml(text: &str) -> Result<Config> {
+        let c: Config = toml::from_str(text).context("config")?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        anyhow::ensure!(
+            self.coast_s > 0.0 && self.coast_s.is_finite(),
+            "coast_s must be a positive number"
+        );
+        anyhow::ensure!(
+            self.drop_s > self.coast_s && self.drop_s.is_finite(),
+            "drop_s must be larger than coast_s"
+        );
+        anyhow::ensure!(
+            self.max_body_bytes >= 1024,
+            "max_body_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            self.max_reports_per_request >= 1,
+            "max_reports_per_request must be at least 1"
+        );
+        anyhow::ensure!(self.scan_period_ms >= 10, "scan_period_ms must be at least 10");
+        anyhow::ensure!(self.stream_buffer >= 16, "stream_buffer must be at least 16");
+        anyhow::ensure!(self.checkpoint_every >= 1, "checkpoint_every must be at least 1");
+        crate::cluster::check_node_name(&self.node).map_err(anyhow::Error::msg)?;
+        if let Some(url) = &self.store {
+            anyhow::ensure!(
+                url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://"),
+                "store must be sqlite: or a postgres:// URL"
+            );
+        }
+        for c in &self.regions {
+            crate::cluster::filter_for_cell(c).map_err(|e| anyhow::anyhow!("regions: {e}"))?;
+        }
+        anyhow::ensure!(
+            self.regions.is_empty() || self.nats.is_some(),
+            "regions needs nats (the regions say which other nodes' reports to read)"
+        );
+        Ok(())
+    }
+
+    /// Whether the store is shared with other nodes (PostgreSQL).
+    pub fn shared_store(&self) -> bool {
+        self.store
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+    }
+
+    pub fn separation_table(&self) -> Result<SeparationTable> {
+        match &self.table {
+            None => Ok(SeparationTable::defaults()),
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+                Ok(SeparationTable::from_toml(&text)?)
+            }
+        }
+    }
+}
