@@ -6,28 +6,15 @@
 //! on the PATH or at /usr/sbin/nats-server; without them each test says so and passes. CI
 //! (`.ci/run`) sets both up, so there they always run.
 
+mod support;
+
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_deconflict"))
-}
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-fn north(m: f64) -> f64 {
-    m / 111_195.0
-}
+use std::time::{Duration, Instant};
+use support::{bin, call_or_0, cli_ok, eventually, north, now, post_to, read_events, Server};
 
 fn nats_binary() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("NATS_SERVER") {
@@ -165,13 +152,7 @@ impl Cluster {
     }
 
     fn cli(&self, node: &str, args: &[&str]) -> String {
-        let out = bin().args(args).args(self.store_args(node)).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        cli_ok(args, &self.store_args(node))
     }
 
     fn party(&self, name: &str) -> String {
@@ -180,58 +161,21 @@ impl Cluster {
     }
 
     fn config(&self) -> PathBuf {
-        let table = self.root.join("table.toml");
-        std::fs::write(
-            &table,
-            "[alerting]\nhysteresis_s = 0.5\n[[pair]]\nclasses = [\"any\", \"any\"]\nradius_m = 50.0\nhalf_height_m = 15.0\nlookahead_s = 60.0\n",
+        support::write_config(
+            &self.root,
+            "coast_s = 3.0\ndrop_s = 8.0\nscan_period_ms = 100\nscan_min_interval_ms = 10\n",
         )
-        .unwrap();
-        let cfg = self.root.join("config.toml");
-        std::fs::write(
-            &cfg,
-            format!(
-                "table = {:?}\ncoast_s = 3.0\ndrop_s = 8.0\nscan_period_ms = 100\nscan_min_interval_ms = 10\n",
-                table.display().to_string()
-            ),
-        )
-        .unwrap();
-        cfg
     }
 
     fn start(&self, node: &str) -> Node {
-        let child = bin()
+        let mut serve = bin();
+        serve
             .args(["serve", "--listen", "127.0.0.1:0", "--node", node, "--nats"])
             .arg(self.nats.url())
             .args(self.store_args(node))
             .arg("--config")
-            .arg(self.config())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut n = Node {
-            name: node.to_string(),
-            child,
-            base: String::new(),
-        };
-        let mut out = BufReader::new(n.child.stdout.take().expect("piped stdout"));
-        let mut line = String::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            line.clear();
-            if out.read_line(&mut line).unwrap_or(0) == 0 || Instant::now() > deadline {
-                panic!("node {node} did not start");
-            }
-            if let Some(rest) = line.trim().strip_prefix("listening on ") {
-                n.base = rest.to_string();
-                std::thread::spawn(move || {
-                    let mut sink = String::new();
-                    let _ = out.read_to_string(&mut sink);
-                });
-                return n;
-            }
-        }
+            .arg(self.config());
+        Server::spawn(serve, node, &self.data(node), Duration::from_secs(30))
     }
 
     /// The whole audit export (every chain), after checking it verifies offline.
@@ -265,11 +209,8 @@ impl Drop for Cluster {
     }
 }
 
-struct Node {
-    name: String,
-    child: Child,
-    base: String,
-}
+/// One node of the cluster.
+type Node = Server;
 
 impl Node {
     fn kill9(&mut self) {
@@ -277,8 +218,9 @@ impl Node {
         let _ = self.child.wait();
     }
 
+    /// `/healthz`; `null` when the node cannot be reached.
     fn health(&self) -> Value {
-        call("GET", &format!("{}/healthz", self.base), None, None).1
+        call_or_0("GET", &format!("{}/healthz", self.base), None, None).1
     }
 
     fn metric(&self, name: &str) -> f64 {
@@ -294,62 +236,19 @@ impl Node {
     }
 }
 
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// (status, body); status 0 when the node cannot be reached.
-fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
-    let mut req = ureq::request(method, url).timeout(Duration::from_secs(20));
-    if let Some(t) = token {
-        req = req.set("Authorization", &format!("Bearer {t}"));
-    }
-    let res = match body {
-        Some(b) => req.set("Content-Type", "application/json").send_string(b),
-        None => req.call(),
-    };
-    let resp = match res {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(_) => return (0, Value::Null),
-    };
-    let status = resp.status();
-    let text = resp.into_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
+/// A report of a small drone at 20 m/s.
 fn report(asset: &str, t: f64, lat: f64, trk: f64) -> Value {
-    json!({"asset": asset, "time": t, "lat": lat, "lng": 35.0, "alt_m": 120.0, "gs_mps": 20.0,
-           "track_deg": trk, "vs_mps": 0.0, "class": "uas_small"})
+    support::report(asset, t, lat, trk, 20.0)
 }
 
+/// `POST /v1/tracks`; status 0 when the node cannot be reached.
 fn post(n: &Node, token: &str, reports: &[Value]) -> (u16, Value) {
-    call(
-        "POST",
-        &format!("{}/v1/tracks", n.base),
-        Some(token),
-        Some(&Value::from(reports.to_vec()).to_string()),
-    )
+    post_to(&n.base, token, reports)
 }
 
+/// All of a party's alerts.
 fn alerts(n: &Node, token: &str) -> Vec<Value> {
-    let (st, v) = call("GET", &format!("{}/v1/alerts", n.base), Some(token), None);
-    assert_eq!(st, 200, "{v}");
-    v.as_array().unwrap().clone()
-}
-
-fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(x) = f() {
-            return x;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    support::alerts(n, token, 0)
 }
 
 /// Waits until every node hears all the others.
@@ -363,47 +262,6 @@ fn all_hear_each_other(nodes: &[&Node]) {
             })
             .then_some(())
     });
-}
-
-/// Reads SSE events (id, data) from `base` until `stop` says enough or `wait` passes.
-fn read_events(
-    base: &str,
-    token: &str,
-    wait: Duration,
-    mut stop: impl FnMut(&[(u64, Value)]) -> bool,
-) -> Vec<(u64, Value)> {
-    let agent = ureq::AgentBuilder::new()
-        .timeout_read(Duration::from_millis(500))
-        .build();
-    let resp = agent
-        .get(&format!("{base}/v1/stream"))
-        .set("Authorization", &format!("Bearer {token}"))
-        .call()
-        .unwrap();
-    let mut reader = BufReader::new(resp.into_reader());
-    let mut out = Vec::new();
-    let (mut id, mut data) = (None, None);
-    let deadline = Instant::now() + wait;
-    let mut line = String::new();
-    while Instant::now() < deadline && !stop(&out) {
-        line.clear();
-        match reader.read_line(&mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(_) => continue, // read timeout: look at the clock again
-        }
-        let l = line.trim_end();
-        if let Some(v) = l.strip_prefix("id:") {
-            id = v.trim().parse::<u64>().ok();
-        } else if let Some(v) = l.strip_prefix("data:") {
-            data = serde_json::from_str::<Value>(v.trim()).ok();
-        } else if l.is_empty() {
-            if let (Some(i), Some(d)) = (id.take(), data.take()) {
-                out.push((i, d));
-            }
-        }
-    }
-    out
 }
 
 #[test]
@@ -421,7 +279,7 @@ fn reports_to_node_a_alert_the_other_party_on_node_c() {
     let base = n3.base.clone();
     let coal2 = coal.clone();
     let listener = std::thread::spawn(move || {
-        read_events(&base, &coal2, Duration::from_secs(25), |ev| {
+        read_events(&base, &coal2, None, Duration::from_secs(25), |ev| {
             ev.iter().any(|(_, d)| d["event"] == "cleared")
         })
     });
@@ -492,7 +350,7 @@ fn conflicting_filings_at_once_on_two_nodes_never_miss_each_other() {
         threads.push(std::thread::spawn(move || {
             for k in 0..PAIRS {
                 barrier.wait();
-                let (st, v) = call(
+                let (st, v) = call_or_0(
                     "PUT",
                     &format!("{base}/v1/intents/pair-{k}-side-{side}"),
                     Some(&token),
@@ -538,7 +396,7 @@ fn conflicting_filings_at_once_on_two_nodes_never_miss_each_other() {
     // Each node takes the others' filings into its picture within about a second.
     for (token, side) in [(&p1, 1), (&p2, 2)] {
         let list = eventually("the other node's filings", 10, || {
-            let (st, list) = call("GET", &format!("{}/v1/intents", b.base), Some(token), None);
+            let (st, list) = call_or_0("GET", &format!("{}/v1/intents", b.base), Some(token), None);
             assert_eq!(st, 200);
             let list = list.as_array().unwrap().clone();
             (list.len() >= PAIRS).then_some(list)
@@ -643,15 +501,6 @@ fn a_node_killed_during_load_loses_no_acknowledged_write_and_catches_up() {
             "acknowledged batch {node}:{seq} lost"
         );
     }
-}
-
-fn post_to(base: &str, token: &str, reports: &[Value]) -> (u16, Value) {
-    call(
-        "POST",
-        &format!("{base}/v1/tracks"),
-        Some(token),
-        Some(&Value::from(reports.to_vec()).to_string()),
-    )
 }
 
 #[test]

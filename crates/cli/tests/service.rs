@@ -1,110 +1,33 @@
 //! The service end to end: the real `deconflict serve` binary on loopback, real SQLite files,
 //! real HTTP and Server-Sent Events.
 
+mod support;
+
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::ffi::OsStr;
+use std::path::Path;
+use std::time::Duration;
+use support::{alerts, bin, call, cli_ok, north, now, post, read_n_events, report, Server};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_deconflict"))
-}
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-/// Metres north of a latitude, in degrees.
-fn north(m: f64) -> f64 {
-    m / 111_195.0
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    dir: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn write_config(dir: &Path) -> PathBuf {
-    let table = dir.join("table.toml");
-    std::fs::write(
-        &table,
-        "[alerting]\nhysteresis_s = 0.5\n[[pair]]\nclasses = [\"any\", \"any\"]\nradius_m = 50.0\nhalf_height_m = 15.0\nlookahead_s = 60.0\n",
-    )
-    .unwrap();
-    let cfg = dir.join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "table = {:?}\ncoast_s = 2.0\ndrop_s = 4.0\nscan_period_ms = 100\nscan_min_interval_ms = 10\nmax_body_bytes = 200000\n",
-            table.display().to_string()
-        ),
-    )
-    .unwrap();
-    cfg
-}
+/// How long a single node's tests wait for something to happen.
+const WAIT_S: u64 = 15;
 
 fn start(dir: &Path) -> Server {
-    let cfg = write_config(dir);
-    let child = bin()
+    let cfg = support::write_config(
+        dir,
+        "coast_s = 2.0\ndrop_s = 4.0\nscan_period_ms = 100\nscan_min_interval_ms = 10\nmax_body_bytes = 200000\n",
+    );
+    let mut serve = bin();
+    serve
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.join("data"))
         .arg("--config")
-        .arg(&cfg)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    // Owned by the guard at once: whatever happens next, the process is killed and reaped.
-    let mut server = Server {
-        child,
-        base: String::new(),
-        dir: dir.to_path_buf(),
-    };
-    let mut out = BufReader::new(server.child.stdout.take().expect("piped stdout"));
-    let mut line = String::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        line.clear();
-        if out.read_line(&mut line).unwrap_or(0) == 0 || Instant::now() > deadline {
-            panic!("server did not start");
-        }
-        if let Some(rest) = line.trim().strip_prefix("listening on ") {
-            server.base = rest.to_string();
-            std::thread::spawn(move || {
-                let mut sink = String::new();
-                let _ = out.read_to_string(&mut sink);
-            });
-            return server;
-        }
-    }
+        .arg(&cfg);
+    Server::spawn(serve, "main", dir, Duration::from_secs(20))
 }
 
 fn cli(dir: &Path, args: &[&str]) -> String {
-    let out = bin()
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    cli_ok(args, &[OsStr::new("--data-dir"), dir.join("data").as_os_str()])
 }
 
 fn party(dir: &Path, name: &str) -> String {
@@ -112,61 +35,9 @@ fn party(dir: &Path, name: &str) -> String {
     cli(dir, &["token", "issue", name])
 }
 
-/// (status, body) of a request; never panics on 4xx/5xx.
-fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
-    let mut req = ureq::request(method, url);
-    if let Some(t) = token {
-        req = req.set("Authorization", &format!("Bearer {t}"));
-    }
-    let res = match body {
-        Some(b) => req.set("Content-Type", "application/json").send_string(b),
-        None => req.call(),
-    };
-    let resp = match res {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{method} {url}: {e}"),
-    };
-    let status = resp.status();
-    let text = resp.into_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-fn report(asset: &str, t: f64, lat: f64, trk: f64, gs: f64) -> Value {
-    json!({"asset": asset, "time": t, "lat": lat, "lng": 35.0, "alt_m": 120.0, "gs_mps": gs,
-           "track_deg": trk, "vs_mps": 0.0, "class": "uas_small"})
-}
-
-fn post(s: &Server, token: &str, reports: &[Value]) -> (u16, Value) {
-    call(
-        "POST",
-        &format!("{}/v1/tracks", s.base),
-        Some(token),
-        Some(&Value::from(reports.to_vec()).to_string()),
-    )
-}
-
-fn alerts(s: &Server, token: &str, after: u64) -> Vec<Value> {
-    let (st, v) = call(
-        "GET",
-        &format!("{}/v1/alerts?after={after}", s.base),
-        Some(token),
-        None,
-    );
-    assert_eq!(st, 200, "{v}");
-    v.as_array().unwrap().clone()
-}
-
 /// Waits until `f` holds, polling.
-fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(x) = f() {
-            return x;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn eventually<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
+    support::eventually(what, WAIT_S, f)
 }
 
 /// The two drones of the scenario: RUS-UAV-1 flying north from 35.0, COAL-UAV-9 flying south
@@ -356,7 +227,7 @@ fn another_party_finds_nothing_of_yours() {
     let (_, pic) = call("GET", &format!("{base}/v1/tracks"), Some(&b), None);
     assert_eq!(pic["own"].as_array().unwrap().len(), 1);
     // The stream carries nothing of ALPHA's either.
-    let evs = read_events(&s.base, &b, None, 1, Duration::from_millis(700));
+    let evs = read_n_events(&s.base, &b, None, 1, Duration::from_millis(700));
     assert!(evs.is_empty());
 
     // Tokens: missing, forged, malformed and revoked get 401 and nothing else.
@@ -428,41 +299,6 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
     }
 }
 
-/// Reads up to `n` SSE events (id, data) within `wait`, then disconnects.
-fn read_events(base: &str, token: &str, last_id: Option<u64>, n: usize, wait: Duration) -> Vec<(u64, Value)> {
-    let agent = ureq::AgentBuilder::new().timeout_read(wait).build();
-    let mut req = agent
-        .get(&format!("{base}/v1/stream"))
-        .set("Authorization", &format!("Bearer {token}"));
-    if let Some(id) = last_id {
-        req = req.set("Last-Event-ID", &id.to_string());
-    }
-    let resp = req.call().unwrap();
-    let mut reader = BufReader::new(resp.into_reader());
-    let mut out = Vec::new();
-    let (mut id, mut data) = (None, None);
-    let deadline = Instant::now() + wait;
-    let mut line = String::new();
-    while out.len() < n && Instant::now() < deadline {
-        line.clear();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        let l = line.trim_end();
-        if let Some(v) = l.strip_prefix("id:") {
-            id = v.trim().parse::<u64>().ok();
-        } else if let Some(v) = l.strip_prefix("data:") {
-            data = serde_json::from_str::<Value>(v.trim()).ok();
-        } else if l.is_empty() {
-            if let (Some(i), Some(d)) = (id.take(), data.take()) {
-                out.push((i, d));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn a_stream_client_that_reconnects_gets_exactly_what_it_missed() {
     let tmp = tempfile::tempdir().unwrap();
@@ -471,7 +307,7 @@ fn a_stream_client_that_reconnects_gets_exactly_what_it_missed() {
     let coal = party(tmp.path(), "COAL");
     // first conflict
     converge(&s, &rus, &coal, 1800.0);
-    let first = read_events(&s.base, &rus, None, 1, Duration::from_secs(10));
+    let first = read_n_events(&s.base, &rus, None, 1, Duration::from_secs(10));
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].0, 1);
     assert_eq!(first[0].1["event"], "new");
@@ -485,7 +321,7 @@ fn a_stream_client_that_reconnects_gets_exactly_what_it_missed() {
     });
     let missed = alerts(&s, &rus, 1);
     assert!(!missed.is_empty());
-    let resumed = read_events(&s.base, &rus, Some(1), missed.len(), Duration::from_secs(5));
+    let resumed = read_n_events(&s.base, &rus, Some(1), missed.len(), Duration::from_secs(5));
     let got: Vec<u64> = resumed.iter().map(|e| e.0).collect();
     let want: Vec<u64> = missed.iter().map(|a| a["seq"].as_u64().unwrap()).collect();
     assert_eq!(got, want, "resumed stream must deliver exactly the missed alerts");
@@ -496,7 +332,8 @@ fn a_stream_client_that_reconnects_gets_exactly_what_it_missed() {
     let rus2 = rus.clone();
     let base = s.base.clone();
     let last = want.last().copied().unwrap_or(1);
-    let live = std::thread::spawn(move || read_events(&base, &rus2, Some(last), 1, Duration::from_secs(10)));
+    let live =
+        std::thread::spawn(move || read_n_events(&base, &rus2, Some(last), 1, Duration::from_secs(10)));
     std::thread::sleep(Duration::from_millis(300));
     let t = now();
     post(
