@@ -220,3 +220,46 @@ impl Db for SqliteDb<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(sql: &str) -> Vec<Row> {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let db: &mut dyn Db = &mut SqliteDb(&conn);
+        db.query(sql, &[]).unwrap()
+    }
+
+    #[test]
+    fn rows_are_read_by_column_name_or_alias() {
+        let rows = query(
+            "SELECT 7 AS seq, 2.5 AS time, 'x' AS name, NULL AS gone, 3 AS whole \
+             UNION ALL SELECT 8, 3.5, 'y', 4, 5",
+        );
+        assert_eq!(rows.len(), 2);
+        let r = &rows[0];
+        assert_eq!(r.i64("seq").unwrap(), 7);
+        assert_eq!(r.f64("time").unwrap(), 2.5);
+        assert_eq!(r.text("name").unwrap(), "x");
+        assert_eq!(r.opt_i64("gone").unwrap(), None);
+        assert_eq!(r.opt_text("gone").unwrap(), None);
+        // An integer reads as a number too (SQLite hands back whole REAL values as integers).
+        assert_eq!(r.f64("whole").unwrap(), 3.0);
+        assert_eq!(rows[1].opt_i64("gone").unwrap(), Some(4));
+    }
+
+    #[test]
+    fn a_missing_or_mistyped_column_is_a_storage_error() {
+        let rows = query("SELECT 'x' AS name");
+        let r = &rows[0];
+        match r.i64("seq") {
+            Err(StoreError::Storage(m)) => assert!(m.contains("no column seq"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        match r.i64("name") {
+            Err(StoreError::Storage(m)) => assert!(m.contains("column name: expected an integer"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -122,3 +122,107 @@ where
     writer.ok_or_else(stopped)?.send(job).map_err(|_| stopped())?;
     answer.recv().map_err(|_| stopped())?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    /// A connection that may report an error its job swallowed.
+    struct Fake {
+        conn: rusqlite::Connection,
+        swallowed: Option<StoreError>,
+    }
+
+    impl WriteConn for Fake {
+        fn with_db<R>(&mut self, f: impl FnOnce(&mut dyn Db) -> R) -> R {
+            f(&mut SqliteDb(&self.conn))
+        }
+
+        fn take_failure(&mut self) -> Option<StoreError> {
+            self.swallowed.take()
+        }
+    }
+
+    fn ctx() -> Ctx {
+        Ctx {
+            signing: SigningKey::from_bytes(&[7u8; 32]),
+            chain: "main".into(),
+            checkpoint_every: 0,
+        }
+    }
+
+    fn job(ok: bool) -> (Box<dyn Job<Fake>>, mpsc::Receiver<Result<u64, StoreError>>) {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let f = move |db: &mut dyn Db, _: &Ctx| -> Result<u64, StoreError> {
+            let n = db.query_one("SELECT 41 + 1 AS n", &[])?.i64("n")?;
+            if ok {
+                Ok(n as u64)
+            } else {
+                Err(StoreError::Conflict("own".into()))
+            }
+        };
+        let job: Box<dyn Job<Fake>> = Box::new(TypedJob {
+            level: Level::Serializable,
+            f,
+            result: None,
+            reply,
+        });
+        (job, answer)
+    }
+
+    fn fake(swallowed: Option<StoreError>) -> Fake {
+        Fake {
+            conn: rusqlite::Connection::open_in_memory().unwrap(),
+            swallowed,
+        }
+    }
+
+    #[test]
+    fn a_job_runs_and_replies() {
+        let (mut j, answer) = job(true);
+        assert_eq!(j.level(), Level::Serializable);
+        assert!(j.run(&mut fake(None), &ctx()));
+        j.reply();
+        assert_eq!(answer.recv().unwrap(), Ok(42));
+    }
+
+    #[test]
+    fn a_job_that_swallowed_a_database_error_fails_with_it() {
+        let (mut j, answer) = job(true);
+        let err = StoreError::Storage("lost".into());
+        assert!(!j.run(&mut fake(Some(err.clone())), &ctx()));
+        j.reply();
+        assert_eq!(answer.recv().unwrap(), Err(err));
+    }
+
+    #[test]
+    fn a_failed_batch_keeps_a_jobs_own_error_unless_set() {
+        let batch = StoreError::Storage("batch".into());
+        // fail: a success (or a job that never ran) gets the batch's error, a failure keeps its own.
+        let (mut ran, ran_answer) = job(true);
+        assert!(ran.run(&mut fake(None), &ctx()));
+        ran.fail(batch.clone());
+        ran.reply();
+        assert_eq!(ran_answer.recv().unwrap(), Err(batch.clone()));
+        let (mut own, own_answer) = job(false);
+        assert!(!own.run(&mut fake(None), &ctx()));
+        own.fail(batch.clone());
+        own.reply();
+        assert_eq!(
+            own_answer.recv().unwrap(),
+            Err(StoreError::Conflict("own".into()))
+        );
+        let (never, never_answer) = job(true);
+        never.reply();
+        assert!(
+            matches!(never_answer.recv().unwrap(), Err(StoreError::Storage(m)) if m.contains("did not run"))
+        );
+        // set_err: whatever the outcome was.
+        let (mut own, own_answer) = job(false);
+        assert!(!own.run(&mut fake(None), &ctx()));
+        own.set_err(batch.clone());
+        own.reply();
+        assert_eq!(own_answer.recv().unwrap(), Err(batch));
+    }
+}

@@ -185,3 +185,66 @@ pub(crate) fn parse_json(what: &str, text: &str) -> Result<serde_json::Value, St
     serde_json::from_str(text)
         .map_err(|e| StoreError::Storage(format!("stored body of {what} is not JSON: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Db, SqliteDb};
+
+    fn one(sql: &str) -> Row {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let db: &mut dyn Db = &mut SqliteDb(&conn);
+        db.query_one(sql, &[]).unwrap()
+    }
+
+    #[test]
+    fn a_candidate_is_decoded_whatever_the_column_order() {
+        // The columns of VOLUME_COLS plus the candidate's, in an order of their own.
+        let r = one(
+            "SELECT 'alice' AS party_name, 1.0 AS lng_hi, 0.5 AS lng_lo, 2.0 AS lat_hi, 1.5 AS lat_lo, \
+             300.0 AS alt_hi, 100.0 AS alt_lo, 20.0 AS t_end, 10.0 AS t_start, 5.0 AS updated, \
+             '{\"a\":1}' AS body, 'accepted' AS state, 3 AS version, 'sortie-1' AS id, 'intent' AS kind, \
+             9 AS party_id",
+        );
+        let c = Candidate::from_row(&r).unwrap();
+        assert_eq!(
+            (c.party, c.party_name.as_str(), c.kind.as_str()),
+            (9, "alice", "intent")
+        );
+        assert_eq!(
+            c.volume,
+            StoredVolume {
+                id: "sortie-1".into(),
+                version: 3,
+                state: "accepted".into(),
+                body: serde_json::json!({"a": 1}),
+                updated: 5.0,
+            }
+        );
+        assert_eq!(
+            c.window,
+            Window {
+                t_start: 10.0,
+                t_end: 20.0,
+                alt_lo: 100.0,
+                alt_hi: 300.0,
+                lat_lo: 1.5,
+                lat_hi: 2.0,
+                lng_lo: 0.5,
+                lng_hi: 1.0,
+            }
+        );
+    }
+
+    #[test]
+    fn corrupt_stored_values_are_storage_errors() {
+        let r = one("SELECT -1 AS seq, 1.0 AS time, '{}' AS body");
+        assert!(
+            matches!(StoredAlert::from_row(&r), Err(StoreError::Storage(m)) if m.contains("negative seq"))
+        );
+        let r = one("SELECT 1 AS seq, 1.0 AS time, 'not json' AS body");
+        assert!(matches!(StoredAlert::from_row(&r), Err(StoreError::Storage(m)) if m.contains("alert 1")));
+        let r = one("SELECT 1 AS id, 'p' AS name, NULL AS member_of, 'king' AS role, 0.0 AS created");
+        assert!(matches!(Party::from_row(&r), Err(StoreError::Storage(m)) if m.contains("stored role")));
+    }
+}
