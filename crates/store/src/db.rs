@@ -3,12 +3,14 @@
 //!
 //! SQL is written with SQLite-style numbered placeholders (`?1`, `?2`, ...); the PostgreSQL
 //! connection rewrites them to `$1`, `$2`, ... when it prepares a statement. Values cross the
-//! interface as [`Val`] (NULL, 64-bit integer, double, text), the only types the schema uses.
+//! interface as [`Val`] (NULL, 64-bit integer, double, text), the only types the schema uses;
+//! a result [`Row`] is read by column name.
 //! The SQL itself sticks to what SQLite, PostgreSQL and PostgreSQL-wire distributed engines
 //! (CockroachDB) all accept: plain `BIGINT`/`DOUBLE PRECISION`/`TEXT` columns, `INSERT ... ON
 //! CONFLICT`, no sequences, no advisory locks, no extensions.
 
-use crate::StoreError;
+use crate::error::StoreError;
+use std::sync::Arc;
 
 /// One SQL value.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,56 +63,68 @@ macro_rules! vals {
 }
 pub(crate) use vals;
 
-/// One result row.
-pub(crate) struct Row(pub Vec<Val>);
+/// One result row: its values, and the names of the result's columns (shared by every row of
+/// one result). Values are read BY COLUMN NAME, the name being the column's (`v.id` is `id`)
+/// or its `AS` alias; the decoders of the `rows` module do so.
+pub(crate) struct Row {
+    names: Arc<[String]>,
+    vals: Vec<Val>,
+}
 
-fn col_err(i: usize, want: &str, got: &Val) -> StoreError {
-    StoreError::Storage(format!("result column {i}: expected {want}, found {got:?}"))
+fn col_err(name: &str, want: &str, got: &Val) -> StoreError {
+    StoreError::Storage(format!("result column {name}: expected {want}, found {got:?}"))
 }
 
 impl Row {
-    fn at(&self, i: usize) -> Result<&Val, StoreError> {
-        self.0
-            .get(i)
-            .ok_or_else(|| StoreError::Storage(format!("result has no column {i}")))
+    /// A row of `vals`, named by `names` (the same length).
+    pub fn new(names: Arc<[String]>, vals: Vec<Val>) -> Row {
+        Row { names, vals }
     }
 
-    pub fn i64(&self, i: usize) -> Result<i64, StoreError> {
-        match self.at(i)? {
+    fn at(&self, name: &str) -> Result<&Val, StoreError> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .and_then(|i| self.vals.get(i))
+            .ok_or_else(|| StoreError::Storage(format!("result has no column {name}")))
+    }
+
+    pub fn i64(&self, name: &str) -> Result<i64, StoreError> {
+        match self.at(name)? {
             Val::Int(v) => Ok(*v),
-            other => Err(col_err(i, "an integer", other)),
+            other => Err(col_err(name, "an integer", other)),
         }
     }
 
-    pub fn opt_i64(&self, i: usize) -> Result<Option<i64>, StoreError> {
-        match self.at(i)? {
+    pub fn opt_i64(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        match self.at(name)? {
             Val::Null => Ok(None),
             Val::Int(v) => Ok(Some(*v)),
-            other => Err(col_err(i, "an integer or NULL", other)),
+            other => Err(col_err(name, "an integer or NULL", other)),
         }
     }
 
-    pub fn f64(&self, i: usize) -> Result<f64, StoreError> {
-        match self.at(i)? {
+    pub fn f64(&self, name: &str) -> Result<f64, StoreError> {
+        match self.at(name)? {
             Val::Real(v) => Ok(*v),
             // SQLite hands back whole REAL values written as integers as integers.
             Val::Int(v) => Ok(*v as f64),
-            other => Err(col_err(i, "a number", other)),
+            other => Err(col_err(name, "a number", other)),
         }
     }
 
-    pub fn text(&self, i: usize) -> Result<String, StoreError> {
-        match self.at(i)? {
+    pub fn text(&self, name: &str) -> Result<String, StoreError> {
+        match self.at(name)? {
             Val::Text(v) => Ok(v.clone()),
-            other => Err(col_err(i, "text", other)),
+            other => Err(col_err(name, "text", other)),
         }
     }
 
-    pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
-        match self.at(i)? {
+    pub fn opt_text(&self, name: &str) -> Result<Option<String>, StoreError> {
+        match self.at(name)? {
             Val::Null => Ok(None),
             Val::Text(v) => Ok(Some(v.clone())),
-            other => Err(col_err(i, "text or NULL", other)),
+            other => Err(col_err(name, "text or NULL", other)),
         }
     }
 }
@@ -168,7 +182,8 @@ impl Db for SqliteDb<'_> {
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
         use rusqlite::types::ValueRef;
         let mut stmt = self.0.prepare_cached(sql)?;
-        let n = stmt.column_count();
+        let names: Arc<[String]> = stmt.column_names().into_iter().map(str::to_string).collect();
+        let n = names.len();
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
@@ -188,7 +203,7 @@ impl Db for SqliteDb<'_> {
                     }
                 });
             }
-            out.push(Row(row));
+            out.push(Row::new(Arc::clone(&names), row));
         }
         Ok(out)
     }
@@ -203,5 +218,48 @@ impl Db for SqliteDb<'_> {
             self.0.execute_batch("COMMIT")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(sql: &str) -> Vec<Row> {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let db: &mut dyn Db = &mut SqliteDb(&conn);
+        db.query(sql, &[]).unwrap()
+    }
+
+    #[test]
+    fn rows_are_read_by_column_name_or_alias() {
+        let rows = query(
+            "SELECT 7 AS seq, 2.5 AS time, 'x' AS name, NULL AS gone, 3 AS whole \
+             UNION ALL SELECT 8, 3.5, 'y', 4, 5",
+        );
+        assert_eq!(rows.len(), 2);
+        let r = &rows[0];
+        assert_eq!(r.i64("seq").unwrap(), 7);
+        assert_eq!(r.f64("time").unwrap(), 2.5);
+        assert_eq!(r.text("name").unwrap(), "x");
+        assert_eq!(r.opt_i64("gone").unwrap(), None);
+        assert_eq!(r.opt_text("gone").unwrap(), None);
+        // An integer reads as a number too (SQLite hands back whole REAL values as integers).
+        assert_eq!(r.f64("whole").unwrap(), 3.0);
+        assert_eq!(rows[1].opt_i64("gone").unwrap(), Some(4));
+    }
+
+    #[test]
+    fn a_missing_or_mistyped_column_is_a_storage_error() {
+        let rows = query("SELECT 'x' AS name");
+        let r = &rows[0];
+        match r.i64("seq") {
+            Err(StoreError::Storage(m)) => assert!(m.contains("no column seq"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        match r.i64("name") {
+            Err(StoreError::Storage(m)) => assert!(m.contains("column name: expected an integer"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

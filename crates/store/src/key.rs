@@ -1,6 +1,6 @@
 //! The service's Ed25519 signing key, kept as the hex of its 32-byte seed in `dir/service.key`.
 
-use crate::StoreError;
+use crate::error::StoreError;
 use ed25519_dalek::SigningKey;
 use rand::RngCore;
 use std::fs;

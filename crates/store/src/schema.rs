@@ -6,7 +6,7 @@
 //! PRECISION`, `TEXT`; no sequences: ids are allocated as `MAX(id) + 1` inside the writing
 //! transaction), plus the `service_key` table.
 
-use crate::StoreError;
+use crate::error::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// (version, SQL). Append new migrations; never edit an applied one.

@@ -3,8 +3,10 @@
 //! connections used on the caller's thread.
 
 use crate::db::{Db, SqliteDb};
-use crate::writer::{Ctx, WriteStats, Writer};
-use crate::{schema, Engine, Level, StoreError};
+use crate::engine::{Ctx, Engine, Level, WriteStats};
+use crate::error::StoreError;
+use crate::schema;
+use crate::writer::Writer;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
@@ -88,12 +90,12 @@ impl SqliteEngine {
 
 impl Engine for SqliteEngine {
     /// Every level is the same here: the one writer is serial.
-    fn write_at<T, F>(&self, _level: Level, f: F) -> Result<T, StoreError>
+    fn write_at<T, F>(&self, level: Level, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
     {
-        self.writer.run(move |conn, ctx| f(&mut SqliteDb(conn), ctx))
+        self.writer.run(level, f)
     }
 
     fn read<T, F>(&self, f: F) -> Result<T, StoreError>

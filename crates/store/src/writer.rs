@@ -10,112 +10,29 @@
 //!
 //! This is the SQLite writer; `BEGIN IMMEDIATE` takes SQLite's write lock, so another process
 //! writing the same file waits (busy timeout) instead of interleaving. The PostgreSQL writer
-//! (the `pg` module) does the same grouping with `SERIALIZABLE` transactions and retries.
+//! (the `pg` module) does the same grouping with `SERIALIZABLE` transactions and retries; both
+//! queue the same jobs (the `job` module).
 
-use crate::StoreError;
-use ed25519_dalek::SigningKey;
+use crate::db::Db;
+use crate::engine::{Ctx, Level, Stats, WriteStats};
+use crate::error::StoreError;
+use crate::job::{self, Job};
 use rusqlite::Connection;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 /// The most jobs one transaction takes.
 pub const MAX_BATCH: usize = 256;
 
-/// What the writer thread knows besides its connection.
-pub(crate) struct Ctx {
-    pub signing: SigningKey,
-    /// This node's audit chain.
-    pub chain: String,
-    /// Sign a checkpoint whenever an entry's seq is a multiple of this (0: never automatically).
-    pub checkpoint_every: u64,
-}
-
-/// Counters of the writer: how many transactions committed and how many jobs they carried.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WriteStats {
-    /// Committed write transactions (one fsync each).
-    pub transactions: u64,
-    /// Jobs carried by those transactions (failed jobs included).
-    pub jobs: u64,
-    /// Whole batches rolled back and run again after a serialization failure, a deadlock or a
-    /// unique violation caused by another node (PostgreSQL only; always 0 on SQLite).
-    pub retries: u64,
-}
-
-#[derive(Default)]
-pub(crate) struct Stats {
-    pub transactions: AtomicU64,
-    pub jobs: AtomicU64,
-    pub retries: AtomicU64,
-}
-
-impl Stats {
-    pub(crate) fn snapshot(&self) -> WriteStats {
-        WriteStats {
-            transactions: self.transactions.load(Ordering::Relaxed),
-            jobs: self.jobs.load(Ordering::Relaxed),
-            retries: self.retries.load(Ordering::Relaxed),
-        }
-    }
-}
-
-trait Job: Send {
-    /// Runs the job; true when it succeeded.
-    fn run(&mut self, conn: &Connection, ctx: &Ctx) -> bool;
-    /// The batch failed as a whole: replace a success (or a job that never ran) by `err`.
-    fn fail(&mut self, err: StoreError);
-    fn reply(self: Box<Self>);
-}
-
-struct TypedJob<T, F> {
-    f: Option<F>,
-    result: Option<Result<T, StoreError>>,
-    reply: mpsc::SyncSender<Result<T, StoreError>>,
-}
-
-impl<T, F> Job for TypedJob<T, F>
-where
-    T: Send,
-    F: FnOnce(&Connection, &Ctx) -> Result<T, StoreError> + Send,
-{
-    fn run(&mut self, conn: &Connection, ctx: &Ctx) -> bool {
-        let Some(f) = self.f.take() else {
-            return false;
-        };
-        let result = catch_unwind(AssertUnwindSafe(|| f(conn, ctx)))
-            .unwrap_or_else(|_| Err(StoreError::Storage("write job panicked".into())));
-        let ok = result.is_ok();
-        self.result = Some(result);
-        ok
-    }
-
-    fn fail(&mut self, err: StoreError) {
-        if !matches!(self.result, Some(Err(_))) {
-            self.result = Some(Err(err));
-        }
-    }
-
-    fn reply(self: Box<Self>) {
-        let this = *self;
-        let result = this
-            .result
-            .unwrap_or_else(|| Err(StoreError::Storage("write job did not run".into())));
-        // The caller may have gone away; nothing to do then.
-        let _ = this.reply.send(result);
-    }
-}
-
 pub(crate) struct Writer {
-    tx: Option<mpsc::Sender<Box<dyn Job>>>,
+    tx: Option<mpsc::Sender<Box<dyn Job<Connection>>>>,
     handle: Option<JoinHandle<()>>,
     stats: Arc<Stats>,
 }
 
 impl Writer {
     pub(crate) fn spawn(conn: Connection, ctx: Ctx) -> Result<Writer, StoreError> {
-        let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
+        let (tx, rx) = mpsc::channel::<Box<dyn Job<Connection>>>();
         let stats = Arc::new(Stats::default());
         let thread_stats = Arc::clone(&stats);
         let handle = std::thread::Builder::new()
@@ -130,29 +47,22 @@ impl Writer {
     }
 
     /// Runs `f` on the writer thread inside the next group transaction; returns once committed.
-    pub(crate) fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// (Every level is the same here: the one writer is serial.)
+    pub(crate) fn run<T, F>(&self, level: Level, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection, &Ctx) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&mut dyn Db, &Ctx) -> Result<T, StoreError> + Send + 'static,
     {
-        let stopped = || StoreError::Storage("the writer thread has stopped".into());
-        let (reply, answer) = mpsc::sync_channel(1);
-        let job: Box<dyn Job> = Box::new(TypedJob {
-            f: Some(f),
-            result: None,
-            reply,
-        });
-        self.tx
-            .as_ref()
-            .ok_or_else(stopped)?
-            .send(job)
-            .map_err(|_| stopped())?;
-        answer.recv().map_err(|_| stopped())?
+        job::submit(self.tx.as_ref(), level, f, stopped)
     }
 
     pub(crate) fn stats(&self) -> WriteStats {
         self.stats.snapshot()
     }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Storage("the writer thread has stopped".into())
 }
 
 impl Drop for Writer {
@@ -165,7 +75,12 @@ impl Drop for Writer {
     }
 }
 
-fn writer_loop(conn: Connection, ctx: Ctx, rx: mpsc::Receiver<Box<dyn Job>>, stats: Arc<Stats>) {
+fn writer_loop(
+    mut conn: Connection,
+    ctx: Ctx,
+    rx: mpsc::Receiver<Box<dyn Job<Connection>>>,
+    stats: Arc<Stats>,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
@@ -175,7 +90,7 @@ fn writer_loop(conn: Connection, ctx: Ctx, rx: mpsc::Receiver<Box<dyn Job>>, sta
                 Err(_) => break,
             }
         }
-        run_batch(&conn, &ctx, &mut batch, &stats);
+        run_batch(&mut conn, &ctx, &mut batch, &stats);
         for job in batch {
             job.reply();
         }
@@ -187,7 +102,7 @@ fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn abort(conn: &Connection, batch: &mut [Box<dyn Job>], err: StoreError) {
+fn abort(conn: &Connection, batch: &mut [Box<dyn Job<Connection>>], err: StoreError) {
     if !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
     }
@@ -197,7 +112,7 @@ fn abort(conn: &Connection, batch: &mut [Box<dyn Job>], err: StoreError) {
     }
 }
 
-fn run_batch(conn: &Connection, ctx: &Ctx, batch: &mut [Box<dyn Job>], stats: &Stats) {
+fn run_batch(conn: &mut Connection, ctx: &Ctx, batch: &mut [Box<dyn Job<Connection>>], stats: &Stats) {
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
         abort(conn, batch, e);
         return;
@@ -219,10 +134,7 @@ fn run_batch(conn: &Connection, ctx: &Ctx, batch: &mut [Box<dyn Job>], stats: &S
         }
     }
     match exec(conn, "COMMIT") {
-        Ok(()) => {
-            stats.transactions.fetch_add(1, Ordering::Relaxed);
-            stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        }
+        Ok(()) => stats.committed(batch.len()),
         Err(e) => abort(conn, batch, e),
     }
 }

@@ -1,0 +1,206 @@
+//! The operations, once for both backends: [`Backend`] implements
+//! [`StoreBackend`] over any [`Engine`], each method handing over to the function of its
+//! domain, where that domain's SQL lives:
+//!
+//! - `parties`: parties and API tokens;
+//! - `tracks`: track reports;
+//! - `volumes`: intents and constraints, plain and checked filing;
+//! - `alerts`: alerts and their per-party seqs;
+//! - `audit`: the audit calls of the interface (the chains themselves are the `audit` module's).
+//!
+//! Each function checks its arguments on the caller's thread (`validate`), then runs one job
+//! on the engine: a write job (re-runnable, so `Fn`) in the writer's transaction, or a read.
+
+mod alerts;
+mod audit;
+mod parties;
+mod tracks;
+mod volumes;
+
+use crate::backend::StoreBackend;
+use crate::engine::{Engine, WriteStats};
+use crate::error::StoreError;
+use crate::types::{
+    AuditEntry, ChainHead, Checkpoint, Decide, Filed, NewAlert, Party, PartyId, Role, StoredAlert,
+    StoredVolume, UpdatedSince, VolumeFiling, Window,
+};
+use deconflict_core::TrackReport;
+use std::sync::Arc;
+
+/// The store on one engine, as [`Store::connect`](crate::Store::connect) builds it.
+pub(crate) struct Backend<E> {
+    pub engine: E,
+    /// `sqlite` or `postgres`.
+    pub name: &'static str,
+    pub node: String,
+    pub public_key_hex: String,
+    /// Secret of [`StoreBackend::opaque_id`], derived from the service key.
+    pub id_secret: [u8; 32],
+}
+
+impl<E: Engine> StoreBackend for Backend<E> {
+    fn node(&self) -> &str {
+        &self.node
+    }
+
+    fn backend(&self) -> &'static str {
+        self.name
+    }
+
+    fn public_key_hex(&self) -> String {
+        self.public_key_hex.clone()
+    }
+
+    fn opaque_id(&self, label: &str) -> u64 {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(self.id_secret);
+        h.update(label.as_bytes());
+        let d = h.finalize();
+        u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+    }
+
+    fn write_stats(&self) -> WriteStats {
+        self.engine.stats()
+    }
+
+    // ---- parties and tokens ----
+
+    fn add_party(
+        &self,
+        name: &str,
+        member_of: Option<&str>,
+        role: Role,
+        now: f64,
+    ) -> Result<Party, StoreError> {
+        parties::add_party(&self.engine, name, member_of, role, now)
+    }
+
+    fn party_by_name(&self, name: &str) -> Result<Option<Party>, StoreError> {
+        parties::party_by_name(&self.engine, name)
+    }
+
+    fn party(&self, id: PartyId) -> Result<Option<Party>, StoreError> {
+        parties::party(&self.engine, id)
+    }
+
+    fn list_parties(&self) -> Result<Vec<Party>, StoreError> {
+        parties::list_parties(&self.engine)
+    }
+
+    fn issue_token(&self, party_name: &str, now: f64) -> Result<String, StoreError> {
+        parties::issue_token(&self.engine, party_name, now)
+    }
+
+    fn revoke_tokens(&self, party_name: &str, now: f64) -> Result<usize, StoreError> {
+        parties::revoke_tokens(&self.engine, party_name, now)
+    }
+
+    fn authenticate(&self, token: &str) -> Result<Option<Party>, StoreError> {
+        parties::authenticate(&self.engine, token)
+    }
+
+    // ---- tracks ----
+
+    fn put_tracks(&self, party: PartyId, reports: &[TrackReport], now: f64) -> Result<u64, StoreError> {
+        tracks::put_tracks(&self.engine, party, reports, now)
+    }
+
+    fn tracks(&self, party: PartyId) -> Result<Vec<TrackReport>, StoreError> {
+        tracks::tracks(&self.engine, party)
+    }
+
+    fn all_tracks(&self) -> Result<Vec<(PartyId, TrackReport)>, StoreError> {
+        tracks::all_tracks(&self.engine)
+    }
+
+    // ---- intents and constraints ----
+
+    fn put_volume(&self, party: PartyId, filing: &VolumeFiling, now: f64) -> Result<u64, StoreError> {
+        volumes::put_volume(&self.engine, party, filing, now)
+    }
+
+    fn file_checked(
+        &self,
+        party: PartyId,
+        kind: &str,
+        id: &str,
+        window: &Window,
+        now: f64,
+        decide: Arc<Decide>,
+    ) -> Result<Option<Filed>, StoreError> {
+        volumes::file_checked(&self.engine, party, kind, id, window, now, decide)
+    }
+
+    fn volumes(&self, party: PartyId, kind: &str) -> Result<Vec<StoredVolume>, StoreError> {
+        volumes::volumes(&self.engine, party, kind)
+    }
+
+    fn all_volumes(&self) -> Result<Vec<(PartyId, String, StoredVolume)>, StoreError> {
+        volumes::all_volumes(&self.engine)
+    }
+
+    fn volumes_updated_since(
+        &self,
+        after: f64,
+        known: &dyn Fn(PartyId, &str, &str, u64) -> bool,
+    ) -> Result<UpdatedSince, StoreError> {
+        volumes::volumes_updated_since(&self.engine, after, known)
+    }
+
+    // ---- alerts ----
+
+    fn append_alerts(&self, alerts: &[NewAlert], now: f64) -> Result<Vec<u64>, StoreError> {
+        alerts::append_alerts(&self.engine, alerts, now)
+    }
+
+    fn alerts_after(&self, party: PartyId, after: u64, limit: usize) -> Result<Vec<StoredAlert>, StoreError> {
+        alerts::alerts_after(&self.engine, party, after, limit)
+    }
+
+    fn last_alert_seq(&self, party: PartyId) -> Result<u64, StoreError> {
+        alerts::last_alert_seq(&self.engine, party)
+    }
+
+    // ---- audit ----
+
+    fn audit(
+        &self,
+        party: Option<PartyId>,
+        kind: &str,
+        body: serde_json::Value,
+        now: f64,
+    ) -> Result<u64, StoreError> {
+        audit::audit(&self.engine, party, kind, body, now)
+    }
+
+    fn audit_for_party(
+        &self,
+        party: PartyId,
+        chain: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        audit::audit_for_party(&self.engine, party, chain, after, limit)
+    }
+
+    fn latest_checkpoint(&self, chain: &str) -> Result<Option<Checkpoint>, StoreError> {
+        audit::latest_checkpoint(&self.engine, chain)
+    }
+
+    fn checkpoint(&self, now: f64) -> Result<Option<Checkpoint>, StoreError> {
+        audit::checkpoint(&self.engine, now)
+    }
+
+    fn chain_heads(&self) -> Result<Vec<ChainHead>, StoreError> {
+        audit::chain_heads(&self.engine)
+    }
+
+    fn link_chains(&self, now: f64) -> Result<Option<u64>, StoreError> {
+        audit::link_chains(&self.engine, now)
+    }
+
+    fn export_audit(&self, w: &mut dyn std::io::Write) -> Result<(), StoreError> {
+        audit::export_audit(&self.engine, &self.public_key_hex, w)
+    }
+}
