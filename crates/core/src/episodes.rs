@@ -1,11 +1,15 @@
 //! Conflict episodes over time, with alerting hysteresis (sans-IO).
 //!
 //! Feed [`EpisodeTracker::update`] the conflicts of each scan, keyed by a stable pair of asset
-//! ids. A level rises at once; it is lowered, and an episode is closed, only after the lower
-//! level (or no conflict) has lasted `hysteresis_s`, so an alert does not flicker when a pair
-//! sits on a threshold.
+//! ids. The tracker owns the episodes (start, end, first alert, closest approach, loss of
+//! separation); each pair's reported level runs the shared [`LevelHysteresis`]: a level rises
+//! at once; it is lowered, and an episode is closed, only after the lower level (or no
+//! conflict) has lasted `hysteresis_s`, so an alert does not flicker when a pair sits on a
+//! threshold. Any conflict found starts an episode, level 0 included.
 
 use crate::cpa::PairConflict;
+pub use crate::hysteresis::LevelChange;
+use crate::hysteresis::LevelHysteresis;
 use crate::separation::AlertLevel;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -42,27 +46,11 @@ pub struct Episode {
     pub los_start: Option<f64>,
 }
 
-/// A change of the reported alert level of a pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LevelChange {
-    /// A new episode, reported at once with its level.
-    New(AlertLevel),
-    /// The level rose to this one (reported at once).
-    Raised(AlertLevel),
-    /// The level fell to this one, which has now lasted `hysteresis_s`.
-    Lowered(AlertLevel),
-    /// The pair has been out of conflict for `hysteresis_s`: the episode is closed and moved
-    /// to [`EpisodeTracker::finished`].
-    Cleared,
-}
-
 #[derive(Debug, Clone)]
 struct Active {
     ep: Episode,
-    /// the level currently reported
-    level: AlertLevel,
-    /// a lower level (or 0) waiting to outlast the hysteresis: (level, since)
-    pending: Option<(AlertLevel, f64)>,
+    /// the level reported, with hysteresis
+    level: LevelHysteresis,
 }
 
 /// Follows episodes across scans.
@@ -124,8 +112,7 @@ impl EpisodeTracker {
                         key,
                         Active {
                             ep,
-                            level: c.level,
-                            pending: None,
+                            level: LevelHysteresis::new(c.level),
                         },
                     );
                     changes.push((key, LevelChange::New(c.level)));
@@ -144,23 +131,8 @@ impl EpisodeTracker {
                         ep.first_level = c.level as u8;
                     }
                     ep.max_level = ep.max_level.max(c.level as u8);
-                    if c.level > act.level {
-                        act.level = c.level;
-                        act.pending = None;
-                        changes.push((key, LevelChange::Raised(c.level)));
-                    } else if c.level < act.level {
-                        match act.pending {
-                            Some((l, since)) if l == c.level => {
-                                if t - since >= self.hysteresis_s {
-                                    act.level = c.level;
-                                    act.pending = None;
-                                    changes.push((key, LevelChange::Lowered(c.level)));
-                                }
-                            }
-                            _ => act.pending = Some((c.level, t)),
-                        }
-                    } else {
-                        act.pending = None;
+                    if let Some(change) = act.level.update(Some(c.level), t, self.hysteresis_s) {
+                        changes.push((key, change));
                     }
                 }
             }
@@ -171,13 +143,8 @@ impl EpisodeTracker {
             if seen.contains(key) {
                 continue;
             }
-            match act.pending {
-                Some((AlertLevel::None, since)) => {
-                    if t - since >= self.hysteresis_s {
-                        closed.push(*key);
-                    }
-                }
-                _ => act.pending = Some((AlertLevel::None, t)),
+            if act.level.update(None, t, self.hysteresis_s) == Some(LevelChange::Cleared) {
+                closed.push(*key);
             }
         }
         closed.sort_unstable();

@@ -15,7 +15,10 @@
 //!   `tin`/`tout`).
 //! * [`detector`]: the broad phase over flat arrays (swept boxes per time slice, binned per
 //!   cube face into Morton-ordered buckets), and brute force.
+//! * [`hysteresis`]: one pair's alert level across scans (raise at once, lower or clear only
+//!   after `hysteresis_s`), shared by the episodes and the service's tactical engine.
 //! * [`episodes`]: conflict episodes with alerting hysteresis.
+//! * [`party`]: the number of a party (operator) tracks, alerts and filings belong to.
 //! * [`strategic`]: strategic deconfliction of ASTM F3548 `Volume4D`s: parsing, the exact 4D
 //!   overlap, and an H3 index.
 //! * [`synth`]: synthetic traffic for benchmarks and tests.
@@ -25,6 +28,8 @@ pub mod cpa;
 pub mod detector;
 pub mod episodes;
 pub mod geodesy;
+pub mod hysteresis;
+pub mod party;
 pub mod separation;
 pub mod strategic;
 pub mod synth;
@@ -33,6 +38,8 @@ pub mod track;
 pub use class::AssetClass;
 pub use cpa::{detect_pair, PairConflict};
 pub use detector::{brute_force, BroadPhaseConfig, Conflict, Detector, ScanStats, Scene};
-pub use episodes::{Episode, EpisodeTracker, LevelChange};
+pub use episodes::{Episode, EpisodeTracker};
+pub use hysteresis::{LevelChange, LevelHysteresis};
+pub use party::PartyId;
 pub use separation::{AlertLevel, SeparationStandard, SeparationTable};
 pub use track::{ReportError, TrackReport, TrackState};

@@ -3,18 +3,20 @@
 //! the other nodes' filings taken in and the audit chains cross-linked.
 
 use crate::state::{unix_now, AppState};
+use crate::tactical::AlertEvent;
 use deconflict_store::{NewAlert, PartyId, StoredAlert};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// One detection step: tick the engine, store the alerts durably, then publish them.
+/// One detection step: tick the engine, store its events durably as alerts, then publish them.
 /// Returns how long the scan took.
 pub async fn detect_once(state: &Arc<AppState>) -> Duration {
     let now = unix_now();
     let t = Instant::now();
-    let alerts = state.engine().tick(now);
+    let events = state.engine().tick(now);
     let took = t.elapsed();
+    let alerts = events.iter().map(to_alert).collect();
     state.metrics.scans.fetch_add(1, Ordering::Relaxed);
     state
         .metrics
@@ -22,6 +24,15 @@ pub async fn detect_once(state: &Arc<AppState>) -> Duration {
         .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
     publish(state, alerts, now).await;
     took
+}
+
+/// The edge of the sans-IO engine: one of its events as the store takes it, the body in its
+/// wire form.
+fn to_alert(event: &AlertEvent) -> NewAlert {
+    NewAlert {
+        party: event.party,
+        body: event.to_body(),
+    }
 }
 
 /// Stores alerts durably (per-party sequence numbers, audit entries), then streams them.

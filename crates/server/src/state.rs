@@ -5,7 +5,7 @@ use crate::cluster::{self, Cluster};
 use crate::config::Config;
 use crate::strategic::conformance::Conformance;
 use crate::strategic::Strategic;
-use crate::tactical::{self, Engine, Origin, Staleness};
+use crate::tactical::{self, ConflictIds, Engine, Origin, Staleness};
 use anyhow::{Context, Result};
 use deconflict_core::strategic::VolumeLimits;
 use deconflict_core::TrackReport;
@@ -127,12 +127,15 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         Some(url) => Some(Cluster::new(&config.node, url, &config.regions).map_err(anyhow::Error::msg)?),
         None => None,
     };
+    // Conflict ids: the store's keyed hash, the same on every node and across restarts.
+    let ids = store.clone();
     let mut engine = Engine::new(
         table,
         Staleness {
             coast_s: config.coast_s,
             drop_s: config.drop_s,
         },
+        ConflictIds::Keyed(Arc::new(move |label: &str| ids.opaque_id(label))),
     );
     let mut by_party: HashMap<PartyId, Vec<deconflict_core::TrackReport>> = HashMap::new();
     for (p, r) in store.all_tracks()? {
@@ -150,8 +153,6 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
             },
         );
     }
-    let ids = store.clone();
-    engine.set_ids(Arc::new(move |label: &str| ids.opaque_id(label)));
     if let Some(c) = &cluster {
         let c = c.clone();
         engine.set_speaks(Arc::new(move |lo, hi| c.speaks(lo, hi)));

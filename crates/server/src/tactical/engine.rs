@@ -1,31 +1,20 @@
-//! The engine: every party's live tracks in one scene, scanned for conflicts, and alerts to
-//! **both** parties of a conflict when its level changes.
+//! The engine: every party's live tracks in one scene, scanned for conflicts, and each pair's
+//! alert level (the shared [`LevelHysteresis`]) turned into [`AlertEvent`]s for **both**
+//! parties of a conflict when it changes.
+//!
+//! Sans-IO: reports and the time come in ([`Engine::ingest`], [`Engine::tick`]), typed events
+//! go out. No clock, no randomness (conflict ids are named by the [`ConflictIds`] it is given),
+//! no JSON and no store types; the same reports and times give the same events.
 
+use super::events::{AlertEvent, ClearReason, EventKind, Geometry, Intruder};
+use super::ids::{ConflictIds, Origin, Speaks, LOCAL};
 use super::views::{IntruderView, OwnTrack, StateVector};
+use deconflict_core::hysteresis::{LevelChange, LevelHysteresis};
 use deconflict_core::track::format_rfc3339;
 use deconflict_core::{
-    AlertLevel, AssetClass, Detector, PairConflict, Scene, SeparationTable, TrackReport, TrackState,
+    AlertLevel, AssetClass, Detector, PairConflict, PartyId, Scene, SeparationTable, TrackReport, TrackState,
 };
-use deconflict_store::{NewAlert, PartyId};
-use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
-
-/// Which node took a track's latest report from its owner: [`LOCAL`] for this node; other
-/// numbers are given out by the cluster layer, [`UNKNOWN`] for tracks loaded from the store.
-pub type Origin = u16;
-/// This node.
-pub const LOCAL: Origin = 0;
-/// A track whose origin is not known (warmed from the store after a restart).
-pub const UNKNOWN: Origin = Origin::MAX;
-
-/// Decides whether this node tells the parties of a change of a conflict between a track that
-/// came in through `lo` and one that came in through `hi` (`lo` is the origin of the pair's
-/// lower `(party, asset)`). With several nodes every node scans the picture it holds, and
-/// exactly one of them speaks for each pair; on one node it is always this one.
-pub type Speaks = std::sync::Arc<dyn Fn(Origin, Origin) -> bool + Send + Sync>;
-
-/// Keyed hash used for conflict ids (the store's `opaque_id`).
-pub type OpaqueId = std::sync::Arc<dyn Fn(&str) -> u64 + Send + Sync>;
 
 /// Timing of stale tracks.
 #[derive(Debug, Clone, Copy)]
@@ -56,12 +45,13 @@ struct Slot {
     coasting: bool,
 }
 
+/// A live conflict. Unlike an episode of the replay, a pair only becomes one when a scan grades
+/// it an alert (level ≥ 1); from then on its level runs the shared hysteresis, found at level
+/// 0 included.
 #[derive(Debug, Clone)]
 struct PairState {
     id: String,
-    level: AlertLevel,
-    /// a lower level (None = clear) waiting to outlast the hysteresis, and since when
-    pending: Option<(AlertLevel, f64)>,
+    level: LevelHysteresis,
     last: PairConflict,
     degraded: bool,
 }
@@ -70,30 +60,12 @@ struct PairState {
 #[derive(Debug, Clone, Copy)]
 struct Change<'a> {
     id: &'a str,
-    event: &'static str,
+    kind: EventKind,
     level: AlertLevel,
-    conflict: Option<&'a PairConflict>,
-    reason: Option<&'static str>,
+    conflict: &'a PairConflict,
 }
 
-impl<'a> Change<'a> {
-    fn new(id: &'a str, event: &'static str, level: AlertLevel, conflict: &'a PairConflict) -> Self {
-        Change {
-            id,
-            event,
-            level,
-            conflict: Some(conflict),
-            reason: None,
-        }
-    }
-
-    fn because(mut self, reason: &'static str) -> Self {
-        self.reason = Some(reason);
-        self
-    }
-}
-
-/// The engine.
+/// The engine: the live tracks, the live conflicts, and the scan that moves them on.
 pub struct Engine {
     table: SeparationTable,
     stale: Staleness,
@@ -105,27 +77,15 @@ pub struct Engine {
     scene: Scene,
     scene_slots: Vec<usize>,
     pairs: HashMap<(usize, usize), PairState>,
-    ids: Option<OpaqueId>,
+    ids: ConflictIds,
     speaks: Option<Speaks>,
-    salt: u64,
     /// Scans run so far.
     pub scans: u64,
 }
 
-fn level_name(l: AlertLevel) -> &'static str {
-    l.name()
-}
-
-fn num(x: f64) -> Value {
-    if x.is_finite() {
-        json!((x * 1000.0).round() / 1000.0)
-    } else {
-        Value::Null
-    }
-}
-
 impl Engine {
-    pub fn new(table: SeparationTable, stale: Staleness) -> Self {
+    /// An empty engine scanning with `table` (and its hysteresis), naming conflicts by `ids`.
+    pub fn new(table: SeparationTable, stale: Staleness, ids: ConflictIds) -> Self {
         let hysteresis_s = table.hysteresis_s;
         Engine {
             table,
@@ -138,9 +98,8 @@ impl Engine {
             scene: Scene::new(),
             scene_slots: Vec::new(),
             pairs: HashMap::new(),
-            ids: None,
+            ids,
             speaks: None,
-            salt: rand::random(),
             scans: 0,
         }
     }
@@ -150,14 +109,9 @@ impl Engine {
         self.index.len()
     }
 
+    /// No live tracks.
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
-    }
-
-    /// Conflict ids become a keyed hash of the two tracks' identities, so every node (and this
-    /// one after a restart) names a conflict the same. Without it, ids hash a per-process salt.
-    pub fn set_ids(&mut self, ids: OpaqueId) {
-        self.ids = Some(ids);
     }
 
     /// Which pairs this node speaks for (default: all).
@@ -219,21 +173,7 @@ impl Engine {
                 .map(|s| format!("{}/{}", s.party, s.report.asset))
                 .unwrap_or_default()
         };
-        let (ka, kb) = (key(a), key(b));
-        let (lo, hi) = if ka <= kb { (ka, kb) } else { (kb, ka) };
-        let x = match &self.ids {
-            Some(f) => f(&format!("tactical-conflict\n{lo}\n{hi}")),
-            None => {
-                let mut x = self.salt;
-                for byte in lo.bytes().chain([0]).chain(hi.bytes()) {
-                    x = (x ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-                }
-                x ^= x >> 33;
-                x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-                x ^ (x >> 33)
-            }
-        };
-        format!("c-{x:016x}")
+        self.ids.of(&key(a), &key(b))
     }
 
     /// Whether this node tells the parties about pair `(a, b)`.
@@ -252,54 +192,41 @@ impl Engine {
         f(lo.origin, hi.origin)
     }
 
-    fn intruder_json(&self, slot: &Slot, now: f64) -> Value {
-        let st = slot.state.propagated((now - slot.report.time).max(0.0));
-        let mut v = serde_json::to_value(StateVector::of(&st, now)).unwrap_or(Value::Null);
-        v["stale"] = json!(slot.coasting);
-        v
-    }
-
-    /// The alert body for one side (`own` is that side's slot).
-    fn alert_for(&self, own: usize, other: usize, ch: &Change, now: f64) -> Option<NewAlert> {
+    /// The event for one side (`own` is that side's slot).
+    fn event_for(&self, own: usize, other: usize, ch: &Change, now: f64) -> Option<AlertEvent> {
         let (o, x) = (self.slots[own].as_ref()?, self.slots[other].as_ref()?);
-        let mut body = json!({
-            "conflict_id": ch.id,
-            "event": ch.event,
-            "level": ch.level as u8,
-            "level_name": level_name(ch.level),
-            "time": format_rfc3339(now),
-            "own_asset": o.report.asset,
-            "intruder": self.intruder_json(x, now),
-        });
-        if let Some(c) = ch.conflict {
-            body["tin_s"] = num(c.tin_s);
-            body["tout_s"] = num(c.tout_s);
-            body["tcpa_s"] = num(c.tcpa_s);
-            body["dcpa_m"] = num(c.dcpa_m);
-            body["los"] = json!(c.los);
-            body["hsep_m"] = num(c.hsep_m);
-            body["vsep_m"] = num(c.vsep_m);
-        }
-        if let Some(r) = ch.reason {
-            body["reason"] = json!(r);
-        }
-        Some(NewAlert { party: o.party, body })
+        let st = x.state.propagated((now - x.report.time).max(0.0));
+        Some(AlertEvent {
+            party: o.party,
+            conflict_id: ch.id.to_string(),
+            kind: ch.kind,
+            level: ch.level,
+            time: now,
+            own_asset: o.report.asset.clone(),
+            intruder: Intruder {
+                state: StateVector::of(&st, now),
+                stale: x.coasting,
+            },
+            geometry: Geometry::from(ch.conflict),
+        })
     }
 
     /// The same change told to both sides of pair `(a, b)`.
     /// Every node keeps the state of every pair it sees; only the node that speaks for the pair
-    /// sends the alerts.
-    fn both(&self, (a, b): (usize, usize), ch: Change, now: f64, out: &mut Vec<NewAlert>) {
+    /// tells the parties.
+    fn both(&self, (a, b): (usize, usize), ch: Change, now: f64, out: &mut Vec<AlertEvent>) {
         if !self.speaks_for(a, b) {
             return;
         }
-        out.extend(self.alert_for(a, b, &ch, now));
-        out.extend(self.alert_for(b, a, &ch, now));
+        out.extend(self.event_for(a, b, &ch, now));
+        out.extend(self.event_for(b, a, &ch, now));
     }
 
-    /// Advances to `now`: coasts and drops stale tracks, scans, and returns the alerts to send
-    /// (level changes with hysteresis, degraded pictures, clearances), two per change.
-    pub fn tick(&mut self, now: f64) -> Vec<NewAlert> {
+    /// Advances to `now`: coasts and drops stale tracks, scans, and returns the events to tell
+    /// (level changes with hysteresis, degraded pictures, clearances), two per change: those of
+    /// lost tracks first, then those of the scan in the detector's order, then clearances and
+    /// degraded pictures in pair order. The same reports and times give the same events.
+    pub fn tick(&mut self, now: f64) -> Vec<AlertEvent> {
         let mut out = Vec::new();
         // Stale tracks.
         let mut dropped: HashSet<usize> = HashSet::new();
@@ -316,21 +243,22 @@ impl Engine {
             }
         }
         // Conflicts of dropped tracks are cleared as lost, told to both sides while both exist.
-        let lost: Vec<(usize, usize)> = self
+        let mut lost: Vec<(usize, usize)> = self
             .pairs
             .keys()
             .filter(|(a, b)| dropped.contains(a) || dropped.contains(b))
             .copied()
             .collect();
+        lost.sort_unstable();
         for key in lost {
             if let Some(p) = self.pairs.remove(&key) {
-                let (id, last) = (p.id.clone(), p.last);
-                self.both(
-                    (key.0, key.1),
-                    Change::new(&id, "cleared", AlertLevel::None, &last).because("track_lost"),
-                    now,
-                    &mut out,
-                );
+                let ch = Change {
+                    id: &p.id,
+                    kind: EventKind::Cleared(ClearReason::TrackLost),
+                    level: AlertLevel::None,
+                    conflict: &p.last,
+                };
+                self.both(key, ch, now, &mut out);
             }
         }
         for i in &dropped {
@@ -369,94 +297,87 @@ impl Engine {
         for (a, b, c) in found {
             let key = (a, b);
             seen.insert(key);
-            match self.pairs.get(&key).cloned() {
-                None => {
-                    if c.level == AlertLevel::None {
-                        continue;
-                    }
-                    let id = self.conflict_id(a, b);
-                    let degraded = self.is_coasting(a) || self.is_coasting(b);
-                    self.pairs.insert(
-                        key,
-                        PairState {
-                            id: id.clone(),
-                            level: c.level,
-                            pending: None,
-                            last: c,
-                            degraded,
-                        },
-                    );
-                    self.both((a, b), Change::new(&id, "new", c.level, &c), now, &mut out);
-                }
-                Some(mut p) => {
-                    p.last = c;
-                    if c.level > p.level {
-                        p.level = c.level;
-                        p.pending = None;
-                        self.both((a, b), Change::new(&p.id, "raised", c.level, &c), now, &mut out);
-                    } else if c.level < p.level {
-                        match p.pending {
-                            Some((l, since)) if l == c.level => {
-                                if now - since >= self.hysteresis_s {
-                                    p.level = c.level;
-                                    p.pending = None;
-                                    self.both(
-                                        (a, b),
-                                        Change::new(&p.id, "lowered", c.level, &c),
-                                        now,
-                                        &mut out,
-                                    );
-                                }
-                            }
-                            _ => p.pending = Some((c.level, now)),
-                        }
-                    } else {
-                        p.pending = None;
-                    }
-                    self.pairs.insert(key, p);
-                }
-            }
-        }
-        // Pairs no longer in conflict clear after the hysteresis.
-        let gone: Vec<(usize, usize)> = self.pairs.keys().filter(|k| !seen.contains(k)).copied().collect();
-        for key in gone {
-            let Some(mut p) = self.pairs.remove(&key) else {
-                continue;
-            };
-            match p.pending {
-                Some((AlertLevel::None, since)) if now - since >= self.hysteresis_s => {
-                    let last = p.last;
-                    self.both(
-                        (key.0, key.1),
-                        Change::new(&p.id, "cleared", AlertLevel::None, &last).because("separated"),
-                        now,
-                        &mut out,
-                    );
+            let Some(p) = self.pairs.get_mut(&key) else {
+                // Only an alert starts a conflict.
+                if c.level == AlertLevel::None {
                     continue;
                 }
-                Some((AlertLevel::None, _)) => {}
-                _ => p.pending = Some((AlertLevel::None, now)),
+                let id = self.conflict_id(a, b);
+                let degraded = self.is_coasting(a) || self.is_coasting(b);
+                let ch = Change {
+                    id: &id,
+                    kind: EventKind::New,
+                    level: c.level,
+                    conflict: &c,
+                };
+                self.both(key, ch, now, &mut out);
+                self.pairs.insert(
+                    key,
+                    PairState {
+                        id,
+                        level: LevelHysteresis::new(c.level),
+                        last: c,
+                        degraded,
+                    },
+                );
+                continue;
+            };
+            p.last = c;
+            let kind = match p.level.update(Some(c.level), now, self.hysteresis_s) {
+                Some(LevelChange::Raised(_)) => EventKind::Raised,
+                Some(LevelChange::Lowered(_)) => EventKind::Lowered,
+                // A pair found is never cleared, nor new.
+                Some(LevelChange::Cleared | LevelChange::New(_)) | None => continue,
+            };
+            let id = p.id.clone();
+            let ch = Change {
+                id: &id,
+                kind,
+                level: c.level,
+                conflict: &c,
+            };
+            self.both(key, ch, now, &mut out);
+        }
+        // Pairs no longer in conflict clear after the hysteresis.
+        let mut gone: Vec<(usize, usize)> =
+            self.pairs.keys().filter(|k| !seen.contains(k)).copied().collect();
+        gone.sort_unstable();
+        for key in gone {
+            let Some(p) = self.pairs.get_mut(&key) else {
+                continue;
+            };
+            if p.level.update(None, now, self.hysteresis_s) == Some(LevelChange::Cleared) {
+                if let Some(p) = self.pairs.remove(&key) {
+                    let ch = Change {
+                        id: &p.id,
+                        kind: EventKind::Cleared(ClearReason::Separated),
+                        level: AlertLevel::None,
+                        conflict: &p.last,
+                    };
+                    self.both(key, ch, now, &mut out);
+                }
             }
-            self.pairs.insert(key, p);
         }
         // A live conflict whose data went stale: both sides are told the picture is degraded.
         let coasting: HashSet<usize> = newly_coasting.into_iter().collect();
-        let degrade: Vec<(usize, usize)> = self
+        let mut degrade: Vec<(usize, usize)> = self
             .pairs
             .iter()
             .filter(|(k, p)| !p.degraded && (coasting.contains(&k.0) || coasting.contains(&k.1)))
             .map(|(k, _)| *k)
             .collect();
+        degrade.sort_unstable();
         for key in degrade {
             if let Some(p) = self.pairs.get_mut(&key) {
                 p.degraded = true;
-                let (id, level, last) = (p.id.clone(), p.level, p.last);
-                self.both(
-                    (key.0, key.1),
-                    Change::new(&id, "degraded", level, &last).because("track_stale"),
-                    now,
-                    &mut out,
-                );
+                let (id, level, last) = (p.id.clone(), p.level.level(), p.last);
+                let ch = Change {
+                    id: &id,
+                    kind: EventKind::Degraded,
+                    level,
+                    conflict: &last,
+                };
+                self.both(key, ch, now, &mut out);
             }
         }
         out
@@ -544,148 +465,5 @@ impl Engine {
     /// Classes known to the engine (for metrics and docs).
     pub fn classes() -> [AssetClass; 4] {
         AssetClass::ALL
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use deconflict_core::SeparationStandard;
-
-    fn rep(asset: &str, t: f64, lat: f64, trk: f64) -> TrackReport {
-        TrackReport {
-            asset: asset.into(),
-            time: t,
-            lat,
-            lng: 35.0,
-            alt_m: 100.0,
-            gs_mps: 20.0,
-            track_deg: trk,
-            vs_mps: 0.0,
-            class: AssetClass::UasSmall,
-        }
-    }
-
-    fn engine() -> Engine {
-        let mut table = SeparationTable::uniform(SeparationStandard::new(50.0, 15.0, 60.0)).unwrap();
-        table.hysteresis_s = 2.0;
-        Engine::new(
-            table,
-            Staleness {
-                coast_s: 3.0,
-                drop_s: 6.0,
-            },
-        )
-    }
-
-    #[test]
-    fn both_parties_are_alerted_and_cleared() {
-        let mut e = engine();
-        // 1 km apart, closing at 40 m/s: tin ~ 23.75 s (warning)
-        e.ingest(1, &[rep("UAV-1", 100.0, 35.0, 0.0)]);
-        e.ingest(2, &[rep("UAV-1", 100.0, 35.0 + 1000.0 / 111_195.0, 180.0)]);
-        let a = e.tick(100.0);
-        assert_eq!(a.len(), 2);
-        let parties: HashSet<_> = a.iter().map(|x| x.party).collect();
-        assert_eq!(parties, [1, 2].into_iter().collect());
-        for x in &a {
-            assert_eq!(x.body["event"], "new");
-            assert_eq!(x.body["own_asset"], "UAV-1");
-            assert!(x.body["intruder"].get("asset").is_none());
-            assert_eq!(x.body["conflict_id"], a[0].body["conflict_id"]);
-        }
-        // diverge: cleared only after the hysteresis
-        e.ingest(1, &[rep("UAV-1", 101.0, 35.0, 180.0)]);
-        e.ingest(2, &[rep("UAV-1", 101.0, 35.0 + 1000.0 / 111_195.0, 0.0)]);
-        assert!(e.tick(101.0).is_empty());
-        let c = e.tick(103.5);
-        assert_eq!(c.len(), 2);
-        assert!(c.iter().all(|x| x.body["event"] == "cleared"));
-    }
-
-    #[test]
-    fn stale_tracks_degrade_then_clear_as_lost() {
-        let mut e = engine();
-        e.ingest(1, &[rep("A", 100.0, 35.0, 0.0)]);
-        e.ingest(2, &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
-        assert_eq!(e.tick(100.0).len(), 2);
-        // B keeps reporting, A goes quiet
-        e.ingest(2, &[rep("B", 103.5, 35.0 + 500.0 / 111_195.0, 180.0)]);
-        let d = e.tick(103.5);
-        assert!(
-            d.iter().any(|x| x.body["event"] == "degraded" && x.party == 2),
-            "{d:?}"
-        );
-        assert!(d.iter().any(|x| x.body["event"] == "degraded" && x.party == 1));
-        e.ingest(2, &[rep("B", 107.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
-        let l = e.tick(107.0);
-        assert!(
-            l.iter()
-                .any(|x| x.body["event"] == "cleared" && x.body["reason"] == "track_lost" && x.party == 2),
-            "{l:?}"
-        );
-        assert_eq!(e.len(), 1);
-        assert!(e.own_tracks(1).is_empty());
-    }
-
-    #[test]
-    fn disclosure_is_scoped() {
-        let mut e = engine();
-        e.ingest(1, &[rep("A", 100.0, 35.0, 0.0)]);
-        e.ingest(2, &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
-        e.ingest(3, &[rep("C", 100.0, 10.0, 0.0)]);
-        e.tick(100.0);
-        assert_eq!(e.disclosed(1, 100.0).len(), 1);
-        assert_eq!(e.disclosed(2, 100.0).len(), 1);
-        assert!(e.disclosed(3, 100.0).is_empty());
-        assert_eq!(e.own_tracks(1).len(), 1);
-        let id = e.disclosed(1, 100.0)[0].conflict_id.clone();
-        assert!(e.conflict_involves(&id, 1) && e.conflict_involves(&id, 2) && !e.conflict_involves(&id, 3));
-    }
-
-    #[test]
-    fn one_node_speaks_for_a_pair_and_every_node_names_it_the_same() {
-        let ids: OpaqueId = std::sync::Arc::new(|label: &str| {
-            label
-                .bytes()
-                .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
-        });
-        // Node X took track A's report (lower key), node Y took B's; both hold both tracks.
-        let (x_node, y_node): (Origin, Origin) = (1, 2);
-        let mut on_x = engine();
-        let mut on_y = engine();
-        on_x.set_ids(ids.clone());
-        on_y.set_ids(ids.clone());
-        // The rule of the cluster layer, seen from each node: the lower track's node speaks.
-        on_x.set_speaks(std::sync::Arc::new(|lo, _hi| lo == LOCAL));
-        on_y.set_speaks(std::sync::Arc::new(|lo, _hi| lo == LOCAL));
-        on_x.ingest(1, &[rep("A", 100.0, 35.0, 0.0)]);
-        on_x.ingest_from(2, &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)], y_node);
-        on_y.ingest_from(1, &[rep("A", 100.0, 35.0, 0.0)], x_node);
-        on_y.ingest(2, &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
-        let from_x = on_x.tick(100.0);
-        let from_y = on_y.tick(100.0);
-        assert_eq!(from_x.len(), 2, "X speaks: both parties told");
-        assert!(from_y.is_empty(), "Y keeps quiet: {from_y:?}");
-        // Y still holds the conflict (its picture and disclosures match X's), under the same id.
-        let id_x = on_x.disclosed(1, 100.0)[0].conflict_id.clone();
-        let id_y = on_y.disclosed(1, 100.0)[0].conflict_id.clone();
-        assert_eq!(id_x, id_y);
-        assert_eq!(from_x[0].body["conflict_id"], id_x.as_str());
-        // If B's report now comes in through X, X still speaks; Y does not start.
-        on_y.ingest_from(2, &[rep("B", 101.0, 35.0 + 500.0 / 111_195.0, 180.0)], x_node);
-        on_y.ingest_from(1, &[rep("A", 101.0, 35.0 + 10.0 / 111_195.0, 0.0)], x_node);
-        assert!(on_y.tick(101.0).iter().all(|a| a.body["event"] != "new"));
-    }
-
-    #[test]
-    fn without_a_key_ids_are_still_per_pair_and_opaque() {
-        let mut e = engine();
-        e.ingest(1, &[rep("A", 100.0, 35.0, 0.0)]);
-        e.ingest(2, &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
-        let a = e.tick(100.0);
-        let id = a[0].body["conflict_id"].as_str().unwrap().to_string();
-        assert!(id.starts_with("c-") && id.len() == 18, "{id}");
-        assert!(!id.contains('A') && !id.contains("B"));
     }
 }

@@ -1,13 +1,27 @@
 //! The tactical side of the service: every party's live tracks in one scene, scanned for losses of
 //! separation, and alerts to **both** parties of a conflict when its level changes.
 //!
-//! Sans-IO like the core: [`Engine`] takes reports and the current time and returns alert
-//! bodies; the runtime stores them durably and only then streams them.
-//! * [`engine`]: the scene, the scan, each pair's alert level with hysteresis;
+//! Sans-IO like the core: [`Engine`] takes reports and the current time and returns typed
+//! [`AlertEvent`]s; it reads no clock, draws no randomness and knows neither JSON nor the store.
+//! The runtime turns the events into alert bodies ([`AlertEvent::to_body`]), stores them
+//! durably and only then streams them.
+//! * [`engine`]: the scene, the scan, each pair's alert level (the core's shared hysteresis),
+//!   and the events of a tick;
+//! * [`events`]: the typed events ([`AlertEvent`], [`EventKind`]);
+//! * [`wire`]: their JSON bodies, exactly as stored and streamed;
+//! * [`ids`]: node origins, which node speaks for a pair, and conflict ids ([`ConflictIds`]);
 //! * [`views`]: what a party may see (own tracks in full; of others, the state vector only).
 
 pub mod engine;
+pub mod events;
+pub mod ids;
 pub mod views;
+pub mod wire;
 
-pub use engine::{Engine, OpaqueId, Origin, Speaks, Staleness, LOCAL, UNKNOWN};
+#[cfg(test)]
+mod tests;
+
+pub use engine::{Engine, Staleness};
+pub use events::{AlertEvent, ClearReason, EventKind, Geometry, Intruder};
+pub use ids::{ConflictIds, OpaqueId, Origin, Speaks, LOCAL, UNKNOWN};
 pub use views::{IntruderView, OwnTrack, StateVector};

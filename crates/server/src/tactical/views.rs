@@ -25,7 +25,7 @@ pub struct OwnTrack {
 /// Everything a disclosure may carry about another party's aircraft: class and state vector at
 /// `time`. No id, callsign or history. Every disclosure (alerts, the picture, constraint
 /// intrusions) is built from this one type, so the allow-list lives in one place.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StateVector {
     pub class: String,
     pub time: String,
