@@ -26,7 +26,8 @@ pub(crate) fn valid_chain_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-pub type PartyId = i64;
+/// A party's id (the core's type, so the store, the engine and the service agree).
+pub use deconflict_core::PartyId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
