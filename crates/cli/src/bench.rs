@@ -8,7 +8,7 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// `http`, `strategic` or `cluster` instead of the detector alone.
     #[command(subcommand)]
     pub kind: Option<BenchKind>,
@@ -27,7 +27,7 @@ pub struct BenchArgs {
 }
 
 #[derive(Debug, clap::Subcommand)]
-pub enum BenchKind {
+pub(crate) enum BenchKind {
     /// Ingest throughput and report-to-alert latency of `deconflict serve` over loopback HTTP.
     Http(crate::bench_http::HttpArgs),
     /// Conflict checks of new filings against an index of many intents, against brute force.
@@ -36,7 +36,7 @@ pub enum BenchKind {
     Cluster(crate::bench_cluster::ClusterArgs),
 }
 
-pub fn run(args: &BenchArgs) -> Result<()> {
+pub(crate) fn run(args: &BenchArgs) -> Result<()> {
     match &args.kind {
         Some(BenchKind::Http(h)) => return crate::bench_http::run(h),
         Some(BenchKind::Strategic(a)) => return crate::bench_strategic::run(a),

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
-pub struct ClusterArgs {
+pub(crate) struct ClusterArgs {
     /// PostgreSQL URL (a fresh schema per phase is made and dropped).
     #[arg(long, default_value = "postgres://root@127.0.0.1:5432/test")]
     pub pg: String,
@@ -186,7 +186,7 @@ fn measure(
     })
 }
 
-pub fn run(args: &ClusterArgs) -> Result<()> {
+pub(crate) fn run(args: &ClusterArgs) -> Result<()> {
     anyhow::ensure!(args.parties >= 2, "--parties must be at least 2");
     anyhow::ensure!(args.nodes >= 2, "--nodes must be at least 2");
     anyhow::ensure!(

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Args)]
-pub struct HttpArgs {
+pub(crate) struct HttpArgs {
     /// Live tracks in the latency and soak phases.
     #[arg(long, default_value_t = 10_000)]
     pub tracks: usize,
@@ -367,7 +367,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-pub fn run(args: &HttpArgs) -> Result<()> {
+pub(crate) fn run(args: &HttpArgs) -> Result<()> {
     anyhow::ensure!(args.parties >= 2, "--parties must be at least 2");
     anyhow::ensure!(
         args.batch >= 1 && args.workers >= 1,

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
-pub struct StrategicArgs {
+pub(crate) struct StrategicArgs {
     /// Stored intents (1–5 volumes each).
     #[arg(long, default_value_t = 1_000_000)]
     pub intents: usize,
@@ -39,7 +39,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-pub fn run(args: &StrategicArgs) -> Result<()> {
+pub(crate) fn run(args: &StrategicArgs) -> Result<()> {
     ensure!(args.intents > 0, "--intents must be at least 1");
     eprintln!(
         "bench strategic: {} intents of 1–5 volumes (circles 0.5–20 km, polygons 1–50 km across, \

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// Which separation standards to use.
 #[derive(Debug, Clone, Args)]
-pub struct StandardArgs {
+pub(crate) struct StandardArgs {
     /// Separation table (TOML, see `deconflict standards`); default: the built-in table.
     #[arg(long, value_name = "FILE")]
     pub table: Option<PathBuf>,
@@ -23,7 +23,7 @@ pub struct StandardArgs {
 }
 
 impl StandardArgs {
-    pub fn table(&self) -> Result<SeparationTable> {
+    pub(crate) fn table(&self) -> Result<SeparationTable> {
         if let (Some(r), Some(h), Some(l)) = (self.radius_m, self.half_height_m, self.lookahead_s) {
             if self.table.is_some() {
                 bail!("--table and --radius-m/--half-height-m/--lookahead-s exclude each other");
@@ -42,13 +42,13 @@ impl StandardArgs {
 }
 
 /// Rounds to a fixed number of decimals for output.
-pub fn round(x: f64, decimals: i32) -> f64 {
+pub(crate) fn round(x: f64, decimals: i32) -> f64 {
     let k = 10f64.powi(decimals);
     (x * k).round() / k
 }
 
 /// A finite number as JSON, or null.
-pub fn num(x: f64, decimals: i32) -> serde_json::Value {
+pub(crate) fn num(x: f64, decimals: i32) -> serde_json::Value {
     if x.is_finite() {
         serde_json::json!(round(x, decimals))
     } else {
@@ -57,7 +57,7 @@ pub fn num(x: f64, decimals: i32) -> serde_json::Value {
 }
 
 /// Thousands separators for the summary tables.
-pub fn thousands(n: usize) -> String {
+pub(crate) fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
-pub struct DetectArgs {
+pub(crate) struct DetectArgs {
     /// Track reports: JSON Lines, or a gzipped trajectory array (detected by content).
     pub file: PathBuf,
     /// Reports older than this (seconds before the newest report in the file) are ignored.
@@ -23,7 +23,7 @@ pub struct DetectArgs {
     pub quiet: bool,
 }
 
-pub fn run(args: &DetectArgs) -> Result<()> {
+pub(crate) fn run(args: &DetectArgs) -> Result<()> {
     let table = args.standards.table()?;
     if args.max_age_s.is_nan() || args.max_age_s < 0.0 {
         anyhow::bail!("--max-age-s must be a non-negative number");

@@ -17,14 +17,14 @@ const MAX_PRINTED: usize = 20;
 
 /// The format a file was found to hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     JsonLines,
     TrafficArray,
 }
 
 /// What reading a file produced besides the reports.
 #[derive(Debug, Default)]
-pub struct ReadStats {
+pub(crate) struct ReadStats {
     pub format: Option<Format>,
     pub gzip: bool,
     pub records: usize,
@@ -49,7 +49,7 @@ pub struct ReadStats {
 }
 
 impl ReadStats {
-    pub fn rejected_total(&self) -> usize {
+    pub(crate) fn rejected_total(&self) -> usize {
         self.rejected.values().sum()
     }
 
@@ -87,7 +87,7 @@ fn open(path: &Path) -> Result<(Box<dyn BufRead>, bool)> {
 
 /// Reads every report of a file, in file order. Bad records are reported on stderr with their
 /// line (or record) number and the field at fault, counted and skipped.
-pub fn read_reports(path: &Path, quiet: bool) -> Result<(Vec<TrackReport>, ReadStats)> {
+pub(crate) fn read_reports(path: &Path, quiet: bool) -> Result<(Vec<TrackReport>, ReadStats)> {
     let (mut reader, gzip) = open(path)?;
     let mut stats = ReadStats {
         gzip,

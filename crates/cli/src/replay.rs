@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Debug, Args)]
-pub struct ReplayArgs {
+pub(crate) struct ReplayArgs {
     /// Track reports: JSON Lines, or a gzipped trajectory array (detected by content).
     pub file: PathBuf,
     /// Where to write the episodes (JSON Lines); `-` for standard output.
@@ -42,7 +42,7 @@ const MAX_STEPS: u64 = 10_000_000;
 
 /// What a replay found, for the summary and for tests.
 #[derive(Debug, Default)]
-pub struct ReplaySummary {
+pub(crate) struct ReplaySummary {
     pub episodes: usize,
     pub by_level: [usize; 4],
     pub losses: usize,
@@ -50,7 +50,7 @@ pub struct ReplaySummary {
     pub steps: usize,
 }
 
-pub fn run(args: &ReplayArgs) -> Result<ReplaySummary> {
+pub(crate) fn run(args: &ReplayArgs) -> Result<ReplaySummary> {
     let table = args.standards.table()?;
     if !(args.step_s > 0.0 && args.step_s.is_finite()) {
         bail!("--step-s must be a positive number of seconds");

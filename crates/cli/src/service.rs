@@ -10,7 +10,7 @@ use std::path::PathBuf;
 const DEFAULT_DATA_DIR: &str = "./deconflict-data";
 
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Configuration file (TOML; see docs/operations.md). Flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -43,7 +43,7 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DataDir {
+pub(crate) struct DataDir {
     /// Data directory of the service (the SQLite database and the service key).
     #[arg(long, default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
@@ -59,7 +59,7 @@ pub struct DataDir {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum PartyCmd {
+pub(crate) enum PartyCmd {
     /// Register a party (who flies).
     Add {
         name: String,
@@ -80,7 +80,7 @@ pub enum PartyCmd {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum TokenCmd {
+pub(crate) enum TokenCmd {
     /// Issue a bearer token for a party; it is printed once and only its hash is kept.
     Issue {
         party: String,
@@ -96,7 +96,7 @@ pub enum TokenCmd {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum AuditCmd {
+pub(crate) enum AuditCmd {
     /// Write the whole audit log (JSON Lines) with its signed checkpoints.
     Export {
         #[command(flatten)]
@@ -127,7 +127,7 @@ fn open(dir: &DataDir) -> Result<Store> {
     })
 }
 
-pub fn serve(args: &ServeArgs) -> Result<()> {
+pub(crate) fn serve(args: &ServeArgs) -> Result<()> {
     let mut config = match &args.config {
         Some(p) => Config::from_toml(
             &std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
@@ -188,7 +188,7 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
     })
 }
 
-pub fn party(cmd: &PartyCmd) -> Result<()> {
+pub(crate) fn party(cmd: &PartyCmd) -> Result<()> {
     match cmd {
         PartyCmd::Add {
             name,
@@ -211,7 +211,7 @@ pub fn party(cmd: &PartyCmd) -> Result<()> {
     Ok(())
 }
 
-pub fn token(cmd: &TokenCmd) -> Result<()> {
+pub(crate) fn token(cmd: &TokenCmd) -> Result<()> {
     match cmd {
         TokenCmd::Issue { party, dir } => {
             let t = open(dir)?.issue_token(party, now())?;
@@ -226,7 +226,7 @@ pub fn token(cmd: &TokenCmd) -> Result<()> {
     Ok(())
 }
 
-pub fn audit(cmd: &AuditCmd) -> Result<()> {
+pub(crate) fn audit(cmd: &AuditCmd) -> Result<()> {
     match cmd {
         AuditCmd::Export { dir, out } => {
             let store = open(dir)?;

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
 //! End-to-end tests of the `deconflict` binary: real files in, real output parsed.
 
 use flate2::read::GzDecoder;

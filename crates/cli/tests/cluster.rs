@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
 //! Several nodes as one service: real `deconflict serve` processes on loopback sharing one real
 //! PostgreSQL database (a fresh schema per test) and a real NATS JetStream server (started by
 //! each test on a free port, so it can be stopped and started again).

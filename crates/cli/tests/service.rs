@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
 //! The service end to end: the real `deconflict serve` binary on loopback, real SQLite files,
 //! real HTTP and Server-Sent Events.
 

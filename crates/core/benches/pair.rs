@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
 //! Criterion benchmark of the exact pair test and of a full scan against brute force.
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use deconflict_core::synth::{generate, SynthParams};

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
 //! Property tests: the indexed detector returns exactly the pairs brute force returns, and the
 //! pair test agrees with an independent oracle that samples each trajectory finely in time.
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
 //! Property tests: the strategic index returns exactly what brute force returns, for conflicts
 //! and for containment, on polygons (convex, concave, tiny, huge), circles (some tangent within
 //! a metre), near the poles and across the antimeridian, with touching time windows and

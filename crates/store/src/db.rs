@@ -77,7 +77,7 @@ fn col_err(name: &str, want: &str, got: &Val) -> StoreError {
 
 impl Row {
     /// A row of `vals`, named by `names` (the same length).
-    pub fn new(names: Arc<[String]>, vals: Vec<Val>) -> Row {
+    pub(crate) fn new(names: Arc<[String]>, vals: Vec<Val>) -> Row {
         Row { names, vals }
     }
 
@@ -89,14 +89,14 @@ impl Row {
             .ok_or_else(|| StoreError::Storage(format!("result has no column {name}")))
     }
 
-    pub fn i64(&self, name: &str) -> Result<i64, StoreError> {
+    pub(crate) fn i64(&self, name: &str) -> Result<i64, StoreError> {
         match self.at(name)? {
             Val::Int(v) => Ok(*v),
             other => Err(col_err(name, "an integer", other)),
         }
     }
 
-    pub fn opt_i64(&self, name: &str) -> Result<Option<i64>, StoreError> {
+    pub(crate) fn opt_i64(&self, name: &str) -> Result<Option<i64>, StoreError> {
         match self.at(name)? {
             Val::Null => Ok(None),
             Val::Int(v) => Ok(Some(*v)),
@@ -104,7 +104,7 @@ impl Row {
         }
     }
 
-    pub fn f64(&self, name: &str) -> Result<f64, StoreError> {
+    pub(crate) fn f64(&self, name: &str) -> Result<f64, StoreError> {
         match self.at(name)? {
             Val::Real(v) => Ok(*v),
             // SQLite hands back whole REAL values written as integers as integers.
@@ -113,14 +113,14 @@ impl Row {
         }
     }
 
-    pub fn text(&self, name: &str) -> Result<String, StoreError> {
+    pub(crate) fn text(&self, name: &str) -> Result<String, StoreError> {
         match self.at(name)? {
             Val::Text(v) => Ok(v.clone()),
             other => Err(col_err(name, "text", other)),
         }
     }
 
-    pub fn opt_text(&self, name: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) fn opt_text(&self, name: &str) -> Result<Option<String>, StoreError> {
         match self.at(name)? {
             Val::Null => Ok(None),
             Val::Text(v) => Ok(Some(v.clone())),
@@ -142,11 +142,11 @@ pub(crate) trait Db {
 }
 
 impl dyn Db + '_ {
-    pub fn query_opt(&mut self, sql: &str, params: &[Val]) -> Result<Option<Row>, StoreError> {
+    pub(crate) fn query_opt(&mut self, sql: &str, params: &[Val]) -> Result<Option<Row>, StoreError> {
         Ok(self.query(sql, params)?.into_iter().next())
     }
 
-    pub fn query_one(&mut self, sql: &str, params: &[Val]) -> Result<Row, StoreError> {
+    pub(crate) fn query_one(&mut self, sql: &str, params: &[Val]) -> Result<Row, StoreError> {
         self.query_opt(sql, params)?
             .ok_or_else(|| StoreError::Storage("query returned no row".into()))
     }

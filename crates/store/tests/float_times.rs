@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
 //! Entry times are hashed as f64 bits, so an export must give back exactly the same bits.
 //! (serde_json needs its `float_roundtrip` feature for that; without it some times parse one
 //! unit in the last place off and a correct log fails to verify.) PostgreSQL's DOUBLE

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
 //! Several nodes (store handles with different node names) on one database, as several server
 //! processes share one PostgreSQL database. These run on SQLite too (two handles on one file,
 //! as the server and the CLI would be).

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
 //! The database goes away under a node (its sessions are ended, as by a restart or a failover):
 //! the writes in flight fail and are not acknowledged, nothing is half-stored, and the node's
 //! connections are reopened on next use without a restart. PostgreSQL only.

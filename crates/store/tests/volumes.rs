@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
 //! Intents and constraints: versions, scoping, audit, windows and checked filing.
 
 mod common;

@@ -12,13 +12,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long one HTTP call may take before it counts as unanswered.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
-pub fn bin() -> Command {
+pub(crate) fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_deconflict"))
 }
 
-pub fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -26,12 +26,12 @@ pub fn now() -> f64 {
 }
 
 /// Metres north of a latitude, in degrees.
-pub fn north(m: f64) -> f64 {
+pub(crate) fn north(m: f64) -> f64 {
     m / 111_195.0
 }
 
 /// Runs `deconflict ARGS EXTRA`, asserts that it succeeded and returns its trimmed stdout.
-pub fn cli_ok<S: AsRef<OsStr>>(args: &[&str], extra: &[S]) -> String {
+pub(crate) fn cli_ok<S: AsRef<OsStr>>(args: &[&str], extra: &[S]) -> String {
     let out = bin().args(args).args(extra).output().unwrap();
     assert!(
         out.status.success(),
@@ -43,7 +43,7 @@ pub fn cli_ok<S: AsRef<OsStr>>(args: &[&str], extra: &[S]) -> String {
 
 /// Writes `table.toml` (one 50 m / 15 m standard for every pair, 0.5 s hysteresis) and
 /// `config.toml` (the table and then `settings`, TOML lines) into `dir`; returns the config.
-pub fn write_config(dir: &Path, settings: &str) -> PathBuf {
+pub(crate) fn write_config(dir: &Path, settings: &str) -> PathBuf {
     let table = dir.join("table.toml");
     std::fs::write(
         &table,
@@ -60,7 +60,7 @@ pub fn write_config(dir: &Path, settings: &str) -> PathBuf {
 }
 
 /// A running `deconflict serve`: killed and reaped when dropped.
-pub struct Server {
+pub(crate) struct Server {
     /// The node's name (`main` for a single node), for messages.
     pub name: String,
     pub child: Child,
@@ -73,7 +73,7 @@ pub struct Server {
 impl Server {
     /// Spawns `serve` (a `deconflict serve …` command) and waits up to `startup` for its
     /// "listening on" line.
-    pub fn spawn(mut serve: Command, name: &str, dir: &Path, startup: Duration) -> Server {
+    pub(crate) fn spawn(mut serve: Command, name: &str, dir: &Path, startup: Duration) -> Server {
         let child = serve
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -116,7 +116,7 @@ impl Drop for Server {
 
 /// (status, body) of a request, whatever the status; `Err` when the server cannot be reached
 /// or does not answer within `timeout`.
-pub fn try_call(
+pub(crate) fn try_call(
     method: &str,
     url: &str,
     token: Option<&str>,
@@ -143,24 +143,24 @@ pub fn try_call(
 
 /// (status, body) of a request; never panics on 4xx/5xx, panics when the server cannot be
 /// reached.
-pub fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
+pub(crate) fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
     try_call(method, url, token, body, CALL_TIMEOUT).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
 }
 
 /// (status, body); status 0 (and `null`) when the server cannot be reached: for nodes that
 /// may be down.
-pub fn call_or_0(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
+pub(crate) fn call_or_0(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
     try_call(method, url, token, body, CALL_TIMEOUT).unwrap_or((0, Value::Null))
 }
 
 /// A report of a small drone over 35.0 E at 120 m, level.
-pub fn report(asset: &str, t: f64, lat: f64, trk: f64, gs: f64) -> Value {
+pub(crate) fn report(asset: &str, t: f64, lat: f64, trk: f64, gs: f64) -> Value {
     json!({"asset": asset, "time": t, "lat": lat, "lng": 35.0, "alt_m": 120.0, "gs_mps": gs,
            "track_deg": trk, "vs_mps": 0.0, "class": "uas_small"})
 }
 
 /// `POST /v1/tracks` with `reports`; panics when the server cannot be reached.
-pub fn post(s: &Server, token: &str, reports: &[Value]) -> (u16, Value) {
+pub(crate) fn post(s: &Server, token: &str, reports: &[Value]) -> (u16, Value) {
     call(
         "POST",
         &format!("{}/v1/tracks", s.base),
@@ -170,7 +170,7 @@ pub fn post(s: &Server, token: &str, reports: &[Value]) -> (u16, Value) {
 }
 
 /// `POST /v1/tracks` to `base`; status 0 when it cannot be reached.
-pub fn post_to(base: &str, token: &str, reports: &[Value]) -> (u16, Value) {
+pub(crate) fn post_to(base: &str, token: &str, reports: &[Value]) -> (u16, Value) {
     call_or_0(
         "POST",
         &format!("{base}/v1/tracks"),
@@ -180,7 +180,7 @@ pub fn post_to(base: &str, token: &str, reports: &[Value]) -> (u16, Value) {
 }
 
 /// `GET /v1/alerts?after=AFTER`, which must answer 200.
-pub fn alerts(s: &Server, token: &str, after: u64) -> Vec<Value> {
+pub(crate) fn alerts(s: &Server, token: &str, after: u64) -> Vec<Value> {
     let (st, v) = call(
         "GET",
         &format!("{}/v1/alerts?after={after}", s.base),
@@ -192,7 +192,7 @@ pub fn alerts(s: &Server, token: &str, after: u64) -> Vec<Value> {
 }
 
 /// Waits up to `secs` until `f` holds, polling.
-pub fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(x) = f() {
@@ -205,7 +205,7 @@ pub fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) ->
 
 /// Reads SSE events (id, data) of `GET /v1/stream` from `base`, resuming after `last_id` if
 /// given, until `stop` says enough, the stream ends or `wait` passes; then disconnects.
-pub fn read_events(
+pub(crate) fn read_events(
     base: &str,
     token: &str,
     last_id: Option<u64>,
@@ -252,7 +252,7 @@ pub fn read_events(
 }
 
 /// Reads up to `n` SSE events (id, data) within `wait`, then disconnects.
-pub fn read_n_events(
+pub(crate) fn read_n_events(
     base: &str,
     token: &str,
     last_id: Option<u64>,

@@ -64,7 +64,7 @@ pub(crate) enum Kind {
 }
 
 impl Shape {
-    pub fn new(fp: &Footprint) -> Shape {
+    pub(super) fn new(fp: &Footprint) -> Shape {
         let empty = Shape {
             c: [1.0, 0.0, 0.0],
             rho: 0.0,
@@ -103,12 +103,12 @@ impl Shape {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         matches!(self.kind, Kind::Empty)
     }
 
     /// Strictly inside (a circle: distance below the radius).
-    pub fn contains(&self, p: Vec3) -> bool {
+    pub(super) fn contains(&self, p: Vec3) -> bool {
         if !finite3(p) {
             return false;
         }
@@ -146,7 +146,7 @@ pub(crate) struct Frame {
 }
 
 impl Frame {
-    pub fn new(m: Vec3) -> Frame {
+    pub(super) fn new(m: Vec3) -> Frame {
         let a = if m[2].abs() < 0.9 {
             [0.0, 0.0, 1.0]
         } else {
@@ -158,17 +158,17 @@ impl Frame {
     }
 
     /// Whether `p` is in the hemisphere the plane can show, with room to spare.
-    pub fn sees(&self, p: Vec3) -> bool {
+    pub(super) fn sees(&self, p: Vec3) -> bool {
         dot(p, self.m) > 0.05
     }
 
     #[inline]
-    pub fn fwd(&self, p: Vec3) -> P2 {
+    pub(super) fn fwd(&self, p: Vec3) -> P2 {
         let w = dot(p, self.m) / EARTH_RADIUS_M;
         [dot(p, self.e1) / w, dot(p, self.e2) / w]
     }
 
-    pub fn inv(&self, q: P2) -> Vec3 {
+    pub(super) fn inv(&self, q: P2) -> Vec3 {
         let k = 1.0 / EARTH_RADIUS_M;
         let p = add(self.m, add(scale(self.e1, q[0] * k), scale(self.e2, q[1] * k)));
         normalize(p).unwrap_or(self.m)

@@ -16,10 +16,10 @@ pub const MAX_ATTEMPTS: u32 = 30;
 /// serialization failure re-runs the whole batch, and a big transaction (a job may upsert
 /// thousands of reports) both fails more often and costs more to redo. Measured with
 /// `deconflict bench cluster`.
-pub const PG_MAX_BATCH: usize = 16;
+pub(super) const PG_MAX_BATCH: usize = 16;
 /// ... and of SERIALIZABLE jobs (filings, administration), whose reads conflict with other
 /// nodes' writes: few per transaction keeps the read set, and the work a retry redoes, small.
-pub const PG_SERIALIZABLE_BATCH: usize = 4;
+pub(super) const PG_SERIALIZABLE_BATCH: usize = 4;
 
 /// A job of the PostgreSQL writer.
 pub(super) type PgJob = Box<dyn Job<PgConn>>;

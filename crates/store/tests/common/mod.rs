@@ -12,9 +12,9 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Once;
 
-pub const PG_ENV: &str = "DECONFLICT_TEST_PG";
+pub(crate) const PG_ENV: &str = "DECONFLICT_TEST_PG";
 
-pub fn report(asset: &str, time: f64, lat: f64) -> TrackReport {
+pub(crate) fn report(asset: &str, time: f64, lat: f64) -> TrackReport {
     TrackReport {
         asset: asset.to_string(),
         time,
@@ -28,17 +28,17 @@ pub fn report(asset: &str, time: f64, lat: f64) -> TrackReport {
     }
 }
 
-pub fn reports(prefix: &str, n: usize, time: f64) -> Vec<TrackReport> {
+pub(crate) fn reports(prefix: &str, n: usize, time: f64) -> Vec<TrackReport> {
     (0..n)
         .map(|i| report(&format!("{prefix}-{i}"), time, 35.0 + i as f64 * 1e-4))
         .collect()
 }
 
-pub fn party(store: &Store, name: &str) -> Party {
+pub(crate) fn party(store: &Store, name: &str) -> Party {
     store.add_party(name, None, Role::Party, 1000.0).unwrap()
 }
 
-pub fn export(store: &Store) -> String {
+pub(crate) fn export(store: &Store) -> String {
     let mut out = Vec::new();
     store.export_audit(&mut out).unwrap();
     String::from_utf8(out).unwrap()
@@ -46,7 +46,7 @@ pub fn export(store: &Store) -> String {
 
 /// One backend for one test: a data directory (the service key, and the SQLite database) and,
 /// for PostgreSQL, a schema of its own.
-pub struct Backend {
+pub(crate) struct Backend {
     pub name: &'static str,
     pub dir: tempfile::TempDir,
     pub url: Option<String>,
@@ -70,7 +70,7 @@ fn pg_url() -> Option<String> {
     }
 }
 
-pub fn sqlite() -> Backend {
+pub(crate) fn sqlite() -> Backend {
     Backend {
         name: "sqlite",
         dir: tempfile::tempdir().unwrap(),
@@ -80,7 +80,7 @@ pub fn sqlite() -> Backend {
 }
 
 /// PostgreSQL on a fresh schema, if `DECONFLICT_TEST_PG` is set.
-pub fn postgres() -> Option<Backend> {
+pub(crate) fn postgres() -> Option<Backend> {
     let url = pg_url()?;
     Some(Backend {
         name: "postgres",
@@ -91,18 +91,18 @@ pub fn postgres() -> Option<Backend> {
 }
 
 /// Every backend to run a test against.
-pub fn backends() -> Vec<Backend> {
+pub(crate) fn backends() -> Vec<Backend> {
     let mut v = vec![sqlite()];
     v.extend(postgres());
     v
 }
 
 impl Backend {
-    pub fn is_pg(&self) -> bool {
+    pub(crate) fn is_pg(&self) -> bool {
         self.url.is_some()
     }
 
-    pub fn options(&self, node: &str, checkpoint_every: u64) -> StoreOptions {
+    pub(crate) fn options(&self, node: &str, checkpoint_every: u64) -> StoreOptions {
         StoreOptions {
             url: self.url.clone(),
             data_dir: self.dir.path().to_path_buf(),
@@ -112,26 +112,26 @@ impl Backend {
         }
     }
 
-    pub fn open_node(&self, node: &str, checkpoint_every: u64) -> Store {
+    pub(crate) fn open_node(&self, node: &str, checkpoint_every: u64) -> Store {
         eprintln!("backend: {} node {node}", self.name);
         Store::connect(&self.options(node, checkpoint_every)).unwrap()
     }
 
     /// Node `main`, as `Store::open_with`.
-    pub fn open_with(&self, checkpoint_every: u64) -> Store {
+    pub(crate) fn open_with(&self, checkpoint_every: u64) -> Store {
         self.open_node("main", checkpoint_every)
     }
 
-    pub fn open(&self) -> Store {
+    pub(crate) fn open(&self) -> Store {
         self.open_with(deconflict_store::DEFAULT_CHECKPOINT_EVERY)
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// A plain PostgreSQL client on this backend's schema.
-    pub fn pg(&self) -> postgres::Client {
+    pub(crate) fn pg(&self) -> postgres::Client {
         let url = self.url.as_deref().expect("a PostgreSQL backend");
         let mut config: postgres::Config = url.parse().unwrap();
         if let Some(s) = &self.schema {
@@ -141,7 +141,7 @@ impl Backend {
     }
 
     /// Runs SQL (no parameters) directly on the database, behind the store's back.
-    pub fn exec(&self, sql: &str) -> u64 {
+    pub(crate) fn exec(&self, sql: &str) -> u64 {
         if self.is_pg() {
             self.pg().execute(sql, &[]).unwrap()
         } else {
@@ -151,7 +151,7 @@ impl Backend {
     }
 
     /// One integer from SQL run directly on the database.
-    pub fn query_i64(&self, sql: &str) -> i64 {
+    pub(crate) fn query_i64(&self, sql: &str) -> i64 {
         if self.is_pg() {
             self.pg().query_one(sql, &[]).unwrap().get(0)
         } else {
@@ -161,7 +161,7 @@ impl Backend {
     }
 
     /// `(seq, time, party, kind, body)` of every entry of a chain, by seq.
-    pub fn audit_rows(&self, chain: &str) -> Vec<(i64, f64, Option<i64>, String, String)> {
+    pub(crate) fn audit_rows(&self, chain: &str) -> Vec<(i64, f64, Option<i64>, String, String)> {
         let sql =
             format!("SELECT seq, time, party_id, kind, body FROM audit WHERE chain = '{chain}' ORDER BY seq");
         if self.is_pg() {
@@ -185,7 +185,7 @@ impl Backend {
 
     /// Rewrites a chain's hashes (and checkpoint hashes) from its stored fields, as an
     /// attacker without the service key would after altering an entry.
-    pub fn rehash_chain(&self, chain: &str) {
+    pub(crate) fn rehash_chain(&self, chain: &str) {
         let mut prev = [0u8; 32];
         for (seq, time, party, kind, body) in self.audit_rows(chain) {
             let h =
