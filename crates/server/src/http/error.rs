@@ -1,8 +1,12 @@
 //! The one error shape of the API: every 4xx and 5xx answer is JSON `{"error": …, "field": …}`.
+//! [`ApiError`] is that answer; the store's errors turn into it with `?` ([`From<StoreError>`]),
+//! and [`json_errors`] rewrites whatever else (axum's and hyper's own refusals) into it.
 
-use axum::http::{header, StatusCode};
+use axum::body::{to_bytes, Body};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use deconflict_store::StoreError;
 use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -12,7 +16,7 @@ use utoipa::ToSchema;
 pub struct ErrorBody {
     /// What went wrong.
     pub error: String,
-    /// The field at fault, when there is one (e.g. `tracks[3].lat`).
+    /// The field at fault, when there is one (e.g. `tracks[3].lat`, `after`, `Authorization`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
@@ -23,6 +27,7 @@ pub struct ApiError {
     pub status: StatusCode,
     pub error: String,
     pub field: Option<String>,
+    /// More members of the answer's object (e.g. `current_version`, `conflicts`).
     pub extra: Option<Value>,
 }
 
@@ -35,12 +40,54 @@ impl ApiError {
             extra: None,
         }
     }
+    /// A 400 naming `field`.
+    pub fn bad_request(error: impl Into<String>, field: &str) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, error, Some(field))
+    }
+    /// A 500 that says nothing of the cause to the caller; the cause is logged.
     pub fn internal(e: impl std::fmt::Display) -> Self {
         tracing::error!("internal error: {e}");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error", None)
     }
     pub fn not_found(what: &str) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, format!("no such {what}"), None)
+    }
+    /// The 409 of a stale `version`, with the current one.
+    pub fn stale(current: u64) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::CONFLICT,
+            format!("stale version: the current version is {current}; nothing stored"),
+            Some("version"),
+        );
+        e.extra = Some(json!({ "current_version": current }));
+        e
+    }
+}
+
+/// The store's errors at the edge: not found → 404, stale or conflicting → 409, invalid input
+/// → 422, anything else (the storage itself) → 500, logged.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => {
+                ApiError::new(StatusCode::NOT_FOUND, format!("not found: {what}"), None)
+            }
+            StoreError::Stale { current } => ApiError::stale(current),
+            StoreError::Conflict(what) => {
+                ApiError::new(StatusCode::CONFLICT, format!("conflict: {what}"), None)
+            }
+            StoreError::Invalid(what) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("invalid: {what}"), None)
+            }
+            e @ StoreError::Storage(_) => ApiError::internal(e),
+        }
+    }
+}
+
+/// A blocking task that panicked or was cancelled: 500, logged.
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        ApiError::internal(e)
     }
 }
 
@@ -58,8 +105,48 @@ impl IntoResponse for ApiError {
         let mut r = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static header"));
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         r
     }
+}
+
+/// The most of a non-JSON error body [`json_errors`] keeps as the message.
+const MAX_TEXT: usize = 1024;
+
+fn is_json(r: &Response) -> bool {
+    r.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            let t = t.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            t == "application/json" || t.ends_with("+json")
+        })
+}
+
+/// Middleware (`axum::middleware::map_response`): any 4xx or 5xx answer that is not JSON (an
+/// extractor's plain-text rejection, the empty body of a 405, …) becomes the JSON error shape,
+/// with its text (if any) as `error`. The status and the other headers (`Allow`,
+/// `WWW-Authenticate`) are kept.
+pub async fn json_errors(r: Response) -> Response {
+    let status = r.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json(&r) {
+        return r;
+    }
+    let (mut parts, body) = r.into_parts();
+    let text = match to_bytes(body, MAX_TEXT * 4).await {
+        Ok(b) => String::from_utf8_lossy(&b).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let error = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_ascii_lowercase()
+    } else {
+        text.chars().take(MAX_TEXT).collect()
+    };
+    let body = json!({ "error": error }).to_string();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, Body::from(body))
 }
