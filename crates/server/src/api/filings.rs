@@ -95,24 +95,18 @@ async fn file(
     };
     match decision {
         Decision::Stale { current } => Err(ApiError::stale(current)),
-        Decision::EntersConstraint { conflicts } => {
-            let mut e = ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "the intent enters a constraint that binds you; nothing stored",
-                Some("extents"),
-            );
-            e.extra = Some(json!({ "conflicts": conflicts }));
-            Err(e)
-        }
-        Decision::RejectedOnConflict { conflicts } => {
-            let mut e = ApiError::new(
-                StatusCode::CONFLICT,
-                "the filing conflicts with other parties' intents and reject_on_conflict is set; nothing stored",
-                Some("extents"),
-            );
-            e.extra = Some(json!({ "conflicts": conflicts }));
-            Err(e)
-        }
+        Decision::EntersConstraint { conflicts } => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the intent enters a constraint that binds you; nothing stored",
+            Some("extents"),
+        )
+        .with(json!({ "conflicts": conflicts }))),
+        Decision::RejectedOnConflict { conflicts } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "the filing conflicts with other parties' intents and reject_on_conflict is set; nothing stored",
+            Some("extents"),
+        )
+        .with(json!({ "conflicts": conflicts }))),
         Decision::Accepted {
             filing,
             conflicts,

@@ -169,15 +169,15 @@ async fn post_tracks(
         for r in results.iter_mut().filter(|r| r.status == "accepted") {
             r.status = "not_stored".into();
         }
-        let mut e = ApiError::new(
+        let e = ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!(
                 "{bad} of {} reports are invalid; nothing was stored. First: {message}",
                 items.len()
             ),
             Some(&field),
-        );
-        e.extra = Some(json!({ "accepted": 0, "results": results }));
+        )
+        .with(json!({ "accepted": 0, "results": results }));
         return Err(reject(&s, e));
     }
     let store = s.store.clone();

@@ -27,8 +27,9 @@ pub struct ApiError {
     pub status: StatusCode,
     pub error: String,
     pub field: Option<String>,
-    /// More members of the answer's object (e.g. `current_version`, `conflicts`).
-    pub extra: Option<Value>,
+    /// More members of the answer's object (e.g. `current_version`, `conflicts`); boxed to
+    /// keep `Result<_, ApiError>` small.
+    pub extra: Option<Box<Value>>,
 }
 
 impl ApiError {
@@ -39,6 +40,11 @@ impl ApiError {
             field: field.map(str::to_string),
             extra: None,
         }
+    }
+    /// The same error with more members in the answer (`extra` must be an object).
+    pub fn with(mut self, extra: Value) -> Self {
+        self.extra = Some(Box::new(extra));
+        self
     }
     /// A 400 naming `field`.
     pub fn bad_request(error: impl Into<String>, field: &str) -> Self {
@@ -54,13 +60,12 @@ impl ApiError {
     }
     /// The 409 of a stale `version`, with the current one.
     pub fn stale(current: u64) -> Self {
-        let mut e = ApiError::new(
+        ApiError::new(
             StatusCode::CONFLICT,
             format!("stale version: the current version is {current}; nothing stored"),
             Some("version"),
-        );
-        e.extra = Some(json!({ "current_version": current }));
-        e
+        )
+        .with(json!({ "current_version": current }))
     }
 }
 
@@ -97,9 +102,11 @@ impl IntoResponse for ApiError {
         if let Some(f) = self.field {
             body["field"] = json!(f);
         }
-        if let Some(Value::Object(extra)) = self.extra {
-            for (k, v) in extra {
-                body[k] = v;
+        if let Some(extra) = self.extra {
+            if let Value::Object(m) = *extra {
+                for (k, v) in m {
+                    body[k] = v;
+                }
             }
         }
         let mut r = (self.status, Json(body)).into_response();
