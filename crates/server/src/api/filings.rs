@@ -245,7 +245,7 @@ async fn file_shared(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .take()
-        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error", None))?;
+        .ok_or_else(|| ApiError::internal("the store filed without deciding"))?;
     if let (Some(filed), Decision::Accepted { filing, alerts, .. }) = (&filed, &decision) {
         s.strategic().apply(
             party,

@@ -157,3 +157,67 @@ pub async fn json_errors(r: Response) -> Response {
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Response::from_parts(parts, Body::from(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_map_to_their_statuses() {
+        let status = |e: StoreError| ApiError::from(e).status;
+        assert_eq!(
+            status(StoreError::NotFound("party x".into())),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(StoreError::Conflict("exists".into())),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(StoreError::Invalid("name".into())),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            status(StoreError::Storage("disk".into())),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let stale = ApiError::from(StoreError::Stale { current: 4 });
+        assert_eq!(
+            (stale.status, stale.field.as_deref()),
+            (StatusCode::CONFLICT, Some("version"))
+        );
+        assert_eq!(stale.extra.as_deref(), Some(&json!({ "current_version": 4 })));
+        // The storage's own words stay in the log.
+        assert_eq!(
+            ApiError::from(StoreError::Storage("disk /x".into())).error,
+            "internal error"
+        );
+    }
+
+    #[tokio::test]
+    async fn non_json_errors_become_json_keeping_headers() {
+        let r = Response::builder()
+            .status(StatusCode::METHOD_NOT_ALLOWED)
+            .header(header::ALLOW, "GET,HEAD")
+            .body(Body::empty())
+            .unwrap();
+        let r = json_errors(r).await;
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.headers()[header::ALLOW], "GET,HEAD");
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+        let b = to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(v, json!({ "error": "method not allowed" }));
+        let text = (StatusCode::BAD_REQUEST, "Failed to parse").into_response();
+        let b = to_bytes(json_errors(text).await.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&b).unwrap(),
+            json!({ "error": "Failed to parse" })
+        );
+        // JSON errors and successes pass untouched.
+        let ok = json_errors((StatusCode::OK, "fine").into_response()).await;
+        assert_eq!(to_bytes(ok.into_body(), 1 << 16).await.unwrap(), "fine");
+    }
+}
