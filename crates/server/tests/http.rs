@@ -224,12 +224,6 @@ async fn bad_tokens_are_401_naming_authorization() {
             "{auth:?}"
         );
     }
-    let wrong_case = format!("BEARER {}", s.token);
-    assert_error(
-        &s.call(Method::GET, "/v1/tracks", Some(&wrong_case), None).await,
-        StatusCode::UNAUTHORIZED,
-        Some("Authorization"),
-    );
     assert_eq!(s.get("/v1/tracks").await.status, StatusCode::OK);
 }
 
