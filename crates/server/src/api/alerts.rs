@@ -1,13 +1,14 @@
 //! A party's alerts: `GET /v1/alerts?after=SEQ`, oldest first, each about one of its own
 //! assets (the live stream is in [`super::stream`]).
 
-use crate::http::{ApiError, Caller, ErrorBody};
+use super::schemas::Alert;
+use crate::http::query::{FromQuery, QueryParams, MAX_SEQ};
+use crate::http::{ApiError, Caller, ErrorBody, JsonQuery};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use deconflict_store::StoredAlert;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use utoipa::{IntoParams, OpenApi};
@@ -24,12 +25,34 @@ pub(crate) fn routes() -> Router<AppRef> {
 #[openapi(paths(get_alerts))]
 pub(crate) struct Doc;
 
-#[derive(Debug, Deserialize, IntoParams)]
+/// The largest page (`limit`).
+pub const MAX_LIMIT: u64 = 10_000;
+/// The page without `limit`.
+pub const DEFAULT_LIMIT: usize = 1000;
+
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AfterQuery {
     /// Return items with a sequence number above this (default 0).
+    #[param(
+        required = false,
+        nullable = false,
+        minimum = 0,
+        maximum = 9223372036854775807_u64
+    )]
     pub after: Option<u64>,
-    /// At most this many (default 1000, at most 10000).
+    /// At most this many (default 1000; 1 to 10000, anything else is a 400).
+    #[param(required = false, nullable = false, minimum = 1, maximum = 10000)]
     pub limit: Option<usize>,
+}
+
+impl FromQuery for AfterQuery {
+    fn from_query(q: &QueryParams) -> Result<Self, ApiError> {
+        Ok(AfterQuery {
+            after: q.integer("after", 0, MAX_SEQ)?,
+            limit: q.integer("limit", 1, MAX_LIMIT)?.map(|n| n as usize),
+        })
+    }
 }
 
 pub(crate) fn alert_json(a: &StoredAlert) -> Value {
@@ -47,18 +70,17 @@ pub(crate) fn alert_json(a: &StoredAlert) -> Value {
 /// the intruder's class and state vector, and `tin_s`/`tcpa_s`/`dcpa_m`. Never the intruder's
 /// id or callsign.
 #[utoipa::path(get, path = "/v1/alerts", params(AfterQuery),
-    responses((status = 200, description = "array of alerts"), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = Vec<Alert>, description = "your alerts, oldest first"),
+              (status = 400, body = ErrorBody, description = "a malformed `after` or `limit` (named in `field`)"),
+              (status = 401, body = ErrorBody), (status = 500, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn get_alerts(
     State(s): State<AppRef>,
     caller: Caller,
-    Query(q): Query<AfterQuery>,
+    JsonQuery(q): JsonQuery<AfterQuery>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
     let store = s.store.clone();
-    let (after, limit) = (q.after.unwrap_or(0), q.limit.unwrap_or(1000).clamp(1, 10_000));
-    let v = tokio::task::spawn_blocking(move || store.alerts_after(caller.0.id, after, limit))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let (after, limit) = (q.after.unwrap_or(0), q.limit.unwrap_or(DEFAULT_LIMIT));
+    let v = tokio::task::spawn_blocking(move || store.alerts_after(caller.0.id, after, limit)).await??;
     Ok(Json(v.iter().map(alert_json).collect()))
 }

@@ -3,17 +3,18 @@
 //! With a store shared by several nodes, the check and the write are one serializable
 //! transaction of the store ([`file_shared`]).
 
-use crate::http::{read_json, ApiError, Caller, ErrorBody};
+use super::schemas::{ConstraintFiling, ConstraintList, Filing as FilingSchema, FilingAnswer, IntentFiling};
+use crate::http::{read_json, ApiError, Caller, ErrorBody, JsonPath};
 use crate::runtime::{deliver, publish};
 use crate::state::{unix_now, AppState};
 use crate::strategic::{parse_request, window_of, Decision, Filing, FilingRequest, Kind, Strategic};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use deconflict_store::{Role, StoreError};
+use deconflict_store::Role;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -37,16 +38,26 @@ pub(crate) fn routes() -> Router<AppRef> {
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(paths(
-    put_intent,
-    put_constraint,
-    get_intent,
-    get_constraint,
-    delete_intent,
-    delete_constraint,
-    list_intents,
-    list_constraints
-))]
+#[openapi(
+    paths(
+        put_intent,
+        put_constraint,
+        get_intent,
+        get_constraint,
+        delete_intent,
+        delete_constraint,
+        list_intents,
+        list_constraints
+    ),
+    components(schemas(
+        IntentFiling,
+        ConstraintFiling,
+        FilingAnswer,
+        FilingSchema,
+        ConstraintList,
+        super::schemas::Volume4D
+    ))
+)]
 pub(crate) struct Doc;
 
 fn filing_json(f: &Filing) -> Value {
@@ -83,33 +94,19 @@ async fn file(
         s.strategic().file(party.id, &party.name, req, now)
     };
     match decision {
-        Decision::Stale { current } => {
-            let mut e = ApiError::new(
-                StatusCode::CONFLICT,
-                format!("stale version: the current version is {current}; nothing stored"),
-                Some("version"),
-            );
-            e.extra = Some(json!({ "current_version": current }));
-            Err(e)
-        }
-        Decision::EntersConstraint { conflicts } => {
-            let mut e = ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "the intent enters a constraint that binds you; nothing stored",
-                Some("extents"),
-            );
-            e.extra = Some(json!({ "conflicts": conflicts }));
-            Err(e)
-        }
-        Decision::RejectedOnConflict { conflicts } => {
-            let mut e = ApiError::new(
-                StatusCode::CONFLICT,
-                "the filing conflicts with other parties' intents and reject_on_conflict is set; nothing stored",
-                Some("extents"),
-            );
-            e.extra = Some(json!({ "conflicts": conflicts }));
-            Err(e)
-        }
+        Decision::Stale { current } => Err(ApiError::stale(current)),
+        Decision::EntersConstraint { conflicts } => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the intent enters a constraint that binds you; nothing stored",
+            Some("extents"),
+        )
+        .with(json!({ "conflicts": conflicts }))),
+        Decision::RejectedOnConflict { conflicts } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "the filing conflicts with other parties' intents and reject_on_conflict is set; nothing stored",
+            Some("extents"),
+        )
+        .with(json!({ "conflicts": conflicts }))),
         Decision::Accepted {
             filing,
             conflicts,
@@ -141,31 +138,19 @@ async fn file(
                     now,
                 )
             })
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("internal error: {e}"),
-                    None,
-                )
-            })?;
-            if let Err(e) = res {
-                s.strategic().undo(&filing, previous);
-                return Err(match e {
-                    StoreError::Stale { current } => {
-                        let mut e = ApiError::new(
-                            StatusCode::CONFLICT,
-                            format!("stale version: the current version is {current}; nothing stored"),
-                            Some("version"),
-                        );
-                        e.extra = Some(json!({ "current_version": current }));
-                        e
-                    }
-                    other => {
-                        tracing::error!("storing a filing failed: {other}");
-                        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error", None)
-                    }
-                });
+            .await;
+            // Not stored (or not known to be): the index forgets the filing again, and the
+            // store's error is the answer (a stale version 409, the storage itself 500).
+            match res {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    s.strategic().undo(&filing, previous);
+                    return Err(e.into());
+                }
+                Err(e) => {
+                    s.strategic().undo(&filing, previous);
+                    return Err(e.into());
+                }
             }
             publish(&s, alerts, now).await;
             Ok(answer(kind, &filing, conflicts))
@@ -242,14 +227,9 @@ async fn file_shared(
     let filed = tokio::task::spawn_blocking(move || {
         store.file_checked(party, kind.as_str(), &fid, &window, now, decide)
     })
-    .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("internal error: {e}"),
-            None,
-        )
-    })?
+    .await?
+    // Deliberately 503, not the store's own error: the shared store (PostgreSQL) is away or
+    // gave up retrying, and the client may try again (on this node or another).
     .map_err(|e| {
         tracing::error!("storing a filing failed: {e}");
         s.metrics
@@ -265,7 +245,7 @@ async fn file_shared(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .take()
-        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error", None))?;
+        .ok_or_else(|| ApiError::internal("the store filed without deciding"))?;
     if let (Some(filed), Decision::Accepted { filing, alerts, .. }) = (&filed, &decision) {
         s.strategic().apply(
             party,
@@ -309,65 +289,92 @@ async fn end(s: AppRef, caller: Caller, kind: Kind, id: String) -> Result<impl I
 }
 
 /// File or update an operational intent (ASTM F3548 Volume4D extents); see docs/api.md.
-#[utoipa::path(put, path = "/v1/intents/{id}", params(("id" = String, Path, description = "your intent id")),
-    request_body(content = Object, description = "extents, state, priority, version, reject_on_conflict, disclosure"),
-    responses((status = 201, description = "filed; lists the strategic conflicts"), (status = 200, description = "updated"),
-              (status = 409, body = ErrorBody, description = "stale version, or conflicts with reject_on_conflict"),
-              (status = 422, body = ErrorBody, description = "bad volume, or enters a constraint binding you")),
+#[utoipa::path(put, path = "/v1/intents/{id}",
+    params(("id" = String, Path, min_length = 1, max_length = 128, description = "your intent id: 1 to 128 bytes, no control characters")),
+    request_body(content = IntentFiling),
+    responses((status = 201, body = FilingAnswer, description = "filed; lists the strategic conflicts"),
+              (status = 200, body = FilingAnswer, description = "updated"),
+              (status = 400, body = ErrorBody, description = "malformed JSON (`field: body`), or a path that is not UTF-8 (`field: id`)"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "observers cannot file"),
+              (status = 409, body = ErrorBody, description = "stale version, or conflicts with reject_on_conflict; nothing stored"),
+              (status = 413, body = ErrorBody, description = "body over max_body_bytes"),
+              (status = 422, body = ErrorBody, description = "a bad id or filing, or an intent entering a constraint binding you; nothing stored"),
+              (status = 500, body = ErrorBody), (status = 503, body = ErrorBody, description = "the shared store is unavailable; nothing stored")),
     security(("bearer" = [])))]
 async fn put_intent(
     State(s): State<AppRef>,
     caller: Caller,
-    Path(id): Path<String>,
+    JsonPath(id): JsonPath<String>,
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
     file(s, caller, Kind::Intent, id, body).await
 }
 
 /// File or update a constraint (binds all others, or named parties); see docs/api.md.
-#[utoipa::path(put, path = "/v1/constraints/{id}", params(("id" = String, Path, description = "your constraint id")),
-    request_body(content = Object, description = "extents, binds, type, state, priority, version, disclosure"),
-    responses((status = 201, description = "filed"), (status = 200, description = "updated"),
-              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+#[utoipa::path(put, path = "/v1/constraints/{id}",
+    params(("id" = String, Path, min_length = 1, max_length = 128, description = "your constraint id: 1 to 128 bytes, no control characters")),
+    request_body(content = ConstraintFiling),
+    responses((status = 201, body = FilingAnswer, description = "filed"), (status = 200, body = FilingAnswer, description = "updated"),
+              (status = 400, body = ErrorBody, description = "malformed JSON (`field: body`), or a path that is not UTF-8 (`field: id`)"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "observers cannot file"),
+              (status = 409, body = ErrorBody, description = "stale version; nothing stored"),
+              (status = 413, body = ErrorBody, description = "body over max_body_bytes"),
+              (status = 422, body = ErrorBody, description = "a bad id or filing; nothing stored"),
+              (status = 500, body = ErrorBody), (status = 503, body = ErrorBody, description = "the shared store is unavailable; nothing stored")),
     security(("bearer" = [])))]
 async fn put_constraint(
     State(s): State<AppRef>,
     caller: Caller,
-    Path(id): Path<String>,
+    JsonPath(id): JsonPath<String>,
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
     file(s, caller, Kind::Constraint, id, body).await
 }
 
 /// End one of your intents.
-#[utoipa::path(delete, path = "/v1/intents/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "ended"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/v1/intents/{id}", params(("id" = String, Path, description = "your intent id")),
+    responses((status = 200, body = FilingAnswer, description = "ended"),
+              (status = 400, body = ErrorBody, description = "a path that is not UTF-8 (`field: id`)"),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "changed meanwhile (stale version); nothing stored"),
+              (status = 422, body = ErrorBody), (status = 500, body = ErrorBody),
+              (status = 503, body = ErrorBody, description = "the shared store is unavailable; nothing stored")),
+    security(("bearer" = [])))]
 async fn delete_intent(
     State(s): State<AppRef>,
     caller: Caller,
-    Path(id): Path<String>,
+    JsonPath(id): JsonPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     end(s, caller, Kind::Intent, id).await
 }
 
 /// End one of your constraints.
-#[utoipa::path(delete, path = "/v1/constraints/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "ended"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/v1/constraints/{id}", params(("id" = String, Path, description = "your constraint id")),
+    responses((status = 200, body = FilingAnswer, description = "ended"),
+              (status = 400, body = ErrorBody, description = "a path that is not UTF-8 (`field: id`)"),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "changed meanwhile (stale version); nothing stored"),
+              (status = 422, body = ErrorBody), (status = 500, body = ErrorBody),
+              (status = 503, body = ErrorBody, description = "the shared store is unavailable; nothing stored")),
+    security(("bearer" = [])))]
 async fn delete_constraint(
     State(s): State<AppRef>,
     caller: Caller,
-    Path(id): Path<String>,
+    JsonPath(id): JsonPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     end(s, caller, Kind::Constraint, id).await
 }
 
 /// One of your intents.
-#[utoipa::path(get, path = "/v1/intents/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "the filing"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/intents/{id}", params(("id" = String, Path, description = "your intent id")),
+    responses((status = 200, body = FilingSchema, description = "the filing"),
+              (status = 400, body = ErrorBody, description = "a path that is not UTF-8 (`field: id`)"),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn get_intent(
     State(s): State<AppRef>,
     caller: Caller,
-    Path(id): Path<String>,
+    JsonPath(id): JsonPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     s.strategic()
         .get(caller.0.id, Kind::Intent, &id)
@@ -376,12 +383,15 @@ async fn get_intent(
 }
 
 /// One of your constraints.
-#[utoipa::path(get, path = "/v1/constraints/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "the filing"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/constraints/{id}", params(("id" = String, Path, description = "your constraint id")),
+    responses((status = 200, body = FilingSchema, description = "the filing"),
+              (status = 400, body = ErrorBody, description = "a path that is not UTF-8 (`field: id`)"),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn get_constraint(
     State(s): State<AppRef>,
     caller: Caller,
-    Path(id): Path<String>,
+    JsonPath(id): JsonPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     s.strategic()
         .get(caller.0.id, Kind::Constraint, &id)
@@ -390,7 +400,9 @@ async fn get_constraint(
 }
 
 /// Your live intents.
-#[utoipa::path(get, path = "/v1/intents", responses((status = 200, description = "your intents")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/intents",
+    responses((status = 200, body = Vec<FilingSchema>, description = "your intents"), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn list_intents(State(s): State<AppRef>, caller: Caller) -> Json<Value> {
     let st = s.strategic();
     Json(Value::from(
@@ -403,7 +415,9 @@ async fn list_intents(State(s): State<AppRef>, caller: Caller) -> Json<Value> {
 
 /// Your own constraints in full, and the constraints of other parties that bind you (their
 /// volumes, type and owner as the owner discloses it): what you must keep out of.
-#[utoipa::path(get, path = "/v1/constraints", responses((status = 200, description = "own and binding_you")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/constraints",
+    responses((status = 200, body = ConstraintList, description = "own and binding_you"), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn list_constraints(State(s): State<AppRef>, caller: Caller) -> Json<Value> {
     let st = s.strategic();
     let own: Vec<Value> = st

@@ -1,7 +1,8 @@
 //! GeoJSON for anyone's GIS: the caller's intents and constraints, the constraints that bind
 //! it, and the overlap regions of its strategic conflicts.
 
-use crate::http::Caller;
+use super::schemas::FeatureCollection;
+use crate::http::{Caller, ErrorBody};
 use crate::state::AppState;
 use crate::strategic::Kind;
 use axum::extract::State;
@@ -25,7 +26,10 @@ pub(crate) fn routes() -> Router<AppRef> {
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(paths(intents_geojson, conflicts_geojson))]
+#[openapi(
+    paths(intents_geojson, conflicts_geojson),
+    components(schemas(FeatureCollection))
+)]
 pub(crate) struct Doc;
 
 fn feature(geometry: Value, props: Value) -> Value {
@@ -38,7 +42,10 @@ fn volume_props(v: &Volume4D) -> Value {
 }
 
 /// Your intents and constraints, and the constraints that bind you, as GeoJSON.
-#[utoipa::path(get, path = "/v1/intents.geojson", responses((status = 200, description = "GeoJSON FeatureCollection")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/intents.geojson",
+    responses((status = 200, content_type = "application/geo+json", body = FeatureCollection, description = "GeoJSON FeatureCollection"),
+              (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn intents_geojson(State(s): State<AppRef>, caller: Caller) -> impl IntoResponse {
     let st = s.strategic();
     let mut features = Vec::new();
@@ -73,7 +80,10 @@ async fn intents_geojson(State(s): State<AppRef>, caller: Caller) -> impl IntoRe
 }
 
 /// The overlap regions of your current strategic conflicts, as GeoJSON.
-#[utoipa::path(get, path = "/v1/conflicts.geojson", responses((status = 200, description = "GeoJSON FeatureCollection")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/conflicts.geojson",
+    responses((status = 200, content_type = "application/geo+json", body = FeatureCollection, description = "GeoJSON FeatureCollection"),
+              (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn conflicts_geojson(State(s): State<AppRef>, caller: Caller) -> impl IntoResponse {
     let st = s.strategic();
     let features: Vec<Value> = st

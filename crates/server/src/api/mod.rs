@@ -15,10 +15,11 @@ pub mod audit;
 pub mod filings;
 pub mod geojson;
 pub mod health;
+pub mod schemas;
 pub mod stream;
 pub mod tracks;
 
-use crate::http::{ApiError, ErrorBody};
+use crate::http::{json_errors, ApiError, ErrorBody};
 use crate::state::AppState;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -38,6 +39,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(filings::routes())
         .merge(geojson::routes())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route", None) })
+        // Every other error answer (a 405's empty body, an extractor's text) in the one shape.
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
 }
 

@@ -1,10 +1,11 @@
 //! The live stream of a party's alerts (Server-Sent Events), resumable by sequence number: the
 //! backlog from the store first, then live alerts, with gaps filled from the store.
 
-use super::alerts::{alert_json, AfterQuery};
-use crate::http::{ApiError, Caller, ErrorBody};
+use super::alerts::alert_json;
+use crate::http::query::{FromQuery, QueryParams, MAX_SEQ};
+use crate::http::{ApiError, Caller, ErrorBody, JsonQuery};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
@@ -14,7 +15,7 @@ use std::convert::Infallible;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
-use utoipa::OpenApi;
+use utoipa::{IntoParams, OpenApi};
 
 type AppRef = Arc<AppState>;
 
@@ -28,24 +29,53 @@ pub(crate) fn routes() -> Router<AppRef> {
 #[openapi(paths(stream))]
 pub(crate) struct Doc;
 
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// Start after this sequence number (default 0; `Last-Event-ID` wins when both are given).
+    #[param(
+        required = false,
+        nullable = false,
+        minimum = 0,
+        maximum = 9223372036854775807_u64
+    )]
+    pub after: Option<u64>,
+}
+
+impl FromQuery for StreamQuery {
+    fn from_query(q: &QueryParams) -> Result<Self, ApiError> {
+        Ok(StreamQuery {
+            after: q.integer("after", 0, MAX_SEQ)?,
+        })
+    }
+}
+
 /// Live alerts (Server-Sent Events). Each event has `id:` = the alert's sequence number; a
 /// client that reconnects with `Last-Event-ID` (or `?after=`) first gets every alert it missed.
 /// A client too slow to keep up is sent an `error` event naming the last sequence number it
 /// got, and is disconnected rather than slowing the service.
-#[utoipa::path(get, path = "/v1/stream", params(AfterQuery),
-    responses((status = 200, description = "text/event-stream of alerts"), (status = 401, body = ErrorBody)),
+#[utoipa::path(get, path = "/v1/stream", params(StreamQuery,
+        ("Last-Event-ID" = Option<u64>, Header, nullable = false, minimum = 0, maximum = 9223372036854775807_u64,
+         description = "resume after this sequence number")),
+    responses(// No schema for the stream: schemathesis would hold the whole event list to it.
+              (status = 200, description = "text/event-stream: events `alert` (data: an alert, id: its seq) and `error`"),
+              (status = 400, body = ErrorBody, description = "a malformed `after` or `Last-Event-ID` (named in `field`)"),
+              (status = 401, body = ErrorBody), (status = 500, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn stream(
     State(s): State<AppRef>,
     caller: Caller,
     headers: HeaderMap,
-    Query(q): Query<AfterQuery>,
+    JsonQuery(q): JsonQuery<StreamQuery>,
 ) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let last_id = match headers.get("last-event-id") {
         Some(v) => Some(
             v.to_str()
                 .ok()
-                .and_then(|t| t.trim().parse::<u64>().ok())
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit()))
+                .and_then(|t| t.parse::<u64>().ok())
+                .filter(|n| *n <= MAX_SEQ)
                 .ok_or_else(|| {
                     ApiError::new(
                         StatusCode::BAD_REQUEST,

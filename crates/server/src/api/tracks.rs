@@ -2,11 +2,12 @@
 //! engine) and the caller's picture out: its own tracks in full, and the intruders its live
 //! conflicts disclose.
 
-use crate::http::{read_json, reject, ApiError, Caller, ErrorBody};
+use super::schemas as doc;
+use crate::http::{read_json, reject, ApiError, Caller, ErrorBody, JsonPath};
 use crate::state::{unix_now, AppState};
 use crate::tactical::{IntruderView, OwnTrack, StateVector};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -32,7 +33,15 @@ pub(crate) fn routes() -> Router<AppRef> {
 #[derive(OpenApi)]
 #[openapi(
     paths(post_tracks, get_tracks, get_track, get_conflict),
-    components(schemas(ReportResult, TracksAccepted, Picture, OwnTrack, IntruderView, StateVector))
+    components(schemas(
+        ReportResult,
+        TracksAccepted,
+        Picture,
+        OwnTrack,
+        IntruderView,
+        StateVector,
+        doc::TrackReport
+    ))
 )]
 pub(crate) struct Doc;
 
@@ -61,9 +70,14 @@ pub struct TracksAccepted {
 /// fields). The batch is validated whole: if any report is bad, nothing is stored and the
 /// answer (422) names each bad report's field; otherwise every report is stored durably before
 /// the answer, and the detector sees it within `scan_min_interval_ms`.
-#[utoipa::path(post, path = "/v1/tracks", request_body(content = Vec<Object>, description = "Track reports"),
-    responses((status = 200, body = TracksAccepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
+#[utoipa::path(post, path = "/v1/tracks",
+    request_body(content = Vec<doc::TrackReport>, description = "Track reports of your own assets"),
+    responses((status = 200, body = TracksAccepted),
+              (status = 400, body = ErrorBody, description = "malformed JSON (`field: body`)"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "observers cannot report"),
+              (status = 413, body = ErrorBody, description = "body over max_body_bytes, or more than max_reports_per_request reports"),
+              (status = 422, body = ErrorBody, description = "a bad report: nothing stored; `field` names the first, `results` each"),
+              (status = 500, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn post_tracks(
     State(s): State<AppRef>,
@@ -155,24 +169,22 @@ async fn post_tracks(
         for r in results.iter_mut().filter(|r| r.status == "accepted") {
             r.status = "not_stored".into();
         }
-        let mut e = ApiError::new(
+        let e = ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!(
                 "{bad} of {} reports are invalid; nothing was stored. First: {message}",
                 items.len()
             ),
             Some(&field),
-        );
-        e.extra = Some(json!({ "accepted": 0, "results": results }));
+        )
+        .with(json!({ "accepted": 0, "results": results }));
         return Err(reject(&s, e));
     }
     let store = s.store.clone();
     let pid = party.id;
     let (seq, reports) =
         tokio::task::spawn_blocking(move || store.put_tracks(pid, &reports, now).map(|q| (q, reports)))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?;
+            .await??;
     s.engine().ingest(pid, &reports);
     s.dirty.notify_one();
     s.metrics
@@ -198,7 +210,8 @@ pub struct Picture {
 }
 
 /// Your own picture: your live tracks and the intruders your live conflicts disclose.
-#[utoipa::path(get, path = "/v1/tracks", responses((status = 200, body = Picture), (status = 401, body = ErrorBody)),
+#[utoipa::path(get, path = "/v1/tracks",
+    responses((status = 200, body = Picture), (status = 401, body = ErrorBody), (status = 500, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn get_tracks(State(s): State<AppRef>, caller: Caller) -> Json<Picture> {
     let e = s.engine();
@@ -210,12 +223,13 @@ async fn get_tracks(State(s): State<AppRef>, caller: Caller) -> Json<Picture> {
 
 /// One of your own tracks by asset id (404 for any id that is not yours, known or not).
 #[utoipa::path(get, path = "/v1/tracks/{asset}", params(("asset" = String, Path, description = "your asset id")),
-    responses((status = 200, body = OwnTrack), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = OwnTrack), (status = 400, body = ErrorBody, description = "the path is not UTF-8 (`field: asset`)"),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn get_track(
     State(s): State<AppRef>,
     caller: Caller,
-    Path(asset): Path<String>,
+    JsonPath(asset): JsonPath<String>,
 ) -> Result<Json<OwnTrack>, ApiError> {
     s.engine()
         .own_tracks(caller.0.id)
@@ -227,12 +241,13 @@ async fn get_track(
 
 /// The intruders disclosed to you by one live conflict (404 unless you are a side of it).
 #[utoipa::path(get, path = "/v1/conflicts/{id}", params(("id" = String, Path, description = "conflict id from an alert")),
-    responses((status = 200, body = Vec<IntruderView>), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = Vec<IntruderView>), (status = 400, body = ErrorBody, description = "the path is not UTF-8 (`field: id`)"),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn get_conflict(
     State(s): State<AppRef>,
     caller: Caller,
-    Path(id): Path<String>,
+    JsonPath(id): JsonPath<String>,
 ) -> Result<Json<Vec<IntruderView>>, ApiError> {
     let v: Vec<IntruderView> = s
         .engine()

@@ -41,10 +41,7 @@ impl FromRequestParts<AppRef> for Caller {
             return Err(unauthorized());
         }
         let store = state.store.clone();
-        let party = tokio::task::spawn_blocking(move || store.authenticate(&token))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?;
+        let party = tokio::task::spawn_blocking(move || store.authenticate(&token)).await??;
         party.map(Caller).ok_or_else(unauthorized)
     }
 }

@@ -1,12 +1,19 @@
 //! The HTTP edge's leaves, which the route modules use and which import nothing of them:
-//! * [`error`]: the one error shape ([`ApiError`], [`ErrorBody`]);
+//! * [`error`]: the one error shape ([`ApiError`], [`ErrorBody`]) and the middleware that
+//!   makes every other error answer take it ([`json_errors`]);
 //! * [`auth`]: the bearer-token extractor ([`Caller`]);
+//! * [`query`] and [`path`]: the query-string and path extractors ([`JsonQuery`],
+//!   [`JsonPath`]), whose refusals name the parameter at fault;
 //! * [`body`]: JSON bodies with size limits ([`read_json`]).
 
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod path;
+pub mod query;
 
 pub use auth::Caller;
 pub(crate) use body::{read_json, reject};
-pub use error::{ApiError, ErrorBody};
+pub use error::{json_errors, ApiError, ErrorBody};
+pub use path::JsonPath;
+pub use query::JsonQuery;
