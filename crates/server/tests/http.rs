@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
 //! The HTTP edge in-process (`Router::oneshot`, no socket): every error answer is JSON
 //! `{"error": …, "field": …}` with the right status, and the OpenAPI document declares what
 //! the routes answer.
@@ -203,6 +204,45 @@ async fn routes_methods_and_paths_answer_json() {
         Some("id"),
     );
     assert_error(&s.get("/v1/intents/nope").await, StatusCode::NOT_FOUND, None);
+}
+
+#[tokio::test]
+async fn oversized_header_blocks_are_431_as_json() {
+    use deconflict_server::http::limits::{MAX_HEADERS, MAX_HEADER_BYTES};
+    let s = service(None);
+    let send = |req: Request<Body>| {
+        let app = s.app.clone();
+        async move { app.oneshot(req).await.unwrap() }
+    };
+    let check = |res: axum::response::Response| async move {
+        assert_eq!(res.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        let ct = res.headers()[header::CONTENT_TYPE].to_str().unwrap().to_string();
+        assert!(ct.starts_with("application/json"), "{ct}");
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["field"], "headers", "{v}");
+        assert!(v["error"].as_str().unwrap().contains("header"), "{v}");
+    };
+    // One header value larger than the whole allowance.
+    let big = "x".repeat(MAX_HEADER_BYTES + 1);
+    let req = Request::get("/healthz")
+        .header("x-padding", big.as_str())
+        .body(Body::empty())
+        .unwrap();
+    check(send(req).await).await;
+    // Too many headers, each small.
+    let mut req = Request::get("/healthz");
+    for i in 0..=MAX_HEADERS {
+        req = req.header(format!("x-h{i}"), "1");
+    }
+    check(send(req.body(Body::empty()).unwrap()).await).await;
+    // Just inside both limits: served.
+    let mut req = Request::get("/healthz");
+    for i in 0..MAX_HEADERS {
+        req = req.header(format!("x-h{i}"), "1");
+    }
+    let ok = send(req.body(Body::empty()).unwrap()).await;
+    assert_eq!(ok.status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ pub mod schemas;
 pub mod stream;
 pub mod tracks;
 
-use crate::http::{json_errors, ApiError, ErrorBody};
+use crate::http::{header_limits, json_errors, ApiError, ErrorBody};
 use crate::state::AppState;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -41,6 +41,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route", None) })
         // Every other error answer (a 405's empty body, an extractor's text) in the one shape.
         .layer(axum::middleware::map_response(json_errors))
+        // Oversized header blocks are refused first, in the same shape (hyper's own limits
+        // answer with an empty body).
+        .layer(axum::middleware::from_fn(header_limits))
         .with_state(state)
 }
 

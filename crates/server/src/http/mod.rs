@@ -4,16 +4,19 @@
 //! * [`auth`]: the bearer-token extractor ([`Caller`]);
 //! * [`query`] and [`path`]: the query-string and path extractors ([`JsonQuery`],
 //!   [`JsonPath`]), whose refusals name the parameter at fault;
-//! * [`body`]: JSON bodies with size limits ([`read_json`]).
+//! * [`body`]: JSON bodies with size limits ([`read_json`]);
+//! * [`limits`]: the header-block limits ([`header_limits`], 431 as JSON).
 
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod limits;
 pub mod path;
 pub mod query;
 
 pub use auth::Caller;
 pub(crate) use body::{read_json, reject};
 pub use error::{json_errors, ApiError, ErrorBody};
+pub use limits::header_limits;
 pub use path::JsonPath;
 pub use query::JsonQuery;
