@@ -37,43 +37,13 @@ where
 #[derive(Debug, Default)]
 pub struct QueryParams(Vec<(String, String)>);
 
-/// Decodes `+` and `%XX` (an invalid escape is kept as it is; invalid UTF-8 becomes U+FFFD).
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match std::str::from_utf8(&b[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                {
-                    Some(x) => {
-                        out.push(x);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 impl QueryParams {
-    /// Splits and decodes a raw query string (empty pairs are skipped).
+    /// Splits and decodes a raw query string as `application/x-www-form-urlencoded` (`+` is a
+    /// space; an invalid `%` escape is kept as it is; invalid UTF-8 becomes U+FFFD).
     pub fn parse(raw: &str) -> Self {
         QueryParams(
-            raw.split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    (decode(k), decode(v))
-                })
+            form_urlencoded::parse(raw.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
         )
     }
