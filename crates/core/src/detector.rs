@@ -47,118 +47,10 @@
 
 use crate::class::AssetClass;
 use crate::cpa::{detect_raw, PairConflict};
-use crate::geodesy::{norm, Vec3, EARTH_RADIUS_M};
+use crate::geodesy::{norm, EARTH_RADIUS_M};
 use crate::separation::SeparationTable;
-use crate::track::TrackState;
 
-/// A set of track states in flat arrays (structure of arrays), indexed `0..len`.
-#[derive(Debug, Clone, Default)]
-pub struct Scene {
-    /// Horizontal position of each track: unit vector from the Earth's centre (ECEF).
-    pub n: Vec<Vec3>,
-    /// Ground velocity of each track: ECEF vector tangent to the sphere at `n`, m/s.
-    pub v: Vec<Vec3>,
-    /// Altitude of each track, metres.
-    pub alt: Vec<f64>,
-    /// Vertical speed of each track, m/s (positive climbing).
-    pub vs: Vec<f64>,
-    /// Asset class of each track, which selects the separation standard of each pair.
-    pub class: Vec<AssetClass>,
-}
-
-impl Scene {
-    /// An empty scene.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// An empty scene with room for `n` tracks.
-    pub fn with_capacity(n: usize) -> Self {
-        Scene {
-            n: Vec::with_capacity(n),
-            v: Vec::with_capacity(n),
-            alt: Vec::with_capacity(n),
-            vs: Vec::with_capacity(n),
-            class: Vec::with_capacity(n),
-        }
-    }
-
-    /// The scene of these states: track `i` is `states[i]`.
-    pub fn from_states(states: &[TrackState]) -> Self {
-        let mut s = Self::with_capacity(states.len());
-        for st in states {
-            s.push(st);
-        }
-        s
-    }
-
-    /// Appends a track; returns its index.
-    pub fn push(&mut self, s: &TrackState) -> u32 {
-        let i = self.n.len() as u32;
-        self.n.push(s.n);
-        self.v.push(s.v);
-        self.alt.push(s.alt_m);
-        self.vs.push(s.vs_mps);
-        self.class.push(s.class);
-        i
-    }
-
-    /// Replaces track `i` (which must exist) with the state.
-    pub fn set(&mut self, i: usize, s: &TrackState) {
-        self.n[i] = s.n;
-        self.v[i] = s.v;
-        self.alt[i] = s.alt_m;
-        self.vs[i] = s.vs_mps;
-        self.class[i] = s.class;
-    }
-
-    /// Removes every track, keeping the allocations.
-    pub fn clear(&mut self) {
-        self.n.clear();
-        self.v.clear();
-        self.alt.clear();
-        self.vs.clear();
-        self.class.clear();
-    }
-
-    /// Number of tracks.
-    pub fn len(&self) -> usize {
-        self.n.len()
-    }
-
-    /// Whether the scene has no track.
-    pub fn is_empty(&self) -> bool {
-        self.n.is_empty()
-    }
-
-    /// Track `i` (which must exist) as a [`TrackState`].
-    pub fn state(&self, i: usize) -> TrackState {
-        TrackState {
-            n: self.n[i],
-            v: self.v[i],
-            alt_m: self.alt[i],
-            vs_mps: self.vs[i],
-            class: self.class[i],
-        }
-    }
-
-    /// The exact pair test between tracks `i` and `j` with the table's standard for them.
-    #[inline(always)]
-    pub fn test_pair(&self, table: &SeparationTable, i: usize, j: usize) -> Option<PairConflict> {
-        let std = table.get(self.class[i], self.class[j]);
-        detect_raw(
-            self.n[i],
-            self.v[i],
-            self.alt[i],
-            self.vs[i],
-            self.n[j],
-            self.v[j],
-            self.alt[j],
-            self.vs[j],
-            std,
-        )
-    }
-}
+pub use crate::scene::Scene;
 
 /// A conflict between tracks `a < b` of a scene.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -741,6 +633,7 @@ impl Detector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::track::TrackState;
 
     #[test]
     fn margin_is_monotone_and_convex_enough() {

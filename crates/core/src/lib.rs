@@ -13,6 +13,7 @@
 //!   detector works on.
 //! * [`cpa`]: the exact pairwise state-based test (`tcpa`, `dcpa`, entry and exit times
 //!   `tin`/`tout`).
+//! * [`scene`]: one instant's track states in flat arrays, and the exact test of a pair of them.
 //! * [`detector`]: the broad phase over flat arrays (swept boxes per time slice, binned per
 //!   cube face into Morton-ordered buckets), and brute force.
 //! * [`hysteresis`]: one pair's alert level across scans (raise at once, lower or clear only
@@ -30,6 +31,7 @@ pub mod episodes;
 pub mod geodesy;
 pub mod hysteresis;
 pub mod party;
+pub mod scene;
 pub mod separation;
 pub mod strategic;
 pub mod synth;

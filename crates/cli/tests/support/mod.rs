@@ -1,8 +1,11 @@
 //! What the service tests and the cluster tests share: the binary, clocks and positions, a
 //! `deconflict serve` process on loopback, HTTP calls and the alert stream.
 //!
-//! Each test binary includes this with `mod support;` and uses a part of it.
+//! Each test binary includes this with `mod support;` and uses a part of it; [`single`] has
+//! the helpers of the one-node tests.
 #![allow(dead_code)]
+
+pub(crate) mod single;
 
 use serde_json::{json, Value};
 use std::ffi::OsStr;
