@@ -1,6 +1,7 @@
 //! GeoJSON output of overlap regions, cut at the antimeridian (RFC 7946 §3.1.9).
 
-use super::LatLng;
+use super::sphere::{circumscribed, to_latlng};
+use super::{Footprint, LatLng, Overlap, Volume4D};
 use geo::{BooleanOps, Coord, LineString, Polygon};
 use serde_json::{json, Value};
 
@@ -89,4 +90,32 @@ pub(crate) fn multipolygon(parts: &[Vec<LatLng>]) -> Value {
         }
     }
     json!({"type": "MultiPolygon", "coordinates": polys})
+}
+
+impl Volume4D {
+    /// The footprint as a GeoJSON `MultiPolygon` (`[lng, lat]` positions, rings closed and
+    /// counter-clockwise), cut at the antimeridian like an overlap's; a circle as its
+    /// circumscribed [`CIRCLE_SIDES`](super::CIRCLE_SIDES)-gon.
+    pub fn footprint_geojson(&self) -> serde_json::Value {
+        let ring: Vec<LatLng> = match &self.footprint {
+            Footprint::Polygon(p) => p.clone(),
+            Footprint::Circle { center, radius_m } => circumscribed(
+                crate::geodesy::unit_vector(center.lat, center.lng),
+                radius_m / crate::geodesy::EARTH_RADIUS_M,
+            )
+            .into_iter()
+            .map(to_latlng)
+            .collect(),
+        };
+        multipolygon(&[ring])
+    }
+}
+
+impl Overlap {
+    /// The overlap's footprint as a GeoJSON `MultiPolygon` (`[lng, lat]` positions, rings
+    /// closed and counter-clockwise). A part crossing the antimeridian is cut there into two
+    /// polygons (RFC 7946 §3.1.9); a part around a pole is closed along the pole.
+    pub fn to_geojson_geometry(&self) -> serde_json::Value {
+        multipolygon(&self.footprint)
+    }
 }

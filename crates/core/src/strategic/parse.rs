@@ -435,3 +435,11 @@ pub(crate) fn to_astm_json(v: &Volume4D) -> Value {
         "time_end": {"value": format_time(v.time_end), "format": "RFC3339"},
     })
 }
+
+impl Volume4D {
+    /// The ASTM F3548 wire form (metres, `W84`, RFC 3339 to the nanosecond).
+    /// [`parse_volumes`] reads it back to an equal volume.
+    pub fn to_astm_json(&self) -> serde_json::Value {
+        to_astm_json(self)
+    }
+}

@@ -463,3 +463,21 @@ pub(crate) fn spherical_area_m2(c: Vec3, v: &[Vec3]) -> f64 {
     }
     e.abs() * EARTH_RADIUS_M * EARTH_RADIUS_M
 }
+
+impl Volume4D {
+    /// Whether the point is inside the volume: `time_start ≤ t ≤ time_end`,
+    /// `alt_lower_m ≤ alt_m ≤ alt_upper_m`, and strictly inside the footprint (a circle: the
+    /// great-circle distance from the centre is below the radius).
+    pub fn contains(&self, lat: f64, lng: f64, alt_m: f64, t: f64) -> bool {
+        self.time_start <= t
+            && t <= self.time_end
+            && self.alt_lower_m <= alt_m
+            && alt_m <= self.alt_upper_m
+            && Shape::new(&self.footprint).contains(unit_vector(lat, lng))
+    }
+
+    /// The volume's bounds (see [`Bounds4D`]).
+    pub fn bbox(&self) -> Bounds4D {
+        bounds(self)
+    }
+}

@@ -32,6 +32,7 @@ use crate::tactical::{Origin, LOCAL};
 use deconflict_core::TrackReport;
 use deconflict_store::{PartyId, StoredAlert};
 use peers::Peers;
+pub use peers::PEER_TIMEOUT;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -51,8 +52,6 @@ pub trait Inbox: Send + Sync + 'static {
 pub const TRACKS_STREAM: &str = "DCF_TRACKS";
 pub const ALERTS_STREAM: &str = "DCF_ALERTS";
 const NODE_HEADER: &str = "Dcf-Node";
-/// A node not heard for this long is taken as gone.
-pub const PEER_TIMEOUT: Duration = Duration::from_secs(3);
 const HEARTBEAT: Duration = Duration::from_secs(1);
 /// Outbound messages held while NATS is away; beyond this the oldest are dropped (counted).
 pub const MAX_QUEUE: usize = 200_000;

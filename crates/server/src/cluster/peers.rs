@@ -1,10 +1,12 @@
 //! The other nodes this one has heard of: a small number each ([`Origin`]), and when each was
 //! last heard. Time is passed in, so liveness is tested without sleeping.
 
-use super::PEER_TIMEOUT;
 use crate::tactical::{Origin, LOCAL, UNKNOWN};
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// A node not heard for this long is taken as gone.
+pub const PEER_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The nodes heard of, numbered from 1 in the order first heard (0 is this node).
 #[derive(Default)]
