@@ -239,6 +239,9 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
         (json!([{"asset": "UAV-2", "time": t, "lat": 1.0, "lng": 0, "alt_m": 0, "gs_mps": 1, "track_deg": 0, "class": "jet"}]).to_string(), 422, "tracks[0].class"),
         (json!([{"asset": "UAV-2", "time": t + 3600.0, "lat": 1.0, "lng": 0, "alt_m": 0, "gs_mps": 1, "track_deg": 0}]).to_string(), 422, "tracks[0].time"),
         (format!("[{}]", vec![good.to_string(); 2000].join(",")), 413, "body"),
+        // Twenty times the limit: the client is still sending when the server has decided;
+        // it must read the 413, not a reset connection.
+        (format!("[{}]", vec![good.to_string(); 30_000].join(",")), 413, "body"),
     ];
     for (body, status, field) in cases {
         let (st, e) = call("POST", &format!("{}/v1/tracks", s.base), Some(&tok), Some(&body));
