@@ -34,6 +34,9 @@ pub(crate) enum BenchKind {
     Strategic(crate::bench_strategic::StrategicArgs),
     /// Ingest and filings of one node against several on PostgreSQL with NATS JetStream.
     Cluster(crate::bench_cluster::ClusterArgs),
+    /// An unrelated pair's alert latency and /healthz with and without an attacker's alert
+    /// storm and heavy filings.
+    Attack(crate::bench_attack::AttackArgs),
 }
 
 pub(crate) fn run(args: &BenchArgs) -> Result<()> {
@@ -41,6 +44,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         Some(BenchKind::Http(h)) => return crate::bench_http::run(h),
         Some(BenchKind::Strategic(a)) => return crate::bench_strategic::run(a),
         Some(BenchKind::Cluster(a)) => return crate::bench_cluster::run(a),
+        Some(BenchKind::Attack(a)) => return crate::bench_attack::run(a),
         None => {}
     }
     if args.scans < 5 {

@@ -84,7 +84,7 @@ fn next(s: &mut u64) -> f64 {
 }
 
 /// Resident memory of a process, MiB (Linux).
-fn rss_mb(pid: u32) -> Option<f64> {
+pub(crate) fn rss_mb(pid: u32) -> Option<f64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -106,7 +106,12 @@ pub(crate) fn start_server_with(
     extra: &[String],
 ) -> Result<ServerProc> {
     let cfg = dir.join("bench.toml");
-    std::fs::write(&cfg, "max_body_bytes = 16777216\n")?;
+    // The benches measure throughput: the disclosure budget (a policy against probing) is
+    // set out of reach, so that their thousands of filings between a few parties go through.
+    std::fs::write(
+        &cfg,
+        "max_body_bytes = 16777216\n[disclosure]\nper_party_per_hour = 100000000\n",
+    )?;
     let mut child = Command::new(std::env::current_exe()?)
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&cfg)
@@ -359,7 +364,7 @@ pub(crate) async fn filings_phase(
     Ok((n, conflicts.load(Ordering::Relaxed), secs))
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

@@ -1,6 +1,7 @@
 //! The `deconflict` command-line tool.
 
 mod bench;
+mod bench_attack;
 mod bench_cluster;
 mod bench_http;
 mod bench_strategic;

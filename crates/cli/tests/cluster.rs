@@ -164,7 +164,8 @@ impl Cluster {
     fn config(&self) -> PathBuf {
         support::write_config(
             &self.root,
-            "coast_s = 3.0\ndrop_s = 8.0\nscan_period_ms = 100\nscan_min_interval_ms = 10\n",
+            // Hundreds of filings between two parties: the disclosure budget out of reach.
+            "coast_s = 3.0\ndrop_s = 8.0\nscan_period_ms = 100\nscan_min_interval_ms = 10\n[disclosure]\nper_party_per_hour = 100000\n",
         )
     }
 

@@ -589,6 +589,9 @@ impl Detector {
                         }
                         // The exact test on the same values, in scene order, as brute force.
                         let (x, y) = if wa.orig < wb.orig { (wa, wb) } else { (wb, wa) };
+                        if scene.same_group(x.orig as usize, y.orig as usize) {
+                            continue;
+                        }
                         exact_tests += 1;
                         let std = table.get(x.class, y.class);
                         if let Some(pair) = detect_raw(x.n, x.v, x.alt, x.vs, y.n, y.v, y.alt, y.vs, std) {

@@ -35,6 +35,7 @@ pub mod scene;
 pub mod separation;
 pub mod strategic;
 pub mod synth;
+pub mod text;
 pub mod track;
 
 pub use class::AssetClass;

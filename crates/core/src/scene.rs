@@ -20,6 +20,12 @@ pub struct Scene {
     pub vs: Vec<f64>,
     /// Asset class of each track, which selects the separation standard of each pair.
     pub class: Vec<AssetClass>,
+    /// Group of each track (0: none), e.g. its party.
+    pub group: Vec<u64>,
+    /// Pairs of two tracks of one group (other than 0) are never tested: a party's own
+    /// aircraft are not its conflicts unless its policy says so, and skipping them before the
+    /// exact test keeps a party's own crowd from costing memory.
+    pub skip_same_group: bool,
 }
 
 impl Scene {
@@ -36,6 +42,8 @@ impl Scene {
             alt: Vec::with_capacity(n),
             vs: Vec::with_capacity(n),
             class: Vec::with_capacity(n),
+            group: Vec::with_capacity(n),
+            skip_same_group: false,
         }
     }
 
@@ -48,9 +56,15 @@ impl Scene {
         s
     }
 
-    /// Appends a track; returns its index.
+    /// Appends a track of no group; returns its index.
     pub fn push(&mut self, s: &TrackState) -> u32 {
+        self.push_grouped(s, 0)
+    }
+
+    /// Appends a track of group `group`; returns its index.
+    pub fn push_grouped(&mut self, s: &TrackState, group: u64) -> u32 {
         let i = self.n.len() as u32;
+        self.group.push(group);
         self.n.push(s.n);
         self.v.push(s.v);
         self.alt.push(s.alt_m);
@@ -75,6 +89,7 @@ impl Scene {
         self.alt.clear();
         self.vs.clear();
         self.class.clear();
+        self.group.clear();
     }
 
     /// Number of tracks.
@@ -98,9 +113,18 @@ impl Scene {
         }
     }
 
+    /// Whether the pair `i`, `j` is skipped as two tracks of one group.
+    #[inline(always)]
+    pub fn same_group(&self, i: usize, j: usize) -> bool {
+        self.skip_same_group && self.group[i] != 0 && self.group[i] == self.group[j]
+    }
+
     /// The exact pair test between tracks `i` and `j` with the table's standard for them.
     #[inline(always)]
     pub fn test_pair(&self, table: &SeparationTable, i: usize, j: usize) -> Option<PairConflict> {
+        if self.same_group(i, j) {
+            return None;
+        }
         let std = table.get(self.class[i], self.class[j]);
         detect_raw(
             self.n[i],

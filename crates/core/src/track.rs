@@ -176,24 +176,9 @@ pub fn parse_time(field: &str, v: Option<&Value>) -> Result<f64, ReportError> {
     .and_then(|t| in_range(field, t, 0.0, MAX_UNIX_TIME_S))
 }
 
-/// Validates an asset id.
+/// Validates an asset id: 1 to [`MAX_ASSET_ID_LEN`] bytes of [`crate::text::ID_CHARS`].
 pub fn validate_asset_id(field: &str, s: &str) -> Result<(), ReportError> {
-    if s.is_empty() {
-        return Err(ReportError::new(field, "empty: asset id must not be empty"));
-    }
-    if s.len() > MAX_ASSET_ID_LEN {
-        return Err(ReportError::new(
-            field,
-            format!("too long: at most {MAX_ASSET_ID_LEN} bytes"),
-        ));
-    }
-    if s.chars().any(|c| c.is_control()) {
-        return Err(ReportError::new(
-            field,
-            "bad characters: control characters are not allowed",
-        ));
-    }
-    Ok(())
+    crate::text::check_id(s, MAX_ASSET_ID_LEN).map_err(|m| ReportError::new(field, m))
 }
 
 impl TrackReport {

@@ -26,10 +26,18 @@ pub struct Config {
     pub max_reports_per_request: usize,
     /// Reports more than this far in the future (by the server's clock) are refused.
     pub max_future_s: f64,
+    /// Reports older than this (by the server's clock) are refused as stale: they would
+    /// describe where an aircraft was, not where it is.
+    pub max_past_s: f64,
     /// A full scan runs at least this often, milliseconds.
     pub scan_period_ms: u64,
     /// ... and at most this often (or 4 × the last scan, if longer), when new reports arrive.
     pub scan_min_interval_ms: u64,
+    /// Alerts between two aircraft of one party (off: a party keeps its own apart).
+    pub own_conflicts: bool,
+    /// At most this many alerts per party per scan, the most urgent; the rest are counted
+    /// in one `alert_summary` (0: no limit).
+    pub max_alerts_per_scan: usize,
     /// Alerts buffered per live stream; a client further behind is cut off.
     pub stream_buffer: usize,
     /// A signed checkpoint every this many audit entries.
@@ -46,6 +54,8 @@ pub struct Config {
     /// The regions whose reports this node reads from the other nodes: H3 cells of resolution
     /// 0, 1 or 2 (hex). Empty: everywhere.
     pub regions: Vec<String>,
+    /// What parties learn of each other's filings (`[disclosure]`; docs/security.md).
+    pub disclosure: crate::strategic::DisclosurePolicy,
 }
 
 impl Default for Config {
@@ -59,8 +69,11 @@ impl Default for Config {
             max_body_bytes: 4 << 20,
             max_reports_per_request: 10_000,
             max_future_s: 60.0,
+            max_past_s: 300.0,
             scan_period_ms: 1000,
             scan_min_interval_ms: 20,
+            own_conflicts: false,
+            max_alerts_per_scan: 256,
             stream_buffer: 4096,
             checkpoint_every: 1000,
             store: None,
@@ -68,6 +81,7 @@ impl Default for Config {
             node: "main".to_string(),
             nats: None,
             regions: Vec::new(),
+            disclosure: Default::default(),
         }
     }
 }
@@ -96,10 +110,19 @@ impl Config {
             self.max_reports_per_request >= 1,
             "max_reports_per_request must be at least 1"
         );
+        anyhow::ensure!(
+            self.max_future_s >= 0.0 && self.max_future_s.is_finite(),
+            "max_future_s must be a number of seconds, 0 or more"
+        );
+        anyhow::ensure!(
+            self.max_past_s >= 1.0 && self.max_past_s.is_finite(),
+            "max_past_s must be a number of seconds, 1 or more"
+        );
         anyhow::ensure!(self.scan_period_ms >= 10, "scan_period_ms must be at least 10");
         anyhow::ensure!(self.stream_buffer >= 16, "stream_buffer must be at least 16");
         anyhow::ensure!(self.checkpoint_every >= 1, "checkpoint_every must be at least 1");
         crate::cluster::check_node_name(&self.node).map_err(anyhow::Error::msg)?;
+        self.disclosure.validate().map_err(anyhow::Error::msg)?;
         if let Some(url) = &self.store {
             anyhow::ensure!(
                 url.starts_with("sqlite:")

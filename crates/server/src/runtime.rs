@@ -3,7 +3,7 @@
 //! the other nodes' filings taken in and the audit chains cross-linked.
 
 use crate::state::{unix_now, AppState};
-use crate::tactical::AlertEvent;
+use crate::tactical::{coalesce, AlertEvent};
 use deconflict_store::{NewAlert, PartyId, StoredAlert};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -16,7 +16,19 @@ pub async fn detect_once(state: &Arc<AppState>) -> Duration {
     let t = Instant::now();
     let events = state.engine().tick(now);
     let took = t.elapsed();
-    let alerts = events.iter().map(to_alert).collect();
+    let (events, suppressed) = coalesce(events, state.config.max_alerts_per_scan);
+    let mut alerts: Vec<NewAlert> = events.iter().map(to_alert).collect();
+    alerts.extend(suppressed.iter().map(|s| NewAlert {
+        party: s.party,
+        body: s.to_body(now),
+    }));
+    if !suppressed.is_empty() {
+        let n: usize = suppressed.iter().map(|s| s.count).sum();
+        state
+            .metrics
+            .alerts_suppressed
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
     state.metrics.scans.fetch_add(1, Ordering::Relaxed);
     state
         .metrics
@@ -169,6 +181,34 @@ pub async fn shared_store_loop(state: Arc<AppState>, mut stop: tokio::sync::watc
             if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.link_chains(unix_now())).await {
                 tracing::warn!("cross-linking the audit chains failed: {e}");
             }
+        }
+    }
+}
+
+/// How often a node looks for revoked tokens: an open stream of a revoked token ends within
+/// this plus one store read.
+pub const REVOCATION_POLL: Duration = Duration::from_millis(250);
+
+/// Watches the store's count of revoked tokens (a revocation may come from the CLI, or from
+/// another node on a shared store) and tells the open streams when it changes.
+pub async fn revocation_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(REVOCATION_POLL) => {}
+            _ = stop.changed() => break,
+        }
+        let store = state.store.clone();
+        match tokio::task::spawn_blocking(move || store.revocations()).await {
+            Ok(Ok(n)) => {
+                state
+                    .revocations
+                    .send_if_modified(|old| std::mem::replace(old, n) != n);
+            }
+            Ok(Err(e)) => {
+                state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("reading token revocations failed: {e}");
+            }
+            Err(_) => {}
         }
     }
 }

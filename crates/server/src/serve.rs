@@ -2,7 +2,7 @@
 //! routes, and on shutdown a last detection step and a signed checkpoint.
 
 use crate::config::Config;
-use crate::runtime::{detect_once, detection_loop, shared_store_loop, volume_loop};
+use crate::runtime::{detect_once, detection_loop, revocation_loop, shared_store_loop, volume_loop};
 use crate::state::{build_state, unix_now};
 use anyhow::{Context, Result};
 use std::sync::Arc;
@@ -29,6 +29,7 @@ where
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let detector = tokio::spawn(detection_loop(state.clone(), stop_rx.clone()));
     let volumes = tokio::spawn(volume_loop(state.clone(), stop_rx.clone()));
+    let revocations = tokio::spawn(revocation_loop(state.clone(), stop_rx.clone()));
     let shared = state
         .shared
         .then(|| tokio::spawn(shared_store_loop(state.clone(), stop_rx)));
@@ -39,6 +40,7 @@ where
     let _ = stop_tx.send(true);
     let _ = detector.await;
     let _ = volumes.await;
+    let _ = revocations.await;
     if let Some(h) = shared {
         let _ = h.await;
     }

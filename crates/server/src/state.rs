@@ -26,6 +26,8 @@ pub struct Metrics {
     pub scans: AtomicU64,
     pub scan_us_total: AtomicU64,
     pub streams_cut: AtomicU64,
+    /// Alerts left out of a scan past `max_alerts_per_scan` (counted in summaries).
+    pub alerts_suppressed: AtomicU64,
     pub store_errors: AtomicU64,
 }
 
@@ -49,6 +51,11 @@ pub struct AppState {
     /// The store is shared with other nodes: filings are decided in the database, and streams
     /// poll it for alerts stored by the others.
     pub shared: bool,
+    /// How many tokens have ever been revoked (by any process on the store): open streams
+    /// re-check their token when it changes ([`crate::runtime::revocation_loop`]).
+    pub revocations: tokio::sync::watch::Sender<u64>,
+    /// Strategic disclosures received per pair of parties in the last hour (this node's).
+    pub budget: Mutex<crate::strategic::Budget>,
 }
 
 impl AppState {
@@ -77,6 +84,18 @@ impl AppState {
 
     pub fn strategic(&self) -> std::sync::MutexGuard<'_, Strategic> {
         self.strategic.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Who sees whom's overlaps exactly (from every party's `member_of`). Blocking: reads
+    /// the parties for each call, so that a party the CLI adds counts at once.
+    pub fn coalitions(&self) -> Result<crate::strategic::Coalitions, deconflict_store::StoreError> {
+        let list: Vec<_> = self
+            .store
+            .list_parties()?
+            .into_iter()
+            .map(|p| (p.id, p.name, p.member_of))
+            .collect();
+        Ok(crate::strategic::Coalitions::new(&list, &self.config.disclosure))
     }
 
     /// A party's name (cached; names never change).
@@ -153,6 +172,7 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
             },
         );
     }
+    engine.set_own_conflicts(config.own_conflicts);
     if let Some(c) = &cluster {
         let c = c.clone();
         engine.set_speaks(Arc::new(move |lo, hi| c.speaks(lo, hi)));
@@ -172,6 +192,7 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         .collect();
     strategic.warm(filings, &limits);
     let config_shared = config.shared_store();
+    let revoked = store.revocations()?;
     Ok(Arc::new(AppState {
         store,
         engine: Mutex::new(engine),
@@ -186,6 +207,8 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         track_status: Mutex::new(Conformance::default()),
         cluster,
         shared: config_shared,
+        revocations: tokio::sync::watch::channel(revoked).0,
+        budget: Mutex::new(Default::default()),
     }))
 }
 

@@ -49,6 +49,10 @@ pub trait StoreBackend: Send + Sync {
     /// the token's SHA-256 in the database on every call (no cache), so tokens issued or
     /// revoked by another process take effect at once.
     fn authenticate(&self, token: &str) -> Result<Option<Party>, StoreError>;
+    /// How many tokens have been revoked, ever: it only grows, so a change tells a node
+    /// watching it (a cheap count, whichever process revoked) to check its open streams'
+    /// tokens again.
+    fn revocations(&self) -> Result<u64, StoreError>;
 
     // ---- tracks ----
 

@@ -18,7 +18,7 @@ pub const MAX_CHAIN_LEN: usize = 64;
 
 /// True for a valid chain (node) name: 1 to 64 bytes of `A-Z a-z 0-9 _ . -`. (Party names
 /// follow the same rule.)
-pub(crate) fn valid_chain_name(name: &str) -> bool {
+pub fn valid_chain_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_CHAIN_LEN
         && name

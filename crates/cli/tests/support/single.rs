@@ -10,9 +10,15 @@ use std::time::Duration;
 pub(crate) const WAIT_S: u64 = 15;
 
 pub(crate) fn start(dir: &Path) -> Server {
+    start_with(dir, "")
+}
+
+/// [`start`] with more configuration: TOML appended after the usual settings (so it may open
+/// tables such as `[disclosure]`).
+pub(crate) fn start_with(dir: &Path, extra: &str) -> Server {
     let cfg = super::write_config(
         dir,
-        "coast_s = 2.0\ndrop_s = 4.0\nscan_period_ms = 100\nscan_min_interval_ms = 10\nmax_body_bytes = 200000\n",
+        &format!("coast_s = 2.0\ndrop_s = 4.0\nscan_period_ms = 100\nscan_min_interval_ms = 10\nmax_body_bytes = 200000\n{extra}"),
     );
     let mut serve = bin();
     serve

@@ -55,6 +55,6 @@ mod types;
 mod tests;
 
 pub use index::{brute_force_conflicts, IndexStats, KeyConflicts, StrategicIndex};
-pub use parse::{format_time, parse_volumes};
+pub use parse::{check_volume_times, format_time, parse_volumes};
 pub use sphere::{overlap, AREA_EPS_REL, CIRCLE_SIDES};
 pub use types::{Bounds4D, FieldError, Footprint, LatLng, Overlap, Volume4D, VolumeLimits};

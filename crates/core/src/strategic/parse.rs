@@ -3,7 +3,7 @@
 use super::sphere::{angle, normalize, spherical_area_m2, Frame, P2};
 use super::{FieldError, Footprint, LatLng, Volume4D, VolumeLimits};
 use crate::geodesy::{add, unit_vector, Vec3, EARTH_RADIUS_M, FT_TO_M};
-use crate::track::parse_rfc3339;
+use crate::track::{parse_rfc3339, MAX_ALTITUDE_M, MIN_ALTITUDE_M};
 use geo::{Area, ConvexHull, Coord, LineString, Polygon, Validation};
 use serde_json::{json, Map, Value};
 
@@ -301,7 +301,16 @@ fn volume4d(v: &Value, field: &str, limits: &VolumeLimits) -> Result<Volume4D, F
     };
     let lower_f = format!("{vf}.altitude_lower");
     let alt_lower_m = altitude(vol.get("altitude_lower"), &lower_f)?;
-    let alt_upper_m = altitude(vol.get("altitude_upper"), &format!("{vf}.altitude_upper"))?;
+    let upper_f = format!("{vf}.altitude_upper");
+    let alt_upper_m = altitude(vol.get("altitude_upper"), &upper_f)?;
+    for (f, a) in [(&lower_f, alt_lower_m), (&upper_f, alt_upper_m)] {
+        if !(MIN_ALTITUDE_M..=MAX_ALTITUDE_M).contains(&a) {
+            return Err(err(
+                &format!("{f}.value"),
+                format!("out of range: an altitude must be within [{MIN_ALTITUDE_M}, {MAX_ALTITUDE_M}] m, got {a} m"),
+            ));
+        }
+    }
     if alt_lower_m >= alt_upper_m {
         return Err(err(
             &lower_f,
@@ -382,10 +391,64 @@ pub fn parse_volumes(
             format!("too many volumes: {} (limit {})", list.len(), limits.max_volumes),
         ));
     }
+    // Counted before anything is parsed, so an oversized filing costs no geometry.
+    let total: usize = list
+        .iter()
+        .filter_map(|x| {
+            x.pointer("/volume/outline_polygon/vertices")?
+                .as_array()
+                .map(Vec::len)
+        })
+        .sum();
+    if total > limits.max_total_vertices {
+        return Err(err(
+            field_prefix,
+            format!(
+                "too many vertices in all: {total} (limit {} for all volumes together)",
+                limits.max_total_vertices
+            ),
+        ));
+    }
     list.iter()
         .enumerate()
         .map(|(i, x)| volume4d(x, &format!("{field_prefix}[{i}]"), limits))
         .collect()
+}
+
+/// Checks parsed volumes against the clock: none may have ended more than
+/// `limits.max_ended_s` before `now` or start more than `limits.max_lead_s` after it. Kept out
+/// of [`parse_volumes`] so that filings stored earlier still load after they have ended.
+pub fn check_volume_times(
+    volumes: &[Volume4D],
+    field_prefix: &str,
+    now: f64,
+    limits: &VolumeLimits,
+) -> Result<(), FieldError> {
+    for (i, v) in volumes.iter().enumerate() {
+        if v.time_end < now - limits.max_ended_s {
+            return Err(err(
+                &format!("{field_prefix}[{i}].time_end"),
+                format!(
+                    "ended: {} is more than {} s before the server clock ({})",
+                    format_time(v.time_end),
+                    limits.max_ended_s,
+                    format_time(now)
+                ),
+            ));
+        }
+        if v.time_start > now + limits.max_lead_s {
+            return Err(err(
+                &format!("{field_prefix}[{i}].time_start"),
+                format!(
+                    "too far ahead: {} is more than {} s after the server clock ({})",
+                    format_time(v.time_start),
+                    limits.max_lead_s,
+                    format_time(now)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Unix seconds as RFC 3339 in UTC, with as many fractional digits as needed (up to 9), so

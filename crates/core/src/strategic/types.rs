@@ -58,6 +58,9 @@ pub struct VolumeLimits {
     pub max_vertices: usize,
     /// Volumes in one list.
     pub max_volumes: usize,
+    /// Polygon vertices in one list, all volumes together: what bounds the work of one filing's
+    /// overlap computation.
+    pub max_total_vertices: usize,
     /// Area of one footprint (polygon or circle), km².
     pub max_area_km2: f64,
     /// `time_end - time_start` of one volume, seconds.
@@ -65,6 +68,11 @@ pub struct VolumeLimits {
     /// Radius of a circle; also the largest distance from a polygon's centre (the normalised
     /// mean of its vertices) to any of its vertices.
     pub max_radius_m: f64,
+    /// How far ahead of now a volume may start, seconds (checked by [`check_volume_times`](super::check_volume_times)).
+    pub max_lead_s: f64,
+    /// How long before now a volume may have ended, seconds: the grace for clocks that
+    /// disagree (checked by [`check_volume_times`](super::check_volume_times)).
+    pub max_ended_s: f64,
 }
 
 impl Default for VolumeLimits {
@@ -72,9 +80,12 @@ impl Default for VolumeLimits {
         VolumeLimits {
             max_vertices: 1000,
             max_volumes: 100,
+            max_total_vertices: 5_000,
             max_area_km2: 250_000.0,
             max_duration_s: 7.0 * 86_400.0,
             max_radius_m: 500_000.0,
+            max_lead_s: 30.0 * 86_400.0,
+            max_ended_s: 300.0,
         }
     }
 }

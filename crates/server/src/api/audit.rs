@@ -64,19 +64,15 @@ pub struct AuditQuery {
 }
 
 /// Whether `chain` can name a chain: 1 to 64 of `A-Z a-z 0-9 _ -`.
-fn chain_name_ok(chain: &str) -> bool {
-    (1..=64).contains(&chain.len())
-        && chain
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
-}
-
 impl FromQuery for AuditQuery {
     fn from_query(q: &QueryParams) -> Result<Self, ApiError> {
         let chain = q.string("chain")?;
-        if chain.as_deref().is_some_and(|c| !chain_name_ok(c)) {
+        if chain
+            .as_deref()
+            .is_some_and(|c| !deconflict_store::valid_chain_name(c))
+        {
             return Err(ApiError::bad_request(
-                "chain must be 1 to 64 of A-Z a-z 0-9 _ -",
+                "chain must be 1 to 64 of A-Z a-z 0-9 _ . -",
                 "chain",
             ));
         }

@@ -7,13 +7,17 @@ use super::schemas::{ConstraintFiling, ConstraintList, Filing as FilingSchema, F
 use crate::http::{read_json, ApiError, Caller, ErrorBody, JsonPath};
 use crate::runtime::{deliver, publish};
 use crate::state::{unix_now, AppState};
-use crate::strategic::{parse_request, window_of, Decision, Filing, FilingRequest, Kind, Strategic};
+use crate::strategic::{
+    parse_request, window_of, Binds, Coalitions, Decision, Disclose, Disclosed, Filing, FilingRequest, Kind,
+    Strategic,
+};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use deconflict_core::strategic::check_volume_times;
 use deconflict_store::Role;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -60,6 +64,37 @@ pub(crate) fn routes() -> Router<AppRef> {
 )]
 pub(crate) struct Doc;
 
+/// A constraint's `binds` must name other parties that exist: binding oneself or nobody is a
+/// mistake that would otherwise be stored silently.
+async fn check_binds(s: &AppRef, filer: &str, names: Vec<String>) -> Result<(), ApiError> {
+    if let Some(i) = names.iter().position(|n| n == filer) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "names the filer: a constraint binds other parties (it never binds its owner)",
+            Some(&format!("binds[{i}]")),
+        ));
+    }
+    let store = s.store.clone();
+    let unknown =
+        tokio::task::spawn_blocking(move || -> Result<Option<usize>, deconflict_store::StoreError> {
+            for (i, n) in names.iter().enumerate() {
+                if store.party_by_name(n)?.is_none() {
+                    return Ok(Some(i));
+                }
+            }
+            Ok(None)
+        })
+        .await??;
+    match unknown {
+        Some(i) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no such party",
+            Some(&format!("binds[{i}]")),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn filing_json(f: &Filing) -> Value {
     let mut v = f.body.clone();
     if let Value::Object(m) = &mut v {
@@ -88,29 +123,84 @@ async fn file(
     let req = parse_request(kind, &id, &value, &s.limits)
         .map_err(|(f, m)| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m, Some(&f)))?;
     let now = unix_now();
+    // Ending a filing whose volumes have passed is still allowed.
+    if req.state != "ended" {
+        check_volume_times(&req.volumes, "extents", now, &s.limits)
+            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.message, Some(&e.field)))?;
+    }
+    if let Some(Binds::Parties(names)) = &req.binds {
+        check_binds(&s, &party.name, names.clone()).await?;
+    }
+    let st = s.clone();
+    let coalitions = tokio::task::spawn_blocking(move || st.coalitions()).await??;
     let decision = if s.shared {
-        file_shared(&s, party.id, &party.name, req, now).await?
+        file_shared(&s, party.id, &party.name, req, now, coalitions).await?
     } else {
-        s.strategic().file(party.id, &party.name, req, now)
+        // Decided on a blocking thread: the geometry of a large filing must not hold up the
+        // async workers that carry every other party's requests and streams.
+        let (st, pid, pname) = (s.clone(), party.id, party.name.clone());
+        tokio::task::spawn_blocking(move || {
+            let per_hour = st.config.disclosure.per_party_per_hour;
+            let mut spend = |about: &[deconflict_store::PartyId]| {
+                st.budget
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .spend(pid, about, now, per_hour)
+            };
+            let mut d = Disclose {
+                policy: &st.config.disclosure,
+                coalitions: &coalitions,
+                budget: &mut spend,
+            };
+            st.strategic().file(pid, &pname, req, now, &mut d)
+        })
+        .await?
     };
     match decision {
         Decision::Stale { current } => Err(ApiError::stale(current)),
+        Decision::OverBudget { about } => {
+            // The refusal is on the filer's record; it names nobody the filer does not know of.
+            let body = json!({"about": s.party_name(about), "limit": s.config.disclosure.per_party_per_hour});
+            let store = s.store.clone();
+            let pid = party.id;
+            tokio::task::spawn_blocking(move || store.audit(Some(pid), "disclosure.refused", body, now))
+                .await??;
+            Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "disclosure budget spent: at most {} disclosures an hour about any one party (disclosure.per_party_per_hour); nothing stored",
+                    s.config.disclosure.per_party_per_hour
+                ),
+                Some("disclosure_budget"),
+            ))
+        }
         Decision::EntersConstraint { conflicts } => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "the intent enters a constraint that binds you; nothing stored",
             Some("extents"),
         )
         .with(json!({ "conflicts": conflicts }))),
-        Decision::RejectedOnConflict { conflicts } => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "the filing conflicts with other parties' intents and reject_on_conflict is set; nothing stored",
-            Some("extents"),
-        )
-        .with(json!({ "conflicts": conflicts }))),
+        Decision::RejectedOnConflict {
+            conflicts,
+            alerts,
+            disclosed,
+        } => {
+            // Nothing is stored, but what the answer discloses is recorded and told to the
+            // other side first.
+            record_disclosures(&s, disclosed, false, now).await?;
+            publish(&s, alerts, now).await;
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "the filing conflicts with other parties' intents and reject_on_conflict is set; nothing stored",
+                Some("extents"),
+            )
+            .with(json!({ "conflicts": conflicts })))
+        }
         Decision::Accepted {
             filing,
             conflicts,
             alerts,
+            disclosed,
             previous,
         } if !s.shared => {
             let store = s.store.clone();
@@ -152,14 +242,45 @@ async fn file(
                     return Err(e.into());
                 }
             }
+            record_disclosures(&s, disclosed, true, now).await?;
             publish(&s, alerts, now).await;
             Ok(answer(kind, &filing, conflicts))
         }
         // A shared store has stored it already, with its alerts (file_shared).
         Decision::Accepted {
-            filing, conflicts, ..
-        } => Ok(answer(kind, &filing, conflicts)),
+            filing,
+            conflicts,
+            disclosed,
+            ..
+        } => {
+            record_disclosures(&s, disclosed, true, now).await?;
+            Ok(answer(kind, &filing, conflicts))
+        }
     }
+}
+
+/// Each disclosure to a filer, as an audit entry on the filer's record, before the answer.
+async fn record_disclosures(
+    s: &AppRef,
+    disclosed: Vec<Disclosed>,
+    stored: bool,
+    now: f64,
+) -> Result<(), ApiError> {
+    if disclosed.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<Option<String>> = disclosed.iter().map(|d| s.party_name(d.about)).collect();
+    let store = s.store.clone();
+    tokio::task::spawn_blocking(move || -> Result<(), deconflict_store::StoreError> {
+        for (d, about) in disclosed.iter().zip(names) {
+            let body = json!({"to": d.to, "about": about, "conflict_id": d.conflict_id,
+                              "what": "strategic_overlap", "stored": stored, "digest": d.digest});
+            store.audit(Some(d.to), "disclosure", body, now)?;
+        }
+        Ok(())
+    })
+    .await??;
+    Ok(())
 }
 
 fn answer(kind: Kind, filing: &Filing, conflicts: Vec<Value>) -> (StatusCode, Json<Value>) {
@@ -189,6 +310,7 @@ async fn file_shared(
     party_name: &str,
     req: FilingRequest,
     now: f64,
+    coalitions: Coalitions,
 ) -> Result<Decision, ApiError> {
     let window = window_of(&req.volumes);
     let (kind, id) = (req.kind, req.id.clone());
@@ -198,6 +320,10 @@ async fn file_shared(
         let ids = s.store.clone();
         let limits = s.limits.clone();
         let name = party_name.to_string();
+        let st = s.clone();
+        // The store may decide more than once (a serialization retry): the budget is asked
+        // the first time only, and that answer holds for the retries.
+        let spent: Arc<std::sync::Mutex<Option<Result<(), deconflict_store::PartyId>>>> = Arc::default();
         Arc::new(move |cands: &[deconflict_store::Candidate]| {
             let ids = ids.clone();
             let mut tmp = Strategic::new(Arc::new(move |l: &str| ids.opaque_id(l)));
@@ -208,7 +334,22 @@ async fn file_shared(
                     .collect(),
                 &limits,
             );
-            let d = tmp.file(party, &name, req.clone(), now);
+            let per_hour = st.config.disclosure.per_party_per_hour;
+            let mut spend = |about: &[deconflict_store::PartyId]| {
+                let mut once = spent.lock().unwrap_or_else(|e| e.into_inner());
+                *once.get_or_insert_with(|| {
+                    st.budget
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .spend(party, about, now, per_hour)
+                })
+            };
+            let mut d = Disclose {
+                policy: &st.config.disclosure,
+                coalitions: &coalitions,
+                budget: &mut spend,
+            };
+            let d = tmp.file(party, &name, req.clone(), now, &mut d);
             let write = match &d {
                 Decision::Accepted { filing, alerts, .. } => Some(deconflict_store::CheckedWrite {
                     state: filing.state.clone(),
@@ -297,6 +438,7 @@ async fn end(s: AppRef, caller: Caller, kind: Kind, id: String) -> Result<impl I
               (status = 400, body = ErrorBody, description = "malformed JSON (`field: body`), or a path that is not UTF-8 (`field: id`)"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "observers cannot file"),
               (status = 409, body = ErrorBody, description = "stale version, or conflicts with reject_on_conflict; nothing stored"),
+              (status = 429, body = ErrorBody, description = "disclosure budget about another party spent (`field: disclosure_budget`); nothing stored"),
               (status = 413, body = ErrorBody, description = "body over max_body_bytes"),
               (status = 422, body = ErrorBody, description = "a bad id or filing, or an intent entering a constraint binding you; nothing stored"),
               (status = 500, body = ErrorBody), (status = 503, body = ErrorBody, description = "the shared store is unavailable; nothing stored")),
@@ -318,6 +460,7 @@ async fn put_intent(
               (status = 400, body = ErrorBody, description = "malformed JSON (`field: body`), or a path that is not UTF-8 (`field: id`)"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "observers cannot file"),
               (status = 409, body = ErrorBody, description = "stale version; nothing stored"),
+              (status = 429, body = ErrorBody, description = "disclosure budget about another party spent (`field: disclosure_budget`); nothing stored"),
               (status = 413, body = ErrorBody, description = "body over max_body_bytes"),
               (status = 422, body = ErrorBody, description = "a bad id or filing; nothing stored"),
               (status = 500, body = ErrorBody), (status = 503, body = ErrorBody, description = "the shared store is unavailable; nothing stored")),

@@ -2,7 +2,7 @@
 //! it, and the overlap regions of its strategic conflicts.
 
 use super::schemas::FeatureCollection;
-use crate::http::{Caller, ErrorBody};
+use crate::http::{ApiError, Caller, ErrorBody};
 use crate::state::AppState;
 use crate::strategic::Kind;
 use axum::extract::State;
@@ -82,12 +82,14 @@ async fn intents_geojson(State(s): State<AppRef>, caller: Caller) -> impl IntoRe
 /// The overlap regions of your current strategic conflicts, as GeoJSON.
 #[utoipa::path(get, path = "/v1/conflicts.geojson",
     responses((status = 200, content_type = "application/geo+json", body = FeatureCollection, description = "GeoJSON FeatureCollection"),
-              (status = 401, body = ErrorBody)),
+              (status = 401, body = ErrorBody), (status = 500, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn conflicts_geojson(State(s): State<AppRef>, caller: Caller) -> impl IntoResponse {
+async fn conflicts_geojson(State(s): State<AppRef>, caller: Caller) -> Result<impl IntoResponse, ApiError> {
+    let state = s.clone();
+    let coalitions = tokio::task::spawn_blocking(move || state.coalitions()).await??;
     let st = s.strategic();
     let features: Vec<Value> = st
-        .conflicts_of(caller.0.id)
+        .conflicts_of(caller.0.id, &s.config.disclosure, &coalitions)
         .into_iter()
         .map(|(cid, f, o)| {
             let region = &o["region"];
@@ -99,8 +101,8 @@ async fn conflicts_geojson(State(s): State<AppRef>, caller: Caller) -> impl Into
             )
         })
         .collect();
-    (
+    Ok((
         [("content-type", "application/geo+json")],
         Json(json!({"type": "FeatureCollection", "features": features})),
-    )
+    ))
 }

@@ -79,6 +79,7 @@ async fn metrics(State(s): State<AppRef>) -> impl IntoResponse {
          # TYPE deconflict_scans_total counter\ndeconflict_scans_total {}\n\
          # TYPE deconflict_scan_seconds_total counter\ndeconflict_scan_seconds_total {}\n\
          # TYPE deconflict_streams_cut_total counter\ndeconflict_streams_cut_total {}\n\
+         # TYPE deconflict_alerts_suppressed_total counter\ndeconflict_alerts_suppressed_total {}\n\
          # TYPE deconflict_store_errors_total counter\ndeconflict_store_errors_total {}\n\
          # TYPE deconflict_store_transactions_total counter\ndeconflict_store_transactions_total {}\n\
          # TYPE deconflict_store_retries_total counter\ndeconflict_store_retries_total {}\n\
@@ -91,6 +92,7 @@ async fn metrics(State(s): State<AppRef>) -> impl IntoResponse {
         m.scans.load(Ordering::Relaxed),
         m.scan_us_total.load(Ordering::Relaxed) as f64 / 1e6,
         m.streams_cut.load(Ordering::Relaxed),
+        m.alerts_suppressed.load(Ordering::Relaxed),
         m.store_errors.load(Ordering::Relaxed),
         ws.transactions,
         ws.retries,

@@ -130,7 +130,7 @@ schemas! {
             "time": {"oneOf": [
                 {"type": "string", "format": "date-time"},
                 {"type": "number", "minimum": 0, "maximum": MAX_UNIX_TIME_S}],
-                "description": "RFC 3339, or Unix seconds; at most max_future_s ahead of the server clock"},
+                "description": "RFC 3339, or Unix seconds; at most max_future_s ahead of the server clock and max_past_s behind it"},
             "lat": {"type": "number", "minimum": -90, "maximum": 90},
             "lng": {"type": "number", "minimum": -180, "maximum": 180},
             "alt_m": {"type": "number", "minimum": MIN_ALTITUDE_M, "maximum": MAX_ALTITUDE_M},

@@ -2,6 +2,7 @@
 //! backlog from the store first, then live alerts, with gaps filled from the store.
 
 use super::alerts::alert_json;
+use crate::http::auth::BearerToken;
 use crate::http::query::{FromQuery, QueryParams, MAX_SEQ};
 use crate::http::{ApiError, Caller, ErrorBody, JsonQuery};
 use crate::state::AppState;
@@ -50,10 +51,29 @@ impl FromQuery for StreamQuery {
     }
 }
 
+/// Whether `token` still authenticates `party` (a store error counts as no: the stream ends
+/// rather than go on unchecked).
+async fn still_valid(state: &AppRef, token: &BearerToken, party: deconflict_store::PartyId) -> bool {
+    let store = state.store.clone();
+    let t = token.0.clone();
+    matches!(
+        tokio::task::spawn_blocking(move || store.authenticate(&t)).await,
+        Ok(Ok(Some(p))) if p.id == party
+    )
+}
+
+fn revoked_event() -> Event {
+    Event::default()
+        .event("error")
+        .data(r#"{"error":"token revoked: the stream is closed"}"#)
+}
+
 /// Live alerts (Server-Sent Events). Each event has `id:` = the alert's sequence number; a
 /// client that reconnects with `Last-Event-ID` (or `?after=`) first gets every alert it missed.
 /// A client too slow to keep up is sent an `error` event naming the last sequence number it
-/// got, and is disconnected rather than slowing the service.
+/// got, and is disconnected rather than slowing the service. When the token is revoked (by
+/// any process on the store, on any node), the stream gets an `error` event and ends within
+/// a second.
 #[utoipa::path(get, path = "/v1/stream", params(StreamQuery,
         ("Last-Event-ID" = Option<u64>, Header, nullable = false, minimum = 0, maximum = 9223372036854775807_u64,
          description = "resume after this sequence number")),
@@ -88,10 +108,17 @@ async fn stream(
     };
     let after = last_id.or(q.after).unwrap_or(0);
     let party = caller.0.id;
+    let token = caller.1;
     // Subscribe before reading the backlog so nothing falls in between (duplicates are skipped).
     let mut rx = s.stream(party).subscribe();
+    // Likewise for revocations: one revoked after the token was checked is seen below.
+    let mut revoked = s.revocations.subscribe();
     let state = s.clone();
     let events = async_stream::stream! {
+        if !still_valid(&state, &token, party).await {
+            yield Ok(revoked_event());
+            return;
+        }
         let mut last = after;
         loop {
             let store = state.store.clone();
@@ -122,6 +149,13 @@ async fn stream(
             let got = tokio::select! {
                 r = rx.recv() => Some(r),
                 _ = poll.tick(), if state.shared => None,
+                changed = revoked.changed() => {
+                    if changed.is_err() || !still_valid(&state, &token, party).await {
+                        yield Ok(revoked_event());
+                        return;
+                    }
+                    continue;
+                }
             };
             let fill = match got {
                 None => true,

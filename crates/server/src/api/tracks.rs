@@ -135,6 +135,15 @@ async fn post_tracks(
                     ),
                 ));
             }
+            if r.time < now - s.config.max_past_s {
+                return Err(deconflict_core::ReportError::new(
+                    "time",
+                    format!(
+                        "stale: more than {} s behind the server clock",
+                        s.config.max_past_s
+                    ),
+                ));
+            }
             Ok(r)
         });
         match checked {

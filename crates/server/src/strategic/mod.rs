@@ -2,13 +2,17 @@
 //! volumes), conflicts found on filing, and disclosure of the overlap only.
 //! * [`request`]: a filing body validated field by field;
 //! * [`picture`]: every live filing, the index, and the decision on a new filing;
+//! * [`disclosure`]: what a conflict discloses of the other party's filing (coarsened unless
+//!   of one coalition), and the budget of disclosures per pair of parties and hour;
 //! * [`conformance`]: live tracks checked against activated intents and binding constraints.
 
 pub mod conformance;
+pub mod disclosure;
 pub mod picture;
 pub mod request;
 
-pub use picture::{overlap_json, Decision, Filing, Found, OpaqueId, Strategic};
+pub use disclosure::{Budget, Coalitions, Disclosed, DisclosurePolicy};
+pub use picture::{overlap_json, Decision, Disclose, Filing, Found, OpaqueId, Strategic};
 pub use request::{parse_request, Binds, FieldErr, FilingRequest, Kind};
 
 use deconflict_core::strategic::Volume4D;

@@ -7,6 +7,7 @@
 //! slip through. If the durable write then fails, the entry is taken out again and the
 //! filing answers 500. Writes themselves share commits (group commit in the store).
 
+use super::disclosure::{Coalitions, Disclosed, DisclosurePolicy};
 use super::request::{parse_request, Binds, FilingRequest, Kind};
 use deconflict_core::strategic::{Overlap, StrategicIndex, Volume4D, VolumeLimits};
 use deconflict_core::track::format_rfc3339;
@@ -61,6 +62,8 @@ pub struct Found {
     pub overlaps: Vec<(usize, usize, Overlap)>,
 }
 
+/// An overlap exactly as computed (for a constraint that binds the reader, which is published
+/// to it anyway).
 pub fn overlap_json(o: &Overlap) -> Value {
     json!({
         "time_start": format_rfc3339(o.time_start),
@@ -69,6 +72,16 @@ pub fn overlap_json(o: &Overlap) -> Value {
         "alt_upper_m": o.alt_upper_m,
         "footprint": o.to_geojson_geometry(),
     })
+}
+
+/// How a filing's conflicts are disclosed: the policy, who sees whom exactly, and the budget.
+pub struct Disclose<'a> {
+    pub policy: &'a DisclosurePolicy,
+    pub coalitions: &'a Coalitions,
+    /// Spends one disclosure from the filer about each of these parties, or names one whose
+    /// budget is spent (and spends nothing). Asked at most once per filing, before anything
+    /// is disclosed.
+    pub budget: &'a mut dyn FnMut(&[PartyId]) -> Result<(), PartyId>,
 }
 
 /// Maps a label to an unguessable, stable 64-bit id (e.g. `Store::opaque_id`).
@@ -95,19 +108,29 @@ pub struct Strategic {
 
 /// What a filing decided.
 pub enum Decision {
-    /// Stored (pending the durable write): the new filing, the conflicts, the alerts to send.
+    /// Stored (pending the durable write): the new filing, the conflicts, the alerts to send,
+    /// the disclosures to record.
     Accepted {
         filing: Box<Filing>,
         conflicts: Vec<Value>,
         alerts: Vec<NewAlert>,
+        disclosed: Vec<Disclosed>,
         previous: Option<Box<Filing>>,
     },
     /// The version is not the current one.
     Stale { current: u64 },
     /// The filing enters a constraint that binds the filer.
     EntersConstraint { conflicts: Vec<Value> },
-    /// Conflicts with intents and the filer asked to reject in that case.
-    RejectedOnConflict { conflicts: Vec<Value> },
+    /// Conflicts with intents and the filer asked to reject in that case: nothing stored, but
+    /// what the answer discloses is told to the other side (`alerts`) and recorded.
+    RejectedOnConflict {
+        conflicts: Vec<Value>,
+        alerts: Vec<NewAlert>,
+        disclosed: Vec<Disclosed>,
+    },
+    /// The filer has used up its disclosure budget about party `about`: nothing stored,
+    /// nothing disclosed.
+    OverBudget { about: PartyId },
 }
 
 impl Strategic {
@@ -230,7 +253,14 @@ impl Strategic {
     }
 
     /// Decides a filing under the caller's lock, and on acceptance inserts it into the index.
-    pub fn file(&mut self, party: PartyId, party_name: &str, req: FilingRequest, now: f64) -> Decision {
+    pub fn file(
+        &mut self,
+        party: PartyId,
+        party_name: &str,
+        req: FilingRequest,
+        now: f64,
+        disclose: &mut Disclose<'_>,
+    ) -> Decision {
         let vkey = (party, req.kind, req.id.clone());
         let current = self.versions.get(&vkey).copied();
         if current != req.version && !(current.is_none() && req.version.is_none()) {
@@ -258,7 +288,19 @@ impl Strategic {
         }
         let new_key = self.alloc();
         self.pending = Some(format!("{}/{}/{}", party, req.kind.as_str(), req.id));
-        let describe = |s: &Strategic, f: &Found, mine_first: bool| -> Value {
+        let policy = disclose.policy;
+        let coalitions = disclose.coalitions;
+        // The regions as disclosed to both sides: exact within a coalition, else coarsened
+        // (the same for both, so the disclosure is mutual). A binding constraint's overlap is
+        // exact: the constraint is published to the parties it binds.
+        let region = |o: &Filing, ov: &Overlap| -> Value {
+            if o.kind == Kind::Constraint && o.binds(party, party_name) {
+                overlap_json(ov)
+            } else {
+                policy.disclose(ov, coalitions.exact(party, o.party))
+            }
+        };
+        let describe = |s: &Strategic, f: &Found| -> Value {
             let o = &s.filings[&f.other];
             json!({
                 "conflict_id": s.conflict_id(new_key, f.other),
@@ -266,8 +308,7 @@ impl Strategic {
                 "other_kind": o.kind.as_str(),
                 "other_priority": o.priority,
                 "overlaps": f.overlaps.iter().map(|(mine, theirs, ov)| {
-                    let (m, t) = if mine_first { (*mine, *theirs) } else { (*theirs, *mine) };
-                    json!({"own_volume": m, "other_volume": t, "region": overlap_json(ov)})
+                    json!({"own_volume": mine, "other_volume": theirs, "region": region(o, ov)})
                 }).collect::<Vec<_>>(),
             })
         };
@@ -279,7 +320,7 @@ impl Strategic {
                     let o = &self.filings[&f.other];
                     o.kind == Kind::Constraint && o.binds(party, party_name)
                 })
-                .map(|f| describe(self, f, true))
+                .map(|f| describe(self, f))
                 .collect();
             if !binding.is_empty() {
                 return Decision::EntersConstraint { conflicts: binding };
@@ -302,10 +343,17 @@ impl Strategic {
                 }
             })
             .collect();
-        let conflicts: Vec<Value> = relevant.iter().map(|f| describe(self, f, true)).collect();
-        if req.reject_on_conflict && !conflicts.is_empty() {
-            return Decision::RejectedOnConflict { conflicts };
+        // The budget, before anything of another party is disclosed.
+        let mut about: Vec<PartyId> = relevant.iter().map(|f| self.filings[&f.other].party).collect();
+        about.sort_unstable();
+        about.dedup();
+        if !about.is_empty() {
+            if let Err(p) = (disclose.budget)(&about) {
+                return Decision::OverBudget { about: p };
+            }
         }
+        let conflicts: Vec<Value> = relevant.iter().map(|f| describe(self, f)).collect();
+        let stored = !req.reject_on_conflict || conflicts.is_empty();
         let filing = Filing {
             key: new_key,
             party,
@@ -320,27 +368,49 @@ impl Strategic {
             volumes: req.volumes.clone(),
             body: req.body.clone(),
         };
-        // The other side of each conflict is told through its alert stream.
+        // The other side of each conflict is told through its alert stream what was disclosed,
+        // and whether the filing was kept; each disclosure to the filer is recorded.
         let mut alerts = Vec::new();
-        for f in &relevant {
+        let mut disclosed = Vec::new();
+        for (f, c) in relevant.iter().zip(&conflicts) {
             let o = &self.filings[&f.other];
+            let conflict_id = self.conflict_id(new_key, f.other);
+            let overlaps: Vec<Value> = f
+                .overlaps
+                .iter()
+                .map(|(mine, theirs, ov)| {
+                    json!({"own_volume": theirs, "other_volume": mine, "region": region(o, ov)})
+                })
+                .collect();
             alerts.push(NewAlert {
                 party: o.party,
                 body: json!({
                     "event": "strategic_conflict",
                     "time": format_rfc3339(now),
-                    "conflict_id": self.conflict_id(new_key, f.other),
+                    "conflict_id": conflict_id,
                     "own_kind": o.kind.as_str(),
                     "own_id": o.id,
                     "own_priority": o.priority,
                     "other_party": filing.who(),
                     "other_kind": filing.kind.as_str(),
                     "other_priority": filing.priority,
-                    "overlaps": f.overlaps.iter().map(|(mine, theirs, ov)| {
-                        json!({"own_volume": theirs, "other_volume": mine, "region": overlap_json(ov)})
-                    }).collect::<Vec<_>>(),
+                    "stored": stored,
+                    "overlaps": overlaps,
                 }),
             });
+            disclosed.push(Disclosed {
+                to: party,
+                about: o.party,
+                conflict_id,
+                digest: deconflict_store::sha256_hex(c["overlaps"].to_string().as_bytes()),
+            });
+        }
+        if !stored {
+            return Decision::RejectedOnConflict {
+                conflicts,
+                alerts,
+                disclosed,
+            };
         }
         let previous = old_key.and_then(|k| self.remove_key(k));
         self.versions.insert(vkey, filing.version);
@@ -351,6 +421,7 @@ impl Strategic {
             filing: Box::new(filing),
             conflicts,
             alerts,
+            disclosed,
             previous: previous.map(Box::new),
         }
     }
@@ -403,8 +474,14 @@ impl Strategic {
         v
     }
 
-    /// The current strategic conflicts of a party's live filings (overlaps only).
-    pub fn conflicts_of(&self, party: PartyId) -> Vec<(String, &Filing, Value)> {
+    /// The current strategic conflicts of a party's live filings (overlaps only, as
+    /// disclosed when they were found).
+    pub fn conflicts_of(
+        &self,
+        party: PartyId,
+        policy: &DisclosurePolicy,
+        coalitions: &Coalitions,
+    ) -> Vec<(String, &Filing, Value)> {
         let mut out = Vec::new();
         for f in self
             .own(party, Kind::Intent)
@@ -423,11 +500,17 @@ impl Strategic {
                     _ => false,
                 };
                 if relevant {
+                    let bound_by_it = o.kind == Kind::Constraint;
                     for (_, _, ov) in &overlaps {
+                        let region = if bound_by_it {
+                            overlap_json(ov)
+                        } else {
+                            policy.disclose(ov, coalitions.exact(party, o.party))
+                        };
                         out.push((
                             self.conflict_id(f.key, key),
                             f,
-                            json!({"other_party": o.who(), "region": overlap_json(ov)}),
+                            json!({"other_party": o.who(), "region": region}),
                         ));
                     }
                 }

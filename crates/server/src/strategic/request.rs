@@ -49,6 +49,11 @@ pub struct FilingRequest {
     pub body: Value,
 }
 
+/// Longest filing id, bytes.
+pub const MAX_FILING_ID_LEN: usize = 128;
+/// Longest `purpose` or `type`, bytes.
+pub const MAX_FILING_TEXT_LEN: usize = 256;
+
 /// A field-level error.
 pub type FieldErr = (String, String);
 
@@ -63,9 +68,7 @@ pub fn parse_request(
     v: &Value,
     limits: &VolumeLimits,
 ) -> Result<FilingRequest, FieldErr> {
-    if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
-        return Err(field("id", "must be 1 to 128 bytes without control characters"));
-    }
+    deconflict_core::text::check_id(id, MAX_FILING_ID_LEN).map_err(|m| field("id", m))?;
     let obj = v
         .as_object()
         .ok_or_else(|| field("body", "expected a JSON object"))?;
@@ -133,9 +136,13 @@ pub fn parse_request(
     };
     for f in ["purpose", "type"] {
         if let Some(x) = obj.get(f) {
-            if x.as_str().is_none_or(|s| s.len() > 256) {
-                return Err(field(f, "must be a string of at most 256 bytes"));
-            }
+            let text = x.as_str().ok_or_else(|| {
+                field(
+                    f,
+                    format!("must be a string of at most {MAX_FILING_TEXT_LEN} bytes"),
+                )
+            })?;
+            deconflict_core::text::check_text(text, MAX_FILING_TEXT_LEN, false).map_err(|m| field(f, m))?;
         }
     }
     let binds = match kind {
@@ -146,12 +153,15 @@ pub fn parse_request(
             Some(Value::Array(a)) if !a.is_empty() && a.len() <= 100 => {
                 let mut names = Vec::new();
                 for (i, x) in a.iter().enumerate() {
-                    names.push(
-                        x.as_str()
-                            .filter(|s| !s.is_empty() && s.len() <= 64)
-                            .ok_or_else(|| field(&format!("binds[{i}]"), "must be a party name"))?
-                            .to_string(),
-                    );
+                    let f = format!("binds[{i}]");
+                    let name = x
+                        .as_str()
+                        .filter(|s| deconflict_store::valid_chain_name(s))
+                        .ok_or_else(|| field(&f, "must be a party name"))?;
+                    if names.iter().any(|n| n == name) {
+                        return Err(field(&f, format!("repeated: {name} is named twice")));
+                    }
+                    names.push(name.to_string());
                 }
                 Binds::Parties(names)
             }

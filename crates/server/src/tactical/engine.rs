@@ -79,6 +79,8 @@ pub struct Engine {
     pairs: HashMap<(usize, usize), PairState>,
     ids: ConflictIds,
     speaks: Option<Speaks>,
+    /// Pairs of one party's own aircraft are conflicts too (off by default).
+    own_conflicts: bool,
     /// Scans run so far.
     pub scans: u64,
 }
@@ -100,6 +102,7 @@ impl Engine {
             pairs: HashMap::new(),
             ids,
             speaks: None,
+            own_conflicts: false,
             scans: 0,
         }
     }
@@ -112,6 +115,12 @@ impl Engine {
     /// No live tracks.
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
+    }
+
+    /// Whether two aircraft of one party are a conflict (default: no; the party keeps its own
+    /// aircraft apart, and a party's own crowd then costs no pair tests' results or alerts).
+    pub fn set_own_conflicts(&mut self, on: bool) {
+        self.own_conflicts = on;
     }
 
     /// Which pairs this node speaks for (default: all).
@@ -270,11 +279,14 @@ impl Engine {
 
         // Scan the live picture at `now`.
         self.scene.clear();
+        self.scene.skip_same_group = !self.own_conflicts;
         self.scene_slots.clear();
         for (i, s) in self.slots.iter().enumerate() {
             if let Some(slot) = s {
+                // Party ids are positive; one that is not is in no group (never skipped).
+                let group = u64::try_from(slot.party).unwrap_or(0);
                 self.scene
-                    .push(&slot.state.propagated((now - slot.report.time).max(0.0)));
+                    .push_grouped(&slot.state.propagated((now - slot.report.time).max(0.0)), group);
                 self.scene_slots.push(i);
             }
         }

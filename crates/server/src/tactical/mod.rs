@@ -5,6 +5,8 @@
 //! [`AlertEvent`]s; it reads no clock, draws no randomness and knows neither JSON nor the store.
 //! The runtime turns the events into alert bodies ([`AlertEvent::to_body`]), stores them
 //! durably and only then streams them.
+//! * [`coalesce`]: at most `max_alerts_per_scan` events per party per scan, the most urgent,
+//!   and a summary of the rest;
 //! * [`engine`]: the scene, the scan, each pair's alert level (the core's shared hysteresis),
 //!   and the events of a tick;
 //! * [`events`]: the typed events ([`AlertEvent`], [`EventKind`]);
@@ -12,6 +14,7 @@
 //! * [`ids`]: node origins, which node speaks for a pair, and conflict ids ([`ConflictIds`]);
 //! * [`views`]: what a party may see (own tracks in full; of others, the state vector only).
 
+pub mod coalesce;
 pub mod engine;
 pub mod events;
 pub mod ids;
@@ -21,6 +24,7 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use coalesce::{coalesce, Suppressed};
 pub use engine::{Engine, Staleness};
 pub use events::{AlertEvent, ClearReason, EventKind, Geometry, Intruder};
 pub use ids::{ConflictIds, OpaqueId, Origin, Speaks, LOCAL, UNKNOWN};

@@ -100,6 +100,10 @@ impl<E: Engine> StoreBackend for Backend<E> {
         parties::authenticate(&self.engine, token)
     }
 
+    fn revocations(&self) -> Result<u64, StoreError> {
+        parties::revocations(&self.engine)
+    }
+
     // ---- tracks ----
 
     fn put_tracks(&self, party: PartyId, reports: &[TrackReport], now: f64) -> Result<u64, StoreError> {

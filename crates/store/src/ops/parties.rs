@@ -123,6 +123,16 @@ pub(super) fn revoke_tokens<E: Engine>(engine: &E, party_name: &str, now: f64) -
     })
 }
 
+/// [`StoreBackend::revocations`](crate::StoreBackend::revocations).
+pub(super) fn revocations<E: Engine>(engine: &E) -> Result<u64, StoreError> {
+    engine.read(|db| {
+        let n = db
+            .query_one("SELECT COUNT(*) AS n FROM tokens WHERE revoked IS NOT NULL", &[])?
+            .i64("n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    })
+}
+
 /// [`StoreBackend::authenticate`](crate::StoreBackend::authenticate).
 pub(super) fn authenticate<E: Engine>(engine: &E, token: &str) -> Result<Option<Party>, StoreError> {
     let Some(secret) = token.strip_prefix(TOKEN_PREFIX) else {

@@ -205,6 +205,7 @@ fn error_names_limits() {
         max_area_km2: 10.0,
         max_duration_s: 3600.0,
         max_radius_m: 3000.0,
+        ..VolumeLimits::default()
     };
     let p = |v: Value| parse_volumes(&json!([v]), "extents", &small).unwrap_err();
     assert_eq!(
@@ -229,6 +230,29 @@ fn error_names_limits() {
     let e = parse_volumes(&json!([short(polygon(&big))]), "extents", &wide).unwrap_err();
     assert_eq!(e.field, "extents[0].volume.outline_polygon");
     assert!(e.message.contains("area"), "{e}");
+    // Vertices in all: two triangles fit 6, not 5.
+    let five = VolumeLimits {
+        max_total_vertices: 5,
+        ..wide.clone()
+    };
+    let e = parse_volumes(
+        &json!([short(polygon(&tri)), short(polygon(&tri))]),
+        "extents",
+        &five,
+    )
+    .unwrap_err();
+    assert_eq!(e.field, "extents");
+    assert!(e.message.starts_with("too many vertices in all"), "{e}");
+    let six = VolumeLimits {
+        max_total_vertices: 6,
+        ..wide.clone()
+    };
+    assert!(parse_volumes(
+        &json!([short(polygon(&tri)), short(polygon(&tri))]),
+        "extents",
+        &six
+    )
+    .is_ok());
     // Radius above 3 km; area above 10 km² at r = 2 km (12.6 km²).
     assert_eq!(
         p(short(circle(1.0, 1.0, 3001.0))).field,

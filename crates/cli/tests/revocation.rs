@@ -1,0 +1,73 @@
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
+//! Revocation ends everything a token holds: a live stream opened before `token revoke` is
+//! told so and closed within a second, and the token opens no new one.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use support::call;
+use support::single::{cli, party, start};
+
+#[test]
+fn a_revoked_tokens_open_stream_closes_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path());
+    let alpha = party(dir.path(), "ALPHA");
+    let bravo = party(dir.path(), "BRAVO");
+    // Each stream is read on a thread of its own, which reports every line and the end.
+    let open = |token: &str| {
+        let resp = ureq::get(&format!("{}/v1/stream", s.base))
+            .set("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        let (tx, rx) = mpsc::channel::<Option<String>>();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(resp.into_reader());
+            let mut line = String::new();
+            while matches!(r.read_line(&mut line), Ok(n) if n > 0) {
+                let _ = tx.send(Some(line.trim_end().to_string()));
+                line.clear();
+            }
+            let _ = tx.send(None);
+        });
+        rx
+    };
+    let alpha_rx = open(&alpha);
+    let bravo_rx = open(&bravo);
+    // Both streams are live (nothing has ended them).
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(alpha_rx.try_recv().is_err_and(|e| e == mpsc::TryRecvError::Empty));
+    cli(dir.path(), &["token", "revoke", "ALPHA"]);
+    let revoked_at = Instant::now();
+    let mut lines = Vec::new();
+    let closed_after = loop {
+        match alpha_rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Some(l)) => lines.push(l),
+            Ok(None) => break revoked_at.elapsed(),
+            Err(e) => panic!("the revoked token's stream is still open after 5 s ({e}); got {lines:?}"),
+        }
+    };
+    eprintln!(
+        "revoked stream closed {} ms after token revoke returned",
+        closed_after.as_millis()
+    );
+    assert!(
+        closed_after <= Duration::from_secs(1),
+        "closed after {closed_after:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("token revoked")),
+        "no revocation event: {lines:?}"
+    );
+    // The other party's stream goes on; the revoked token opens nothing new.
+    assert!(bravo_rx.try_recv().is_err_and(|e| e == mpsc::TryRecvError::Empty));
+    let (st, v) = call("GET", &format!("{}/v1/stream", s.base), Some(&alpha), None);
+    assert_eq!(st, 401, "{v}");
+    // A new token of the same party opens a stream again.
+    let fresh = cli(dir.path(), &["token", "issue", "ALPHA"]);
+    let fresh_rx = open(&fresh);
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(fresh_rx.try_recv().is_err_and(|e| e == mpsc::TryRecvError::Empty));
+}
