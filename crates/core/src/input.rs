@@ -161,6 +161,18 @@ enum Velocity {
 /// Longest gap over which a velocity is derived from two positions, seconds.
 const MAX_DERIVE_GAP_S: f64 = 10.0;
 
+/// Degrees wrapped into [0, 360), the range of [`TrackReport::track_deg`] as
+/// [`TrackReport::parse_line`] gives it (360 read as 0). `rem_euclid` alone rounds a tiny
+/// negative angle (`-1e-14`) up to 360 itself.
+fn wrap_deg(deg: f64) -> f64 {
+    let d = deg.rem_euclid(360.0);
+    if d >= 360.0 {
+        0.0
+    } else {
+        d
+    }
+}
+
 fn traffic_record(
     v: &Value,
     known: &mut HashMap<String, Known>,
@@ -187,7 +199,7 @@ fn traffic_record(
         k.gs = Some(gs * KT_TO_MPS);
     }
     if let Some(t) = num("track")? {
-        k.trk = Some(t.rem_euclid(360.0));
+        k.trk = Some(wrap_deg(t));
     }
     if let Some(vr) = num("vertical_rate")? {
         k.vs = Some(vr * FPM_TO_MPS);
@@ -213,7 +225,7 @@ fn traffic_record(
                 let (n0, n1) = (unit_vector(lat0, lng0), unit_vector(lat, lng));
                 let (e, no) = east_north(lat0, lng0);
                 let dv = sub(n1, n0);
-                let trk = dot(dv, e).atan2(dot(dv, no)).to_degrees().rem_euclid(360.0);
+                let trk = wrap_deg(dot(dv, e).atan2(dot(dv, no)).to_degrees());
                 (great_circle_m(n0, n1) / (time - t0), trk, Velocity::Derived)
             }
             _ => (0.0, 0.0, Velocity::Unknown),
@@ -368,5 +380,21 @@ mod tests {
         let (r, s, seen) = read(&format!("[{},{{\"timestamp\":", rec(1000, 48.0, "1.0")));
         assert_eq!((r.len(), s.records, s.rejected_total()), (1, 1, 1));
         assert_eq!(seen, ["record 2: json"]);
+    }
+
+    #[test]
+    fn a_track_just_below_north_is_read_as_0_not_360() {
+        // The scenario_file fuzz target's round trip failed on this input (kept as
+        // fuzz/corpus/scenario_file/traffic-track-minus-1e-14.json): -1e-14 rem_euclid 360 is
+        // 360.0, a track no JSON Lines record reads back (360 is read as 0).
+        let text = r#"[{"timestamp":1633608773000,"icao24":"0101de","latitude":48.48,"longitude":3.82,"altitude":13650.0,"groundspeed":325.0,"track":-1e-14,"vertical_rate":-896.0}]"#;
+        let (r, _, seen) = read(text);
+        assert!(seen.is_empty());
+        assert_eq!(r[0].track_deg, 0.0);
+        assert_eq!(wrap_deg(-1e-14), 0.0);
+        assert_eq!(wrap_deg(-90.0), 270.0);
+        assert_eq!(wrap_deg(720.5), 0.5);
+        let line = serde_json::to_string(&r[0]).unwrap();
+        assert_eq!(TrackReport::parse_line(&line).unwrap(), r[0]);
     }
 }
