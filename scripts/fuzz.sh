@@ -44,7 +44,8 @@ if [ "${FUZZ_TOOLCHAIN:-auto}" != stable ] && rustup run nightly rustc --version
 else
   TOOLCHAIN=()
   export RUSTC_BOOTSTRAP=1
-  echo "fuzz: no nightly toolchain; $(rustc --version) with RUSTC_BOOTSTRAP=1"
+  if [ "${FUZZ_TOOLCHAIN:-auto}" = stable ]; then why="FUZZ_TOOLCHAIN=stable"; else why="no nightly toolchain"; fi
+  echo "fuzz: $why: $(rustc --version) with RUSTC_BOOTSTRAP=1"
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -59,7 +60,7 @@ TARGETS=(${FUZZ_TARGETS:-$(cargo fuzz list)})
 BUILD_START=$SECONDS
 cargo "${TOOLCHAIN[@]}" fuzz build --sanitizer "$SANITIZER" --codegen-units 16 \
   --target-dir "$TARGET_DIR"
-echo "fuzz: built ${#TARGETS[@]} targets (sanitizer: $SANITIZER) in $((SECONDS - BUILD_START)) s"
+echo "fuzz: built every target (sanitizer: $SANITIZER) in $((SECONDS - BUILD_START)) s; running ${TARGETS[*]}"
 BIN_DIR="$TARGET_DIR/$TRIPLE/release"
 
 # One target: a fresh copy of its corpus, libFuzzer with the limits, the log kept.
@@ -115,8 +116,11 @@ done
 echo "fuzz: ${SECS} s per target, $JOBS at a time: runs $((SECONDS - RUN_START)) s, all $((SECONDS - START)) s"
 
 for t in "${failed[@]}"; do
-  echo "== fuzz: $t failed; the end of its log:"
-  tail -n 60 "$WORK/$t.log"
+  echo "== fuzz: $t failed; what went wrong, then the end of its log:"
+  grep -m 3 -A 6 -E "panicked at|ERROR: (libFuzzer|AddressSanitizer)|out-of-memory|timeout after" \
+    "$WORK/$t.log" || true
+  echo "   ..."
+  tail -n 25 "$WORK/$t.log"
   for a in "$WORK/artifacts/$t"/*; do
     [ -f "$a" ] || continue
     mkdir -p "$ROOT/fuzz/artifacts/$t"
