@@ -19,6 +19,7 @@
 //! * [`hysteresis`]: one pair's alert level across scans (raise at once, lower or clear only
 //!   after `hysteresis_s`), shared by the episodes and the service's tactical engine.
 //! * [`episodes`]: conflict episodes with alerting hysteresis.
+//! * [`input`]: reading track reports from a file's bytes (JSON Lines, `traffic` arrays).
 //! * [`party`]: the number of a party (operator) tracks, alerts and filings belong to.
 //! * [`strategic`]: strategic deconfliction of ASTM F3548 `Volume4D`s: parsing, the exact 4D
 //!   overlap, and an H3 index.
@@ -30,6 +31,7 @@ pub mod detector;
 pub mod episodes;
 pub mod geodesy;
 pub mod hysteresis;
+pub mod input;
 pub mod party;
 pub mod scene;
 pub mod separation;

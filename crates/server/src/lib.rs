@@ -26,3 +26,13 @@ pub mod tactical;
 pub use config::Config;
 pub use serve::run;
 pub use state::{build_state, unix_now, AppState};
+
+/// The parsers the fuzz targets in `fuzz/` drive (see `docs/operations.md`, "Fuzzing"), in one
+/// place: the node-to-node wire format (private to [`cluster`] otherwise), the bearer token of
+/// an `Authorization` header, and a filing body. Not an API: it may change at any time.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::cluster::wire::{decode_reports, encode_reports};
+    pub use crate::http::auth::{bearer_token, MAX_TOKEN_LEN};
+    pub use crate::strategic::{parse_request, Kind};
+}

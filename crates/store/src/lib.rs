@@ -96,8 +96,8 @@ pub use key::KEY_FILE;
 pub use pg::{MAX_ATTEMPTS, READERS as PG_READERS};
 pub use schema::SCHEMA_VERSION;
 pub use types::{
-    valid_chain_name, AuditEntry, Candidate, ChainHead, CheckedWrite, Checkpoint, Decide, Filed, NewAlert,
-    Party, PartyId, Role, StoredAlert, StoredVolume, UpdatedSince, VolumeFiling, Window, MAX_CHAIN_LEN,
-    MAX_KIND_LEN, MAX_PARTY_NAME_LEN, TOKEN_PREFIX,
+    is_token_shaped, valid_chain_name, AuditEntry, Candidate, ChainHead, CheckedWrite, Checkpoint, Decide,
+    Filed, NewAlert, Party, PartyId, Role, StoredAlert, StoredVolume, UpdatedSince, VolumeFiling, Window,
+    MAX_CHAIN_LEN, MAX_KIND_LEN, MAX_PARTY_NAME_LEN, TOKEN_PREFIX,
 };
 pub use writer::MAX_BATCH;

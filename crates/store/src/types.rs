@@ -9,6 +9,15 @@ use std::str::FromStr;
 
 /// Prefix of every API token.
 pub const TOKEN_PREFIX: &str = "dcf_";
+
+/// True when `token` has the shape of an API token: [`TOKEN_PREFIX`] then 64 lowercase hex
+/// digits. Anything else is refused before the database is asked.
+pub fn is_token_shaped(token: &str) -> bool {
+    token.strip_prefix(TOKEN_PREFIX).is_some_and(|secret| {
+        secret.len() == 64 && secret.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
 /// Longest party name.
 pub const MAX_PARTY_NAME_LEN: usize = 64;
 /// Longest audit kind.

@@ -120,6 +120,24 @@ fn tokens_issue_authenticate_revoke() {
 }
 
 #[test]
+fn token_shape_is_checked_before_the_database() {
+    let good = format!("dcf_{}", "0a".repeat(32));
+    assert!(deconflict_store::is_token_shaped(&good));
+    for bad in [
+        "",
+        "dcf_",
+        &good[4..],
+        &good[..good.len() - 1],
+        &format!("{good}0"),
+        &format!("dcf_{}", "0A".repeat(32)),
+        &format!("DCF_{}", "0a".repeat(32)),
+        &format!("dcf_{}\u{e9}", "0a".repeat(31)),
+    ] {
+        assert!(!deconflict_store::is_token_shaped(bad), "{bad:?}");
+    }
+}
+
+#[test]
 fn token_from_another_process_authenticates() {
     for b in backends() {
         let server = b.open();

@@ -3,7 +3,7 @@
 use super::sphere::{angle, normalize, spherical_area_m2, Frame, P2};
 use super::{FieldError, Footprint, LatLng, Volume4D, VolumeLimits};
 use crate::geodesy::{add, unit_vector, Vec3, EARTH_RADIUS_M, FT_TO_M};
-use crate::track::{parse_rfc3339, MAX_ALTITUDE_M, MIN_ALTITUDE_M};
+use crate::track::{parse_rfc3339, MAX_ALTITUDE_M, MAX_UNIX_TIME_S, MIN_ALTITUDE_M};
 use geo::{Area, ConvexHull, Coord, LineString, Polygon, Validation};
 use serde_json::{json, Map, Value};
 
@@ -111,12 +111,22 @@ fn time(v: Option<&Value>, field: &str) -> Result<f64, FieldError> {
     }
     let vf = format!("{field}.value");
     let s = string(o.get("value"), &vf)?;
-    parse_rfc3339(s).ok_or_else(|| {
+    let t = parse_rfc3339(s).ok_or_else(|| {
         err(
             &vf,
             format!("bad time: {s:?} is not RFC 3339 (e.g. 2015-09-18T06:00:00Z)"),
         )
-    })
+    })?;
+    // The window of track reports. It also keeps every time writable: an offset can carry a
+    // year-0000 or year-9999 time out of the years RFC 3339 has, which `format_time` would
+    // write as text no parser reads back.
+    if !(0.0..=MAX_UNIX_TIME_S).contains(&t) {
+        return Err(err(
+            &vf,
+            format!("out of range: {s:?} is not between 1970-01-01T00:00:00Z and 3000-01-01T00:00:00Z"),
+        ));
+    }
+    Ok(t)
 }
 
 fn polygon(o: &Map<String, Value>, field: &str, limits: &VolumeLimits) -> Result<Footprint, FieldError> {
@@ -358,8 +368,9 @@ fn volume4d(v: &Value, field: &str, limits: &VolumeLimits) -> Result<Volume4D, F
 /// than `max_vertices`; a self-intersecting or self-touching outline; less than 1 m² of area;
 /// more area than `max_area_km2`; a radius ≤ 0 or above `max_radius_m`, or a polygon vertex
 /// farther than that from the outline's centre; units other than `M`/`FT` (a radius: `M`);
-/// a reference other than `W84`; `altitude_lower ≥ altitude_upper`; `time_end ≤ time_start`;
-/// a volume longer than `max_duration_s`.
+/// a reference other than `W84`; a time before 1970 or after 3000 (UTC, as for track
+/// reports); `altitude_lower ≥ altitude_upper`; `time_end ≤ time_start`; a volume longer than
+/// `max_duration_s`.
 ///
 /// Polygon edges are great-circle arcs and the polygon is the smaller region, so an outline
 /// across the antimeridian (179.5 → -179.5) is the narrow polygon there. Vertices are kept as

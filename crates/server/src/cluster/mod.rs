@@ -26,7 +26,7 @@
 mod nats;
 mod peers;
 pub mod subjects;
-mod wire;
+pub(crate) mod wire;
 
 use crate::tactical::{Origin, LOCAL};
 use deconflict_core::TrackReport;

@@ -19,7 +19,7 @@ pub(crate) const REPORTS_MAGIC: &[u8; 4] = b"DCR1";
 /// number parsing): `DCR1`, party (i64), count (u32), then per report the asset's length
 /// (u16) and UTF-8 bytes, time, lat, lng, alt_m, gs_mps, track_deg, vs_mps (f64 each) and
 /// the class (u8, its index in [`AssetClass::ALL`]); little-endian throughout.
-pub(crate) fn encode_reports(party: PartyId, reports: &[&TrackReport]) -> Vec<u8> {
+pub fn encode_reports(party: PartyId, reports: &[&TrackReport]) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + reports.len() * 80);
     out.extend_from_slice(REPORTS_MAGIC);
     out.extend_from_slice(&party.to_le_bytes());
@@ -40,7 +40,7 @@ pub(crate) fn encode_reports(party: PartyId, reports: &[&TrackReport]) -> Vec<u8
 
 /// Reads a reports message: the binary format, or JSON from an earlier build. Never panics;
 /// a malformed message is an error.
-pub(crate) fn decode_reports(b: &[u8]) -> Result<(PartyId, Vec<TrackReport>), String> {
+pub fn decode_reports(b: &[u8]) -> Result<(PartyId, Vec<TrackReport>), String> {
     let Some(mut rest) = b.strip_prefix(REPORTS_MAGIC) else {
         let w: ReportsWire = serde_json::from_slice(b).map_err(|e| e.to_string())?;
         return Ok((w.party, w.reports));

@@ -12,12 +12,12 @@ use std::sync::Arc;
 type AppRef = Arc<AppState>;
 
 /// Longest token accepted, bytes (ours are 68: `dcf_` and 64 hex digits).
-const MAX_TOKEN_LEN: usize = 200;
+pub const MAX_TOKEN_LEN: usize = 200;
 
 /// The token of an `Authorization` value: the scheme `Bearer` in any case (RFC 9110 §11.1),
 /// one or more spaces, then a token of printable ASCII without spaces (RFC 6750's
 /// `b64token` characters), at most [`MAX_TOKEN_LEN`] bytes. `None` for anything else.
-pub(crate) fn bearer_token(value: &str) -> Option<&str> {
+pub fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, rest) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;

@@ -7,7 +7,7 @@ use crate::db::{vals, Db};
 use crate::engine::Engine;
 use crate::error::StoreError;
 use crate::rows::{to_json_text, FromRow, PARTY_COLS};
-use crate::types::{Party, PartyId, Role, TOKEN_PREFIX};
+use crate::types::{is_token_shaped, Party, PartyId, Role, TOKEN_PREFIX};
 use crate::validate::{check_member_of, check_party_name, check_time};
 use rand::RngCore;
 
@@ -135,10 +135,7 @@ pub(super) fn revocations<E: Engine>(engine: &E) -> Result<u64, StoreError> {
 
 /// [`StoreBackend::authenticate`](crate::StoreBackend::authenticate).
 pub(super) fn authenticate<E: Engine>(engine: &E, token: &str) -> Result<Option<Party>, StoreError> {
-    let Some(secret) = token.strip_prefix(TOKEN_PREFIX) else {
-        return Ok(None);
-    };
-    if secret.len() != 64 || !secret.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if !is_token_shaped(token) {
         return Ok(None);
     }
     let hash = sha256_hex(token.as_bytes());

@@ -300,3 +300,43 @@ fn round_trip_through_astm_json() {
     let again = parse(Value::Array(vs.iter().map(|v| v.to_astm_json()).collect())).unwrap();
     assert_eq!(vs, again);
 }
+
+#[test]
+fn times_outside_1970_to_3000_are_refused() {
+    // The volume4d_filing fuzz target's round trip failed on these (kept in
+    // fuzz/corpus/volume4d_filing/): an offset carried the instant out of years 0000-9999, and
+    // to_astm_json wrote "-0001-12-31T00:01:00Z" / "+10000-01-01T22:59:00Z", which no RFC 3339
+    // parser reads back.
+    for (start, end) in [
+        ("0000-01-01T00:00:00+23:59", "0000-01-01T01:00:00+23:59"),
+        ("9999-12-31T23:00:00-23:59", "9999-12-31T23:30:00-23:59"),
+        ("1969-12-31T23:00:00Z", "1970-01-01T01:00:00Z"),
+    ] {
+        let v = set(
+            set(circle(35.0, 35.0, 500.0), &["time_start"], time(start)),
+            &["time_end"],
+            time(end),
+        );
+        let e = parse(json!([v])).unwrap_err();
+        assert_eq!(e.field, "extents[0].time_start.value", "{start}");
+        assert!(e.message.starts_with("out of range"), "{e}");
+    }
+    let v = set(
+        set(
+            circle(35.0, 35.0, 500.0),
+            &["time_start"],
+            time("2999-12-31T23:00:00Z"),
+        ),
+        &["time_end"],
+        time("3000-01-01T00:00:00Z"),
+    );
+    let vs = parse(json!([v])).unwrap();
+    let again = parse(Value::Array(vs.iter().map(|v| v.to_astm_json()).collect())).unwrap();
+    assert_eq!(vs, again);
+    let late = set(
+        circle(35.0, 35.0, 500.0),
+        &["time_end"],
+        time("3000-01-01T00:00:00.5Z"),
+    );
+    assert_eq!(field_of(late), "extents[0].time_end.value");
+}

@@ -1,0 +1,62 @@
+//! Volume4D filings: the bytes as a request body (parsed as JSON as the service does). An
+//! array goes to `parse_volumes` (the ASTM F3548 `Volume4D` list); an object to
+//! `parse_request` as an intent and as a constraint (`PUT /v1/intents/{id}`,
+//! `/v1/constraints/{id}`).
+//!
+//! Invariant: what is accepted writes back (`Volume4D::to_astm_json`) to a form that re-parses
+//! to equal volumes (the documented round trip), and a filing with its extents written back
+//! re-parses to the same request.
+#![no_main]
+
+use deconflict_core::strategic::{parse_volumes, Volume4D, VolumeLimits};
+use deconflict_server::fuzzing::{parse_request, Kind};
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+
+fn written(volumes: &[Volume4D]) -> Value {
+    Value::Array(volumes.iter().map(Volume4D::to_astm_json).collect())
+}
+
+fn reparse(volumes: &[Volume4D], limits: &VolumeLimits) {
+    let w = written(volumes);
+    let back = parse_volumes(&w, "extents", limits).unwrap_or_else(|e| panic!("{e:?} re-parsing {w}"));
+    assert_eq!(back, volumes, "round trip through {w}");
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(v) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let limits = VolumeLimits::default();
+    match &v {
+        Value::Array(_) => {
+            if let Ok(volumes) = parse_volumes(&v, "extents", &limits) {
+                reparse(&volumes, &limits);
+            }
+        }
+        Value::Object(_) => {
+            for kind in [Kind::Intent, Kind::Constraint] {
+                let Ok(req) = parse_request(kind, "fuzz-1", &v, &limits) else {
+                    continue;
+                };
+                reparse(&req.volumes, &limits);
+                let mut body = v.clone();
+                body["extents"] = written(&req.volumes);
+                let again = parse_request(kind, "fuzz-1", &body, &limits)
+                    .unwrap_or_else(|e| panic!("{e:?} re-parsing {body}"));
+                assert_eq!(again.volumes, req.volumes);
+                assert_eq!(
+                    (
+                        again.state,
+                        again.priority,
+                        again.version,
+                        again.reject_on_conflict
+                    ),
+                    (req.state, req.priority, req.version, req.reject_on_conflict)
+                );
+                assert_eq!((again.disclose_name, again.binds), (req.disclose_name, req.binds));
+            }
+        }
+        _ => {}
+    }
+});
