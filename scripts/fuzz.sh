@@ -4,7 +4,7 @@
 # input taking over 10 s. Each target runs on a temporary copy of its corpus (fuzz/corpus/<t>),
 # so a run never grows the repository; see docs/operations.md, "Fuzzing".
 #
-#   scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 60; CI runs 45)
+#   scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 60; CI runs 30)
 #
 # Environment:
 #   FUZZ_JOBS        targets run at once (default: 2, or 1 on a one-core machine)
