@@ -47,7 +47,7 @@ pub struct AuditQuery {
         nullable = false,
         min_length = 1,
         max_length = 64,
-        pattern = "^[A-Za-z0-9_-]{1,64}$"
+        pattern = "^[A-Za-z0-9_.-]{1,64}$"
     )]
     pub chain: Option<String>,
     /// Return entries with a sequence number above this (default 0).
