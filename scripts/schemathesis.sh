@@ -110,19 +110,32 @@ include-method = "PUT"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 TOML
 
+run_schemathesis() {
+  (cd "$WORK" && timeout "$RUN_TIMEOUT" "$VENV/bin/schemathesis" --config-file "$WORK/schemathesis.toml" run "$BASE/openapi.json" \
+    --url "$BASE" \
+    --header "Authorization: Bearer $TOKEN" \
+    --checks all \
+    --max-examples 30 \
+    --continue-on-failure \
+    --request-timeout "$REQUEST_TIMEOUT" \
+    --workers 2 \
+    --generation-database none \
+    --no-color \
+    "$@") 2>&1 | tee "$WORK/run.log"
+  return "${PIPESTATUS[0]}"
+}
+
 echo "== schemathesis run $BASE/openapi.json"
 status=0
-(cd "$WORK" && timeout "$RUN_TIMEOUT" "$VENV/bin/schemathesis" --config-file "$WORK/schemathesis.toml" run "$BASE/openapi.json" \
-  --url "$BASE" \
-  --header "Authorization: Bearer $TOKEN" \
-  --checks all \
-  --max-examples 30 \
-  --continue-on-failure \
-  --request-timeout "$REQUEST_TIMEOUT" \
-  --workers 2 \
-  --generation-database none \
-  --no-color \
-  "$@") || status=$?
+run_schemathesis "$@" || status=$?
+# Schemathesis 4.32 sometimes stops on an error of its own generator (Hypothesis "Inconsistent
+# results", seen once with the fixed seed, gone on a re-run): that is not a finding about the
+# API, so a run whose only trouble is that is run once more. A real failure is never retried.
+if [ "$status" -ne 0 ] && grep -q "Inconsistent results" "$WORK/run.log" && ! grep -q "= FAILURES =" "$WORK/run.log"; then
+  echo "== schemathesis stopped on its own generator error (not a finding); running once more"
+  status=0
+  run_schemathesis "$@" || status=$?
+fi
 
 if ! kill -0 "$SERVER_PID" 2>/dev/null; then
   echo "schemathesis.sh: the server died during the run:" >&2
