@@ -3,6 +3,7 @@
 //! databases is in the `ops` module (its SQL per domain in `ops/*.rs`); a test double may
 //! implement it too ([`Store::from_backend`](crate::Store::from_backend)).
 
+use crate::audit::{PartyAuditEntry, PartyCheckpoint, PartyCheckpointView, PartyHead};
 use crate::engine::WriteStats;
 use crate::error::StoreError;
 use crate::types::{
@@ -159,4 +160,25 @@ pub trait StoreBackend: Send + Sync {
     /// Every chain as JSON Lines from one consistent snapshot (format in the `audit` module
     /// docs); verify it with [`verify_audit`](crate::verify_audit).
     fn export_audit(&self, w: &mut dyn std::io::Write) -> Result<(), StoreError>;
+
+    // ---- the party's view of the audit (no other party's activity in it) ----
+
+    /// The (chain, party) sub-chain's entries with seq > `after`, oldest first, at most
+    /// `limit`.
+    fn party_audit(
+        &self,
+        party: PartyId,
+        chain: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<PartyAuditEntry>, StoreError>;
+    /// The heads of the party's sub-chains (one per node that wrote about it).
+    fn party_heads(&self, party: PartyId) -> Result<Vec<PartyHead>, StoreError>;
+    /// The newest party checkpoint with the party's leaves and their inclusion proofs.
+    fn party_checkpoint_view(&self, party: PartyId) -> Result<Option<PartyCheckpointView>, StoreError>;
+    /// Signs every sub-chain's head at once (call on a fixed timer: see `audit::party`).
+    fn party_checkpoint(&self, now: f64) -> Result<PartyCheckpoint, StoreError>;
+    /// The party's whole view as JSON Lines from one snapshot; verify it with
+    /// [`verify_party_audit`](crate::verify_party_audit).
+    fn export_party_audit(&self, party: PartyId, w: &mut dyn std::io::Write) -> Result<(), StoreError>;
 }

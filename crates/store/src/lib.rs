@@ -85,8 +85,11 @@ mod validate;
 mod writer;
 
 pub use audit::{
-    checkpoint_message, entry_hash, sha256_hex, verify_audit, ChainReport, VerifyError, VerifyReport,
-    AUDIT_FORMAT, CHECKPOINT_DOMAIN, LINK_KIND,
+    checkpoint_message, entry_hash, merkle_proof, merkle_root, party_checkpoint_message, party_entry_hash,
+    sha256_hex, verify_audit, verify_inclusion, verify_party_audit, ChainReport, PartyAuditEntry,
+    PartyCheckpoint, PartyCheckpointView, PartyHead, PartyLeaf, PartyLeafProof, PartySubChainReport,
+    PartyVerifyReport, VerifyError, VerifyReport, AUDIT_FORMAT, CHECKPOINT_DOMAIN, LINK_KIND,
+    PARTY_AUDIT_FORMAT, PARTY_ENTRY_DOMAIN, PARTY_HEADS_DOMAIN,
 };
 pub use backend::StoreBackend;
 pub use connect::{redact_url, Store, StoreOptions, DB_FILE, DEFAULT_CHECKPOINT_EVERY, DEFAULT_NODE};

@@ -139,6 +139,32 @@ CREATE TABLE alert_seqs (
 INSERT INTO alert_seqs (party_id, last) SELECT party_id, MAX(seq) FROM alerts GROUP BY party_id;
 ",
     ),
+    (
+        5,
+        "
+ALTER TABLE audit ADD COLUMN pseq INTEGER;
+ALTER TABLE audit ADD COLUMN phash TEXT;
+CREATE INDEX audit_party_sub_chain ON audit (party_id, chain, pseq);
+CREATE TABLE party_heads (
+    chain    TEXT NOT NULL,
+    party_id INTEGER NOT NULL,
+    seq      INTEGER NOT NULL,
+    hash     TEXT NOT NULL,
+    PRIMARY KEY (chain, party_id)
+);
+CREATE TABLE party_checkpoints (
+    chain     TEXT NOT NULL,
+    n         INTEGER NOT NULL,
+    time      REAL NOT NULL,
+    root      TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    leaves    TEXT NOT NULL,
+    PRIMARY KEY (chain, n)
+);
+CREATE INDEX party_checkpoints_time ON party_checkpoints (time);
+",
+    ),
 ];
 
 /// The same migrations for PostgreSQL (and PostgreSQL-wire engines).
@@ -273,10 +299,41 @@ CREATE TABLE alert_seqs (
 INSERT INTO alert_seqs (party_id, last) SELECT party_id, MAX(seq) FROM alerts GROUP BY party_id;
 ",
     ),
+    (
+        5,
+        "
+ALTER TABLE audit ADD COLUMN pseq BIGINT;
+ALTER TABLE audit ADD COLUMN phash TEXT;
+CREATE INDEX audit_party_sub_chain ON audit (party_id, chain, pseq);
+CREATE TABLE party_heads (
+    chain    TEXT NOT NULL,
+    party_id BIGINT NOT NULL,
+    seq      BIGINT NOT NULL,
+    hash     TEXT NOT NULL,
+    PRIMARY KEY (chain, party_id)
+);
+CREATE TABLE party_checkpoints (
+    chain     TEXT NOT NULL,
+    n         BIGINT NOT NULL,
+    time      DOUBLE PRECISION NOT NULL,
+    root      TEXT NOT NULL,
+    size      BIGINT NOT NULL,
+    signature TEXT NOT NULL,
+    leaves    TEXT NOT NULL,
+    PRIMARY KEY (chain, n)
+);
+CREATE INDEX party_checkpoints_time ON party_checkpoints (time);
+",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
+
+/// The migration from which audit entries have party sub-chains (`audit::party`): upgrading
+/// past it gives the entries already stored their place (in Rust, inside the migration's
+/// transaction).
+pub(crate) const PARTY_CHAINS_VERSION: i64 = 5;
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -294,6 +351,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             tx.execute_batch(sql)?;
             tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [version])?;
         }
+    }
+    if current < PARTY_CHAINS_VERSION {
+        crate::audit::backfill_party_chains(&mut crate::db::SqliteDb(&tx))?;
     }
     tx.commit()?;
     Ok(())

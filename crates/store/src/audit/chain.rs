@@ -58,9 +58,16 @@ pub(crate) fn append_entry(
         .ok_or_else(|| StoreError::Storage("audit seq overflow".into()))?;
     let hash = entry_hash(chain, seq, time, party, kind, body, &prev)?;
     let hash_hex = hex::encode(hash);
+    let (pseq, phash) = match party {
+        Some(p) => {
+            let (pseq, phash) = super::party::extend(db, chain, p, time, kind, body)?;
+            (Some(seq_to_sql(pseq)), Some(phash))
+        }
+        None => (None, None),
+    };
     db.exec(
-        "INSERT INTO audit (chain, seq, time, party_id, kind, body, prev, hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO audit (chain, seq, time, party_id, kind, body, prev, hash, pseq, phash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         &vals![
             chain,
             seq_to_sql(seq),
@@ -69,7 +76,9 @@ pub(crate) fn append_entry(
             kind,
             body,
             hex::encode(prev),
-            hash_hex.as_str()
+            hash_hex.as_str(),
+            pseq,
+            phash
         ],
     )?;
     db.exec(

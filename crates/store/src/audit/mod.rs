@@ -52,6 +52,14 @@
 //! Databases of schema version 2 and older had one chain in format `deconflict-audit/1`; the
 //! migration to version 3 keeps it, unexported, in `audit_v1` / `checkpoints_v1`.
 //!
+//! # Party sub-chains
+//! Besides its node chain, every entry about a party is in that party's (chain, party)
+//! sub-chain, whose hash covers only the party's own entries, and signed party checkpoints
+//! commit to every sub-chain's head at once through a Merkle tree with blinded leaves. A party
+//! is shown only its sub-chains and its own leaves with their proofs, and verifies them offline
+//! ([`verify_party_audit`]) without learning any other party's count or timing. Formats in the
+//! `party` and `party_view` modules.
+//!
 //! # Files
 //! - `format`: what is hashed and signed ([`entry_hash`], [`checkpoint_message`]), the format
 //!   constants, and the JSON of a link body and of the export header, shared by the writer
@@ -60,13 +68,28 @@
 //!   signing checkpoints, reading chain heads, cross-linking the chains.
 //! - `export`: the JSON Lines export, read from one snapshot.
 //! - `verify`: the offline verifier of an export, [`verify_audit`]; it needs no database.
+//! - `party`: sub-chain hashes, the Merkle tree, extending a sub-chain, signing party
+//!   checkpoints, the backfill of the migration to schema version 5.
+//! - `party_view`: what a party is shown (pages, heads, its checkpoint leaves) and its export.
+//! - `party_verify`: the offline verifier of a party's view, [`verify_party_audit`].
 
 mod chain;
 mod export;
 mod format;
+mod party;
+mod party_verify;
+mod party_view;
 mod verify;
 
 pub(crate) use chain::{append_entry, chain_heads, checkpoint_now, link_chains};
 pub(crate) use export::export;
 pub use format::{checkpoint_message, entry_hash, sha256_hex, AUDIT_FORMAT, CHECKPOINT_DOMAIN, LINK_KIND};
+pub(crate) use party::{backfill as backfill_party_chains, sign_party_checkpoint};
+pub use party::{
+    merkle_proof, merkle_root, party_checkpoint_message, party_entry_hash, verify_inclusion, PartyCheckpoint,
+    PartyLeaf, PARTY_ENTRY_DOMAIN, PARTY_HEADS_DOMAIN,
+};
+pub use party_verify::{verify_party_audit, PartySubChainReport, PartyVerifyReport};
+pub(crate) use party_view::{export_party, party_checkpoint_view, party_entries, party_heads};
+pub use party_view::{PartyAuditEntry, PartyCheckpointView, PartyHead, PartyLeafProof, PARTY_AUDIT_FORMAT};
 pub use verify::{verify_audit, ChainReport, VerifyError, VerifyReport};

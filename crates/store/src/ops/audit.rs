@@ -93,12 +93,30 @@ pub(super) fn export_audit<E: Engine>(
     public_key_hex: &str,
     w: &mut dyn std::io::Write,
 ) -> Result<(), StoreError> {
-    // The snapshot is read on a read connection of the backend (a thread of its own); the
-    // lines come back in chunks and are written here.
-    let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(4);
     let public_key_hex = public_key_hex.to_string();
+    stream_export(engine, w, move |db, emit| {
+        chains::export(db, &public_key_hex, emit)
+    })
+}
+
+/// Runs an export (`produce`, which reads one snapshot and hands out chunks of lines) on a
+/// read connection of the backend (a thread of its own) and writes the chunks to `w` here.
+pub(super) fn stream_export<E: Engine, P>(
+    engine: &E,
+    w: &mut dyn std::io::Write,
+    produce: P,
+) -> Result<(), StoreError>
+where
+    P: FnOnce(
+            &mut dyn crate::db::Db,
+            &mut dyn FnMut(Vec<u8>) -> Result<(), StoreError>,
+        ) -> Result<(), StoreError>
+        + Send
+        + 'static,
+{
+    let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(4);
     let done = engine.read_detached(move |db| {
-        chains::export(db, &public_key_hex, &mut |chunk| {
+        produce(db, &mut |chunk| {
             tx.send(chunk)
                 .map_err(|_| StoreError::Storage("export cancelled".into()))
         })

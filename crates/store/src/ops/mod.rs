@@ -17,6 +17,7 @@ mod parties;
 mod tracks;
 mod volumes;
 
+use crate::audit::{self as chains, PartyAuditEntry, PartyCheckpoint, PartyCheckpointView, PartyHead};
 use crate::backend::StoreBackend;
 use crate::engine::{Engine, WriteStats};
 use crate::error::StoreError;
@@ -206,5 +207,39 @@ impl<E: Engine> StoreBackend for Backend<E> {
 
     fn export_audit(&self, w: &mut dyn std::io::Write) -> Result<(), StoreError> {
         audit::export_audit(&self.engine, &self.public_key_hex, w)
+    }
+
+    fn party_audit(
+        &self,
+        party: PartyId,
+        chain: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<PartyAuditEntry>, StoreError> {
+        let chain = chain.to_string();
+        self.engine
+            .read(move |db| chains::party_entries(db, party, &chain, after, limit))
+    }
+
+    fn party_heads(&self, party: PartyId) -> Result<Vec<PartyHead>, StoreError> {
+        self.engine.read(move |db| chains::party_heads(db, party))
+    }
+
+    fn party_checkpoint_view(&self, party: PartyId) -> Result<Option<PartyCheckpointView>, StoreError> {
+        self.engine
+            .read(move |db| chains::party_checkpoint_view(db, party))
+    }
+
+    fn party_checkpoint(&self, now: f64) -> Result<PartyCheckpoint, StoreError> {
+        crate::validate::check_time(now)?;
+        self.engine
+            .write_relaxed(move |db, ctx| chains::sign_party_checkpoint(db, ctx, now))
+    }
+
+    fn export_party_audit(&self, party: PartyId, w: &mut dyn std::io::Write) -> Result<(), StoreError> {
+        let key = self.public_key_hex.clone();
+        audit::stream_export(&self.engine, w, move |db, emit| {
+            chains::export_party(db, &key, party, emit)
+        })
     }
 }

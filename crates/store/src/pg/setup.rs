@@ -5,7 +5,7 @@
 use super::conn::{backoff, PgConn};
 use crate::db::{Db, Val};
 use crate::error::StoreError;
-use crate::schema::{PG_MIGRATIONS, SCHEMA_VERSION};
+use crate::schema::{PARTY_CHAINS_VERSION, PG_MIGRATIONS, SCHEMA_VERSION};
 use std::time::Duration;
 
 const MIGRATION_ATTEMPTS: u32 = 10;
@@ -84,6 +84,9 @@ fn migrate(conn: &mut PgConn) -> Result<(), StoreError> {
                 "INSERT INTO schema_version (version) VALUES ({version})"
             ))?;
         }
+    }
+    if current < PARTY_CHAINS_VERSION {
+        crate::audit::backfill_party_chains(conn)?;
     }
     conn.batch("COMMIT")
 }
