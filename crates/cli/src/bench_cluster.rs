@@ -144,7 +144,12 @@ fn measure(
         let rps = n as f64 / secs;
         // What each node's store did meanwhile (serialization retries show contention).
         for b in &bases {
-            if let Ok(r) = client.get(format!("{b}/metrics")).send().await {
+            if let Ok(r) = client
+                .get(format!("{b}/metrics"))
+                .bearer_auth(crate::bench_http::BENCH_METRICS_TOKEN)
+                .send()
+                .await
+            {
                 let text = r.text().await.unwrap_or_default();
                 let pick = |name: &str| {
                     text.lines()

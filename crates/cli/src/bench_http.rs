@@ -99,6 +99,9 @@ pub(crate) fn start_server(dir: &std::path::Path) -> Result<ServerProc> {
     start_server_with(dir, &dir.join("data"), &[])
 }
 
+/// The `metrics_token` of the servers the benches start.
+pub(crate) const BENCH_METRICS_TOKEN: &str = "bench-metrics-token-0001";
+
 /// `deconflict serve` on a free port with the data directory `data` and extra flags.
 pub(crate) fn start_server_with(
     dir: &std::path::Path,
@@ -110,7 +113,7 @@ pub(crate) fn start_server_with(
     // set out of reach, so that their thousands of filings between a few parties go through.
     std::fs::write(
         &cfg,
-        "max_body_bytes = 16777216\n[disclosure]\nper_party_per_hour = 100000000\n",
+        format!("max_body_bytes = 16777216\nmetrics_token = {BENCH_METRICS_TOKEN:?}\n[disclosure]\nper_party_per_hour = 100000000\n"),
     )?;
     let mut child = Command::new(std::env::current_exe()?)
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])

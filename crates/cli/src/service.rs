@@ -105,7 +105,8 @@ pub(crate) enum AuditCmd {
         #[arg(long, short, default_value = "-")]
         out: PathBuf,
     },
-    /// Check an exported log offline; names the first bad entry.
+    /// Check offline an exported log (`audit export`) or a party's view of it
+    /// (`GET /v1/audit/export`, told apart by its header); names the first bad entry.
     Verify { file: PathBuf },
 }
 
@@ -245,8 +246,41 @@ pub(crate) fn audit(cmd: &AuditCmd) -> Result<()> {
             }
         }
         AuditCmd::Verify { file } => {
-            let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-            match deconflict_store::verify_audit(std::io::BufReader::new(f)) {
+            let open =
+                || std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()));
+            let mut first = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(open()?), &mut first)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let is_party_view = serde_json::from_str::<serde_json::Value>(&first)
+                .ok()
+                .and_then(|h| h.get("format").and_then(|f| f.as_str()).map(str::to_string))
+                .is_some_and(|f| f == deconflict_store::PARTY_AUDIT_FORMAT);
+            if is_party_view {
+                return match deconflict_store::verify_party_audit(std::io::BufReader::new(open()?)) {
+                    Ok(r) => {
+                        println!(
+                            "ok: party {}'s view: {} entries in {} sub-chain(s), {}",
+                            r.party,
+                            r.entries,
+                            r.chains.len(),
+                            if r.signed {
+                                "signed by a party checkpoint"
+                            } else {
+                                "no party checkpoint yet"
+                            }
+                        );
+                        for c in &r.chains {
+                            println!(
+                                "  chain {}: {} entries, signed up to {}",
+                                c.chain, c.entries, c.signed_seq
+                            );
+                        }
+                        Ok(())
+                    }
+                    Err(e) => bail!("audit view does not verify: {e}"),
+                };
+            }
+            match deconflict_store::verify_audit(std::io::BufReader::new(open()?)) {
                 Ok(r) => {
                     println!(
                         "ok: {} entries in {} chain(s), {} checkpoints, {} cross-links",

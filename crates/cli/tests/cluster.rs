@@ -165,7 +165,7 @@ impl Cluster {
         support::write_config(
             &self.root,
             // Hundreds of filings between two parties: the disclosure budget out of reach.
-            "coast_s = 3.0\ndrop_s = 8.0\nscan_period_ms = 100\nscan_min_interval_ms = 10\n[disclosure]\nper_party_per_hour = 100000\n",
+            "coast_s = 3.0\ndrop_s = 8.0\nscan_period_ms = 100\nscan_min_interval_ms = 10\nmetrics_token = \"cluster-test-metrics\"\n[disclosure]\nper_party_per_hour = 100000\n",
         )
     }
 
@@ -227,6 +227,7 @@ impl Node {
 
     fn metric(&self, name: &str) -> f64 {
         let text = ureq::get(&format!("{}/metrics", self.base))
+            .set("Authorization", "Bearer cluster-test-metrics")
             .call()
             .unwrap()
             .into_string()

@@ -42,6 +42,12 @@ pub struct Config {
     pub stream_buffer: usize,
     /// A signed checkpoint every this many audit entries.
     pub checkpoint_every: u64,
+    /// A signed party checkpoint (every party's sub-chain head, `audit::party`) every this
+    /// many seconds, whatever the activity, so their rhythm tells no party anything.
+    pub party_checkpoint_s: f64,
+    /// The token `/metrics` asks for (`Authorization: Bearer …`); unset, `/metrics` answers
+    /// 403 to everyone: its counters describe every party's activity together.
+    pub metrics_token: Option<String>,
     /// The store: unset (or `sqlite:`) for SQLite in `data_dir`; `postgres://…` for a
     /// PostgreSQL database that several nodes share.
     pub store: Option<String>,
@@ -76,6 +82,8 @@ impl Default for Config {
             max_alerts_per_scan: 256,
             stream_buffer: 4096,
             checkpoint_every: 1000,
+            party_checkpoint_s: 60.0,
+            metrics_token: None,
             store: None,
             pg_schema: None,
             node: "main".to_string(),
@@ -121,6 +129,16 @@ impl Config {
         anyhow::ensure!(self.scan_period_ms >= 10, "scan_period_ms must be at least 10");
         anyhow::ensure!(self.stream_buffer >= 16, "stream_buffer must be at least 16");
         anyhow::ensure!(self.checkpoint_every >= 1, "checkpoint_every must be at least 1");
+        anyhow::ensure!(
+            self.party_checkpoint_s >= 0.1 && self.party_checkpoint_s <= 86_400.0,
+            "party_checkpoint_s must be between 0.1 and 86400 seconds"
+        );
+        if let Some(t) = &self.metrics_token {
+            anyhow::ensure!(
+                t.len() >= 16 && t.len() <= 256 && t.bytes().all(|b| b.is_ascii_graphic()),
+                "metrics_token must be 16 to 256 visible ASCII characters"
+            );
+        }
         crate::cluster::check_node_name(&self.node).map_err(anyhow::Error::msg)?;
         self.disclosure.validate().map_err(anyhow::Error::msg)?;
         if let Some(url) = &self.store {

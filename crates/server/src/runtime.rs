@@ -185,6 +185,24 @@ pub async fn shared_store_loop(state: Arc<AppState>, mut stop: tokio::sync::watc
     }
 }
 
+/// Signs a party checkpoint every `party_checkpoint_s` (see `deconflict_store`'s
+/// `audit::party`): on a fixed timer, never on activity, so that when checkpoints appear tells
+/// no party anything.
+pub async fn party_checkpoint_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let period = Duration::from_secs_f64(state.config.party_checkpoint_s);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = stop.changed() => break,
+        }
+        let store = state.store.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.party_checkpoint(unix_now())).await {
+            state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("signing the party checkpoint failed: {e}");
+        }
+    }
+}
+
 /// How often a node looks for revoked tokens: an open stream of a revoked token ends within
 /// this plus one store read.
 pub const REVOCATION_POLL: Duration = Duration::from_millis(250);

@@ -2,7 +2,9 @@
 //! routes, and on shutdown a last detection step and a signed checkpoint.
 
 use crate::config::Config;
-use crate::runtime::{detect_once, detection_loop, revocation_loop, shared_store_loop, volume_loop};
+use crate::runtime::{
+    detect_once, detection_loop, party_checkpoint_loop, revocation_loop, shared_store_loop, volume_loop,
+};
 use crate::state::{build_state, unix_now};
 use anyhow::{Context, Result};
 use std::sync::Arc;
@@ -30,6 +32,7 @@ where
     let detector = tokio::spawn(detection_loop(state.clone(), stop_rx.clone()));
     let volumes = tokio::spawn(volume_loop(state.clone(), stop_rx.clone()));
     let revocations = tokio::spawn(revocation_loop(state.clone(), stop_rx.clone()));
+    let party_checkpoints = tokio::spawn(party_checkpoint_loop(state.clone(), stop_rx.clone()));
     let shared = state
         .shared
         .then(|| tokio::spawn(shared_store_loop(state.clone(), stop_rx)));
@@ -41,6 +44,7 @@ where
     let _ = detector.await;
     let _ = volumes.await;
     let _ = revocations.await;
+    let _ = party_checkpoints.await;
     if let Some(h) = shared {
         let _ = h.await;
     }
@@ -51,6 +55,10 @@ where
         Ok(Some(c)) => tracing::info!(seq = c.seq, "final audit checkpoint signed"),
         Ok(None) => {}
         Err(e) => tracing::error!("final checkpoint failed: {e}"),
+    }
+    let store = state.store.clone();
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.party_checkpoint(unix_now())).await {
+        tracing::error!("final party checkpoint failed: {e}");
     }
     tracing::info!("deconflict stopped");
     Ok(())

@@ -1,6 +1,8 @@
-//! Liveness and metrics: `/healthz` and `/metrics`, which need no token and tell nothing about
-//! any party.
+//! Liveness and metrics: `/healthz`, which needs no token and tells nothing about any party,
+//! and `/metrics`, whose counters sum every party's activity and so are for the operator only
+//! (behind `metrics_token`).
 
+use crate::http::{ApiError, ErrorBody};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header;
@@ -65,9 +67,46 @@ async fn healthz(State(s): State<AppRef>) -> Json<Health> {
     })
 }
 
-/// Prometheus metrics (counters of the whole service; no party data).
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
-async fn metrics(State(s): State<AppRef>) -> impl IntoResponse {
+/// Whether the request carries the operator's metrics token (compared in constant time).
+fn metrics_allowed(s: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let Some(want) = s.config.metrics_token.as_deref() else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "metrics are the operator's: set metrics_token in the config",
+            None,
+        ));
+    };
+    let got = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::http::auth::bearer_token)
+        .unwrap_or("");
+    let (a, b) = (
+        deconflict_store::sha256_hex(got.as_bytes()),
+        deconflict_store::sha256_hex(want.as_bytes()),
+    );
+    if a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) != 0 {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "metrics need the operator's metrics token",
+            Some("authorization"),
+        ));
+    }
+    Ok(())
+}
+
+/// Prometheus metrics (counters of the whole service, every party together): only with the
+/// operator's `metrics_token` as the bearer token; 403 when none is configured.
+#[utoipa::path(get, path = "/metrics",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+              (status = 401, body = ErrorBody, description = "not the metrics token"),
+              (status = 403, body = ErrorBody, description = "no metrics token is configured")),
+    security(("bearer" = [])))]
+async fn metrics(
+    State(s): State<AppRef>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    metrics_allowed(&s, &headers)?;
     let m = &s.metrics;
     let tracks = s.engine().len();
     let ws = s.store.write_stats();
@@ -123,5 +162,5 @@ async fn metrics(State(s): State<AppRef>) -> impl IntoResponse {
             st.received_alerts.load(Ordering::Relaxed),
         ));
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

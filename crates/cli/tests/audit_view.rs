@@ -1,0 +1,157 @@
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
+//! A party's view of the audit over HTTP to a real `deconflict serve`: it verifies offline with
+//! `deconflict audit verify`, and nothing in it (entries, heads, checkpoint) moves when another
+//! party is busy, so no party can count or time another's activity. `/metrics`, whose counters
+//! sum everyone's activity, is the operator's.
+
+mod support;
+
+use serde_json::Value;
+use support::single::{eventually, party, start_with};
+use support::{bin, call, now, post, report, Server};
+
+fn get(s: &Server, token: &str, path: &str) -> Value {
+    let (st, v) = call("GET", &format!("{}{path}", s.base), Some(token), None);
+    assert_eq!(st, 200, "{path}: {v}");
+    v
+}
+
+/// The (seq, kind) of every entry of the page, and the seqs the checkpoint signs.
+fn shape(page: &Value) -> (Vec<(u64, String)>, Vec<u64>, usize) {
+    let entries = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["seq"].as_u64().unwrap(),
+                e["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let cp = &page["checkpoint"];
+    let signed = cp["leaves"]
+        .as_array()
+        .map(|l| l.iter().map(|x| x["seq"].as_u64().unwrap()).collect())
+        .unwrap_or_default();
+    let proof_len = cp["leaves"][0]["proof"].as_array().map_or(0, Vec::len);
+    (entries, signed, proof_len)
+}
+
+#[test]
+fn a_partys_audit_view_verifies_offline_and_counts_no_one_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with(dir.path(), "party_checkpoint_s = 0.2\n");
+    let alpha = party(dir.path(), "alpha");
+    let bravo = party(dir.path(), "bravo");
+    let t = now();
+    let (st, v) = post(&s, &bravo, &[report("b1", t, 35.0, 0.0, 10.0)]);
+    assert_eq!(st, 200, "{v}");
+
+    // Bravo's view once a party checkpoint signs its head.
+    let quiet = eventually("a party checkpoint over bravo's tracks entry", || {
+        let page = get(&s, &bravo, "/v1/audit");
+        let (entries, signed, _) = shape(&page);
+        (entries.last().map(|e| e.0) == signed.first().copied() && !entries.is_empty()).then_some(page)
+    });
+    let (entries, _, proof_len) = shape(&quiet);
+    let seqs: Vec<u64> = entries.iter().map(|e| e.0).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "gap-free sub-chain: {quiet}"
+    );
+    assert!(entries.iter().any(|e| e.1 == "tracks"), "{quiet}");
+    // Nothing but bravo's own: no party field, no global seq.
+    for e in quiet["entries"].as_array().unwrap() {
+        let mut keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["body", "chain", "hash", "kind", "prev", "seq", "time"],
+            "{e}"
+        );
+    }
+    let key = get(&s, &bravo, "/v1/audit/key");
+    assert_eq!(key["chains"].as_array().unwrap().len(), 1, "{key}");
+    assert_eq!(key["chains"][0]["seq"].as_u64(), seqs.last().copied());
+
+    // Alpha is busy: twenty track posts.
+    for i in 0..20 {
+        let (st, v) = post(
+            &s,
+            &alpha,
+            &[report("a1", now(), 36.0 + f64::from(i) * 1e-3, 0.0, 10.0)],
+        );
+        assert_eq!(st, 200, "{v}");
+    }
+    // Wait for a checkpoint signed after alpha's posts (its time is past them).
+    let after = now();
+    let busy = eventually("a later party checkpoint", || {
+        let page = get(&s, &bravo, "/v1/audit");
+        (page["checkpoint"]["time"].as_f64().unwrap_or(0.0) > after).then_some(page)
+    });
+    assert_eq!(
+        shape(&busy),
+        shape(&quiet),
+        "bravo's view moved with alpha's activity"
+    );
+    let key2 = get(&s, &bravo, "/v1/audit/key");
+    assert_eq!(key2["chains"], key["chains"]);
+    assert_eq!(shape(&busy).2, proof_len);
+
+    // The whole view, verified offline by the CLI; a cut entry is named.
+    let (st, text) = call("GET", &format!("{}/v1/audit/export", s.base), Some(&bravo), None);
+    assert_eq!(st, 200);
+    let text = text.as_str().unwrap().to_string();
+    let file = dir.path().join("bravo-view.jsonl");
+    std::fs::write(&file, &text).unwrap();
+    let out = bin().args(["audit", "verify"]).arg(&file).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("signed by a party checkpoint"), "{stdout}");
+    let lines: Vec<&str> = text.lines().collect();
+    let cut: String = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != lines.len() - 2)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    std::fs::write(&file, cut).unwrap();
+    let out = bin().args(["audit", "verify"]).arg(&file).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not an entry of this view"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // /metrics (deconflict_live_tracks and the rest sum every party) is not for parties.
+    let (st, v) = call("GET", &format!("{}/metrics", s.base), Some(&bravo), None);
+    assert_eq!(st, 403, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("metrics_token"), "{v}");
+}
+
+#[test]
+fn metrics_answer_only_to_the_operators_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with(dir.path(), "metrics_token = \"operator-metrics-0123\"\n");
+    let bravo = party(dir.path(), "bravo");
+    let (st, v) = call("GET", &format!("{}/metrics", s.base), Some(&bravo), None);
+    assert_eq!(st, 401, "{v}");
+    assert_eq!(v["field"], "authorization", "{v}");
+    let (st, _) = call("GET", &format!("{}/metrics", s.base), None, None);
+    assert_eq!(st, 401);
+    let (st, v) = call(
+        "GET",
+        &format!("{}/metrics", s.base),
+        Some("operator-metrics-0123"),
+        None,
+    );
+    assert_eq!(st, 200);
+    assert!(v.as_str().unwrap().contains("deconflict_live_tracks"), "{v}");
+}
