@@ -107,7 +107,13 @@ pub(crate) enum AuditCmd {
     },
     /// Check offline an exported log (`audit export`) or a party's view of it
     /// (`GET /v1/audit/export`, told apart by its header); names the first bad entry.
-    Verify { file: PathBuf },
+    Verify {
+        file: PathBuf,
+        /// With a party's view: its receipts (JSON Lines, the `receipt` of each acknowledged
+        /// write), each of which must name an entry of the view: a cut entry is named.
+        #[arg(long)]
+        receipts: Option<PathBuf>,
+    },
 }
 
 fn now() -> f64 {
@@ -245,7 +251,7 @@ pub(crate) fn audit(cmd: &AuditCmd) -> Result<()> {
                 eprintln!("audit log written to {}", out.display());
             }
         }
-        AuditCmd::Verify { file } => {
+        AuditCmd::Verify { file, receipts } => {
             let open =
                 || std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()));
             let mut first = String::new();
@@ -255,8 +261,23 @@ pub(crate) fn audit(cmd: &AuditCmd) -> Result<()> {
                 .ok()
                 .and_then(|h| h.get("format").and_then(|f| f.as_str()).map(str::to_string))
                 .is_some_and(|f| f == deconflict_store::PARTY_AUDIT_FORMAT);
+            let receipts = match receipts {
+                Some(p) if !is_party_view => {
+                    bail!(
+                        "--receipts {} goes with a party's view (GET /v1/audit/export), not a whole log",
+                        p.display()
+                    )
+                }
+                Some(p) => {
+                    std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?
+                }
+                None => String::new(),
+            };
             if is_party_view {
-                return match deconflict_store::verify_party_audit(std::io::BufReader::new(open()?)) {
+                return match deconflict_store::verify_party_audit_with_receipts(
+                    std::io::BufReader::new(open()?),
+                    &receipts,
+                ) {
                     Ok(r) => {
                         println!(
                             "ok: party {}'s view: {} entries in {} sub-chain(s), {}",
@@ -273,6 +294,12 @@ pub(crate) fn audit(cmd: &AuditCmd) -> Result<()> {
                             println!(
                                 "  chain {}: {} entries, signed up to {}",
                                 c.chain, c.entries, c.signed_seq
+                            );
+                        }
+                        if r.receipts > 0 {
+                            println!(
+                                "  {} receipts: every acknowledged entry is in the view",
+                                r.receipts
                             );
                         }
                         Ok(())

@@ -155,3 +155,54 @@ fn metrics_answer_only_to_the_operators_token() {
     assert_eq!(st, 200);
     assert!(v.as_str().unwrap().contains("deconflict_live_tracks"), "{v}");
 }
+
+#[test]
+fn a_receipt_proves_a_cut_tail_that_the_checkpoints_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    // No party checkpoint within the test: every entry is in the unsigned tail.
+    let s = start_with(dir.path(), "party_checkpoint_s = 3600\n");
+    let bravo = party(dir.path(), "bravo");
+    let mut receipts = String::new();
+    for i in 0..3 {
+        let (st, v) = post(
+            &s,
+            &bravo,
+            &[report("b1", now(), 35.0 + f64::from(i) * 1e-3, 0.0, 10.0)],
+        );
+        assert_eq!(st, 200, "{v}");
+        let r = &v["receipt"];
+        assert_eq!(r["chain"], "main");
+        assert!(r["signature"].as_str().unwrap().len() == 128, "{v}");
+        assert!(
+            v.get("audit_seq").is_none(),
+            "a global seq would count the others: {v}"
+        );
+        receipts.push_str(&format!("{r}\n"));
+    }
+    let (st, text) = call("GET", &format!("{}/v1/audit/export", s.base), Some(&bravo), None);
+    assert_eq!(st, 200);
+    let text = text.as_str().unwrap().to_string();
+    let (view, rfile) = (dir.path().join("view.jsonl"), dir.path().join("receipts.jsonl"));
+    std::fs::write(&rfile, &receipts).unwrap();
+    let verify = |with_receipts: bool| {
+        let mut cmd = bin();
+        cmd.args(["audit", "verify"]).arg(&view);
+        if with_receipts {
+            cmd.arg("--receipts").arg(&rfile);
+        }
+        cmd.output().unwrap()
+    };
+    std::fs::write(&view, &text).unwrap();
+    let out = verify(true);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 receipts"));
+    // The last acknowledged batch cut from the tail: the chain alone still verifies...
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&view, lines[..lines.len() - 1].join("\n")).unwrap();
+    assert!(verify(false).status.success());
+    // ... but its receipt proves the cut.
+    let out = verify(true);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("lacks this acknowledged entry"), "{err}");
+}

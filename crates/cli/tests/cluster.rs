@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
-use support::{bin, call_or_0, cli_ok, eventually, north, now, post_to, read_events, Server};
+use support::{bin, call, call_or_0, cli_ok, eventually, north, now, post_to, read_events, Server};
 
 fn nats_binary() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("NATS_SERVER") {
@@ -425,7 +425,7 @@ fn a_node_killed_during_load_loses_no_acknowledged_write_and_catches_up() {
     let (a, mut b, n3) = (c.start("a"), c.start("b"), c.start("c"));
     all_hear_each_other(&[&a, &b, &n3]);
     // Two writers, one on A and one on B, each noting every batch acknowledged.
-    let acked: Arc<Mutex<Vec<(String, u64, usize)>>> = Arc::default();
+    let acked: Arc<Mutex<Vec<(String, Value, usize)>>> = Arc::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut writers = Vec::new();
     for (node, base) in [("a", a.base.clone()), ("b", b.base.clone())] {
@@ -440,11 +440,10 @@ fn a_node_killed_during_load_loses_no_acknowledged_write_and_catches_up() {
                     .collect();
                 let (st, v) = post_to(&base, &token, &batch);
                 if st == 200 {
-                    acked.lock().unwrap().push((
-                        node.to_string(),
-                        v["audit_seq"].as_u64().unwrap(),
-                        batch.len(),
-                    ));
+                    acked
+                        .lock()
+                        .unwrap()
+                        .push((node.to_string(), v["receipt"].clone(), batch.len()));
                 } else {
                     std::thread::sleep(Duration::from_millis(50));
                 }
@@ -477,8 +476,22 @@ fn a_node_killed_during_load_loses_no_acknowledged_write_and_catches_up() {
     for w in writers {
         w.join().unwrap();
     }
-    // Every acknowledged batch is in its node's audit chain, whole.
-    let audit = c.audit();
+    // Every acknowledged batch is in its node's audit chain, whole: the party's own view (from
+    // the shared store, every node's sub-chain) holds the entry each receipt names, and every
+    // receipt verifies against it.
+    assert!(!c.audit().is_empty(), "the operator's whole export verifies");
+    let (st, view) = call("GET", &format!("{}/v1/audit/export", a.base), Some(&token), None);
+    assert_eq!(st, 200);
+    let view = view.as_str().unwrap().to_string();
+    let receipts: String = acked
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, r, _)| format!("{r}\n"))
+        .collect();
+    let report = deconflict_store::verify_party_audit_with_receipts(view.as_bytes(), &receipts).unwrap();
+    assert_eq!(report.receipts as usize, acked.lock().unwrap().len());
+    let audit: Vec<Value> = view.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let stored: HashMap<(String, u64), u64> = audit
         .iter()
         .filter(|l| l["entry"]["kind"] == "tracks")
@@ -497,9 +510,11 @@ fn a_node_killed_during_load_loses_no_acknowledged_write_and_catches_up() {
         acked.iter().any(|x| x.0 == "b"),
         "B acknowledged nothing before the kill"
     );
-    for (node, seq, n) in acked.iter() {
+    for (node, receipt, n) in acked.iter() {
+        let seq = receipt["seq"].as_u64().unwrap();
+        assert_eq!(receipt["chain"], node.as_str());
         assert_eq!(
-            stored.get(&(node.clone(), *seq)),
+            stored.get(&(node.clone(), seq)),
             Some(&(*n as u64)),
             "acknowledged batch {node}:{seq} lost"
         );

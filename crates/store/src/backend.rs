@@ -3,7 +3,7 @@
 //! databases is in the `ops` module (its SQL per domain in `ops/*.rs`); a test double may
 //! implement it too ([`Store::from_backend`](crate::Store::from_backend)).
 
-use crate::audit::{PartyAuditEntry, PartyCheckpoint, PartyCheckpointView, PartyHead};
+use crate::audit::{PartyAuditEntry, PartyCheckpoint, PartyCheckpointView, PartyHead, Receipt};
 use crate::engine::WriteStats;
 use crate::error::StoreError;
 use crate::types::{
@@ -62,7 +62,7 @@ pub trait StoreBackend: Send + Sync {
     /// `{"count":n,"digest":hex}`, the digest being SHA-256 of the compact JSON array of the
     /// reports (serde_json of `&[TrackReport]`, fields in struct order). Returns the entry's
     /// seq once committed.
-    fn put_tracks(&self, party: PartyId, reports: &[TrackReport], now: f64) -> Result<u64, StoreError>;
+    fn put_tracks(&self, party: PartyId, reports: &[TrackReport], now: f64) -> Result<Receipt, StoreError>;
     /// The party's latest report per asset, by asset id.
     fn tracks(&self, party: PartyId) -> Result<Vec<TrackReport>, StoreError>;
     /// Service-internal (engine warm-up after a restart): every party's latest tracks, by
@@ -74,9 +74,9 @@ pub trait StoreBackend: Send + Sync {
     /// Files an intent or a constraint (`kind` is `intent` or `constraint`) in one transaction:
     /// checks that `expected_version` is the current version (`None` for a new one), stores the
     /// filing and its window as version + 1, and appends one audit entry `<kind>.put` with body
-    /// `{"id","version","state","digest"}`. Returns the new version. `Stale` (nothing stored)
+    /// `{"id","version","state","digest"}`. Returns the new version and the entry's receipt (no alerts). `Stale` (nothing stored)
     /// when the version is not the current one, also when another process filed in between.
-    fn put_volume(&self, party: PartyId, filing: &VolumeFiling, now: f64) -> Result<u64, StoreError>;
+    fn put_volume(&self, party: PartyId, filing: &VolumeFiling, now: f64) -> Result<Filed, StoreError>;
     /// Checked filing, in ONE write transaction: reads the candidates (every filing of any
     /// party and kind whose state is not `ended` and whose window intersects `window`, plus the
     /// caller's own row `(party, kind, id)` whatever its state and window), ordered by party,

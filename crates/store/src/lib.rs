@@ -91,6 +91,7 @@ pub use audit::{
     PartyVerifyReport, VerifyError, VerifyReport, AUDIT_FORMAT, CHECKPOINT_DOMAIN, LINK_KIND,
     PARTY_AUDIT_FORMAT, PARTY_ENTRY_DOMAIN, PARTY_HEADS_DOMAIN,
 };
+pub use audit::{receipt_message, verify_party_audit_with_receipts, Receipt, RECEIPT_DOMAIN};
 pub use backend::StoreBackend;
 pub use connect::{redact_url, Store, StoreOptions, DB_FILE, DEFAULT_CHECKPOINT_EVERY, DEFAULT_NODE};
 pub use engine::WriteStats;

@@ -215,7 +215,7 @@ pub struct UpdatedSince {
 pub type Decide = dyn Fn(&[Candidate]) -> Option<CheckedWrite> + Send + Sync;
 
 /// What [`StoreBackend::file_checked`](crate::StoreBackend::file_checked) stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Filed {
     /// The filing's new version.
     pub version: u64,
@@ -223,6 +223,8 @@ pub struct Filed {
     pub alert_seqs: Vec<u64>,
     /// Seq (in this node's chain) of the `<kind>.put` audit entry.
     pub audit_seq: u64,
+    /// The filer's signed receipt for that entry.
+    pub receipt: crate::audit::Receipt,
 }
 
 /// One filing of an intent or a constraint, for

@@ -31,7 +31,7 @@ fn eight_writers_at_once() {
                         let seq = store
                             .put_tracks(p, &reports(&format!("t{t}"), 20, now), now)
                             .unwrap();
-                        audit_seqs.push(seq);
+                        audit_seqs.push(seq.entry_seq);
                         let q = ids[(t * 7 + r) % ids.len()];
                         let seqs = store
                             .append_alerts(

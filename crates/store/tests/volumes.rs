@@ -54,7 +54,7 @@ fn put_w(
         body: &body,
         window,
     };
-    store.put_volume(party, &filing, now)
+    store.put_volume(party, &filing, now).map(|f| f.version)
 }
 
 #[test]

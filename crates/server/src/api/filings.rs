@@ -133,13 +133,13 @@ async fn file(
     }
     let st = s.clone();
     let coalitions = tokio::task::spawn_blocking(move || st.coalitions()).await??;
-    let decision = if s.shared {
+    let (decision, shared_receipt) = if s.shared {
         file_shared(&s, party.id, &party.name, req, now, coalitions).await?
     } else {
         // Decided on a blocking thread: the geometry of a large filing must not hold up the
         // async workers that carry every other party's requests and streams.
         let (st, pid, pname) = (s.clone(), party.id, party.name.clone());
-        tokio::task::spawn_blocking(move || {
+        let decision = tokio::task::spawn_blocking(move || {
             let per_hour = st.config.disclosure.per_party_per_hour;
             let mut spend = |about: &[deconflict_store::PartyId]| {
                 st.budget
@@ -154,7 +154,8 @@ async fn file(
             };
             st.strategic().file(pid, &pname, req, now, &mut d)
         })
-        .await?
+        .await?;
+        (decision, None)
     };
     match decision {
         Decision::Stale { current } => Err(ApiError::stale(current)),
@@ -231,8 +232,8 @@ async fn file(
             .await;
             // Not stored (or not known to be): the index forgets the filing again, and the
             // store's error is the answer (a stale version 409, the storage itself 500).
-            match res {
-                Ok(Ok(_)) => {}
+            let receipt = match res {
+                Ok(Ok(filed)) => filed.receipt,
                 Ok(Err(e)) => {
                     s.strategic().undo(&filing, previous);
                     return Err(e.into());
@@ -241,10 +242,10 @@ async fn file(
                     s.strategic().undo(&filing, previous);
                     return Err(e.into());
                 }
-            }
+            };
             record_disclosures(&s, disclosed, true, now).await?;
             publish(&s, alerts, now).await;
-            Ok(answer(kind, &filing, conflicts))
+            Ok(answer(kind, &filing, conflicts, Some(&receipt)))
         }
         // A shared store has stored it already, with its alerts (file_shared).
         Decision::Accepted {
@@ -254,7 +255,7 @@ async fn file(
             ..
         } => {
             record_disclosures(&s, disclosed, true, now).await?;
-            Ok(answer(kind, &filing, conflicts))
+            Ok(answer(kind, &filing, conflicts, shared_receipt.as_ref()))
         }
     }
 }
@@ -283,7 +284,12 @@ async fn record_disclosures(
     Ok(())
 }
 
-fn answer(kind: Kind, filing: &Filing, conflicts: Vec<Value>) -> (StatusCode, Json<Value>) {
+fn answer(
+    kind: Kind,
+    filing: &Filing,
+    conflicts: Vec<Value>,
+    receipt: Option<&deconflict_store::Receipt>,
+) -> (StatusCode, Json<Value>) {
     let status = if filing.version == 1 {
         StatusCode::CREATED
     } else {
@@ -293,7 +299,7 @@ fn answer(kind: Kind, filing: &Filing, conflicts: Vec<Value>) -> (StatusCode, Js
         status,
         Json(json!({
             "id": filing.id, "kind": kind.as_str(), "version": filing.version, "state": filing.state,
-            "conflicts": conflicts,
+            "conflicts": conflicts, "receipt": receipt,
         })),
     )
 }
@@ -311,7 +317,7 @@ async fn file_shared(
     req: FilingRequest,
     now: f64,
     coalitions: Coalitions,
-) -> Result<Decision, ApiError> {
+) -> Result<(Decision, Option<deconflict_store::Receipt>), ApiError> {
     let window = window_of(&req.volumes);
     let (kind, id) = (req.kind, req.id.clone());
     let out: Arc<std::sync::Mutex<Option<Decision>>> = Arc::default();
@@ -408,7 +414,7 @@ async fn file_shared(
             .collect();
         deliver(s, items, now);
     }
-    Ok(decision)
+    Ok((decision, filed.map(|f| f.receipt)))
 }
 
 /// `DELETE` ends a filing: a new version in state `ended`, taken out of the index.

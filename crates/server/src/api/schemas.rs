@@ -169,7 +169,11 @@ schemas! {
         "kind": {"type": "string", "enum": ["intent", "constraint"]},
         "version": {"type": "integer", "minimum": 1},
         "state": {"type": "string"},
-        "conflicts": {"type": "array", "items": {"type": "object"}}}});
+        "conflicts": {"type": "array", "items": {"type": "object"}},
+        "receipt": {"type": "object", "description": "the signed receipt of the filing's audit entry (as for POST /v1/tracks)",
+            "required": ["chain", "party", "seq", "time", "hash", "signature"],
+            "properties": {"chain": {"type": "string"}, "party": {"type": "integer"}, "seq": {"type": "integer", "minimum": 1},
+                "time": {"type": "number"}, "hash": {"type": "string"}, "signature": {"type": "string"}}}}});
     /// One of your filings.
     Filing => json!({"type": "object", "required": ["id", "version", "state", "priority", "filing"], "properties": {
         "id": {"type": "string"},

@@ -62,8 +62,11 @@ pub struct ReportResult {
 pub struct TracksAccepted {
     pub accepted: usize,
     pub results: Vec<ReportResult>,
-    /// Audit entry recording the batch.
-    pub audit_seq: u64,
+    /// The signed receipt of the audit entry recording the batch (`{chain, party, seq, time,
+    /// hash, signature}`, `seq` and `hash` in your sub-chain): keep it, and
+    /// `deconflict audit verify VIEW --receipts FILE` proves the entry is in your view.
+    #[schema(value_type = Object)]
+    pub receipt: deconflict_store::Receipt,
 }
 
 /// Report positions of your own assets: a JSON array of track reports (see the README for the
@@ -191,7 +194,7 @@ async fn post_tracks(
     }
     let store = s.store.clone();
     let pid = party.id;
-    let (seq, reports) =
+    let (receipt, reports) =
         tokio::task::spawn_blocking(move || store.put_tracks(pid, &reports, now).map(|q| (q, reports)))
             .await??;
     s.engine().ingest(pid, &reports);
@@ -206,7 +209,7 @@ async fn post_tracks(
     Ok(Json(TracksAccepted {
         accepted,
         results,
-        audit_seq: seq,
+        receipt,
     }))
 }
 

@@ -3,6 +3,7 @@
 //! reading every chain's head, and cross-linking the chains with `audit.link` entries.
 
 use super::format::{checkpoint_message, decode32, entry_hash, Link, LinkBody, LINK_KIND};
+use super::receipt::Receipt;
 use crate::db::{vals, Db};
 use crate::engine::Ctx;
 use crate::error::StoreError;
@@ -51,6 +52,33 @@ pub(crate) fn append_entry(
     kind: &str,
     body: &str,
 ) -> Result<u64, StoreError> {
+    append(db, ctx, time, party, kind, body, false).map(|(seq, _)| seq)
+}
+
+/// [`append_entry`] for an acknowledged write of `party`: also returns the write's signed
+/// [`Receipt`] (see `receipt`).
+pub(crate) fn append_with_receipt(
+    db: &mut dyn Db,
+    ctx: &Ctx,
+    time: f64,
+    party: PartyId,
+    kind: &str,
+    body: &str,
+) -> Result<Receipt, StoreError> {
+    append(db, ctx, time, Some(party), kind, body, true)?
+        .1
+        .ok_or_else(|| StoreError::Storage("internal: no receipt for a party's entry".into()))
+}
+
+fn append(
+    db: &mut dyn Db,
+    ctx: &Ctx,
+    time: f64,
+    party: Option<PartyId>,
+    kind: &str,
+    body: &str,
+    with_receipt: bool,
+) -> Result<(u64, Option<Receipt>), StoreError> {
     let chain = ctx.chain.as_str();
     let (last, prev) = chain_head(db, chain)?;
     let seq = last
@@ -58,12 +86,13 @@ pub(crate) fn append_entry(
         .ok_or_else(|| StoreError::Storage("audit seq overflow".into()))?;
     let hash = entry_hash(chain, seq, time, party, kind, body, &prev)?;
     let hash_hex = hex::encode(hash);
-    let (pseq, phash) = match party {
+    let (pseq, phash, receipt) = match party {
         Some(p) => {
             let (pseq, phash) = super::party::extend(db, chain, p, time, kind, body)?;
-            (Some(seq_to_sql(pseq)), Some(phash))
+            let receipt = with_receipt.then(|| super::receipt::sign(ctx, p, pseq, time, &phash, seq));
+            (Some(seq_to_sql(pseq)), Some(hex::encode(phash)), receipt)
         }
-        None => (None, None),
+        None => (None, None, None),
     };
     db.exec(
         "INSERT INTO audit (chain, seq, time, party_id, kind, body, prev, hash, pseq, phash) \
@@ -89,7 +118,7 @@ pub(crate) fn append_entry(
     if ctx.checkpoint_every > 0 && seq % ctx.checkpoint_every == 0 {
         insert_checkpoint(db, ctx, seq, time, &hash)?;
     }
-    Ok(seq)
+    Ok((seq, receipt))
 }
 
 fn insert_checkpoint(

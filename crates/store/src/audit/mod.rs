@@ -71,7 +71,9 @@
 //! - `party`: sub-chain hashes, the Merkle tree, extending a sub-chain, signing party
 //!   checkpoints, the backfill of the migration to schema version 5.
 //! - `party_view`: what a party is shown (pages, heads, its checkpoint leaves) and its export.
-//! - `party_verify`: the offline verifier of a party's view, [`verify_party_audit`].
+//! - `party_verify`: the offline verifier of a party's view, [`verify_party_audit`] (and of
+//!   the party's receipts against it).
+//! - `receipt`: the signed receipt each acknowledged write returns.
 
 mod chain;
 mod export;
@@ -79,9 +81,10 @@ mod format;
 mod party;
 mod party_verify;
 mod party_view;
+mod receipt;
 mod verify;
 
-pub(crate) use chain::{append_entry, chain_heads, checkpoint_now, link_chains};
+pub(crate) use chain::{append_entry, append_with_receipt, chain_heads, checkpoint_now, link_chains};
 pub(crate) use export::export;
 pub use format::{checkpoint_message, entry_hash, sha256_hex, AUDIT_FORMAT, CHECKPOINT_DOMAIN, LINK_KIND};
 pub(crate) use party::{backfill as backfill_party_chains, sign_party_checkpoint};
@@ -89,7 +92,10 @@ pub use party::{
     merkle_proof, merkle_root, party_checkpoint_message, party_entry_hash, verify_inclusion, PartyCheckpoint,
     PartyLeaf, PARTY_ENTRY_DOMAIN, PARTY_HEADS_DOMAIN,
 };
-pub use party_verify::{verify_party_audit, PartySubChainReport, PartyVerifyReport};
+pub use party_verify::{
+    verify_party_audit, verify_party_audit_with_receipts, PartySubChainReport, PartyVerifyReport,
+};
 pub(crate) use party_view::{export_party, party_checkpoint_view, party_entries, party_heads};
 pub use party_view::{PartyAuditEntry, PartyCheckpointView, PartyHead, PartyLeafProof, PARTY_AUDIT_FORMAT};
+pub use receipt::{receipt_message, Receipt, RECEIPT_DOMAIN};
 pub use verify::{verify_audit, ChainReport, VerifyError, VerifyReport};

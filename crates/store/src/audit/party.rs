@@ -208,7 +208,7 @@ fn party_head(db: &mut dyn Db, chain: &str, party: PartyId) -> Result<(u64, [u8;
 }
 
 /// Extends the (chain, party) sub-chain by one entry (writer thread, inside the transaction
-/// that appends the entry) and returns its `pseq` and `phash` (hex) for the entry's row.
+/// that appends the entry) and returns its `pseq` and `phash` for the entry's row.
 pub(crate) fn extend(
     db: &mut dyn Db,
     chain: &str,
@@ -216,16 +216,16 @@ pub(crate) fn extend(
     time: f64,
     kind: &str,
     body: &str,
-) -> Result<(u64, String), StoreError> {
+) -> Result<(u64, [u8; 32]), StoreError> {
     let (last, prev) = party_head(db, chain, party)?;
     let pseq = last
         .checked_add(1)
         .ok_or_else(|| StoreError::Storage("party audit seq overflow".into()))?;
-    let hash = hex::encode(party_entry_hash(chain, party, pseq, time, kind, body, &prev));
+    let hash = party_entry_hash(chain, party, pseq, time, kind, body, &prev);
     db.exec(
         "INSERT INTO party_heads (chain, party_id, seq, hash) VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT (chain, party_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        &vals![chain, party, seq_to_sql(pseq), hash.as_str()],
+        &vals![chain, party, seq_to_sql(pseq), hex::encode(hash)],
     )?;
     Ok((pseq, hash))
 }
@@ -255,7 +255,12 @@ pub(crate) fn backfill(db: &mut dyn Db) -> Result<(), StoreError> {
             )?;
             db.exec(
                 "UPDATE audit SET pseq = ?1, phash = ?2 WHERE chain = ?3 AND seq = ?4",
-                &vals![seq_to_sql(pseq), phash, chain.as_str(), r.i64("seq")?],
+                &vals![
+                    seq_to_sql(pseq),
+                    hex::encode(phash),
+                    chain.as_str(),
+                    r.i64("seq")?
+                ],
             )?;
         }
     }

@@ -23,6 +23,8 @@ pub struct PartyVerifyReport {
     pub chains: Vec<PartySubChainReport>,
     /// Whether a signed party checkpoint was present and verified.
     pub signed: bool,
+    /// Receipts checked against the view ([`verify_party_audit_with_receipts`]).
+    pub receipts: u64,
 }
 
 /// One verified sub-chain.
@@ -70,6 +72,18 @@ struct Entry {
 /// (all the header's party's) the inclusion proof against the signed root and the leaf's head
 /// being the entry of that seq in the view, with that hash. Stops at the first problem.
 pub fn verify_party_audit(r: impl BufRead) -> Result<PartyVerifyReport, VerifyError> {
+    verify_party_audit_with_receipts(r, "")
+}
+
+/// [`verify_party_audit`], then every receipt of `receipts` (JSON Lines of
+/// [`Receipt`](super::Receipt), as the party's writes were answered) against the view: each
+/// must be signed by the view's key, be the view's party's, and name an entry of the view with
+/// that hash, so an acknowledged entry that was cut (after the last checkpoint too) is named.
+/// A receipt's failure names its line in `receipts`.
+pub fn verify_party_audit_with_receipts(
+    r: impl BufRead,
+    receipts: &str,
+) -> Result<PartyVerifyReport, VerifyError> {
     let mut header: Option<(VerifyingKey, PartyId)> = None;
     // chain -> hash of seq i + 1
     let mut chains: BTreeMap<String, Vec<[u8; 32]>> = BTreeMap::new();
@@ -217,7 +231,7 @@ pub fn verify_party_audit(r: impl BufRead) -> Result<PartyVerifyReport, VerifyEr
             }
         }
     }
-    let Some((_, party)) = header else {
+    let Some((key, party)) = header else {
         return Err(VerifyError {
             line: 1,
             chain: None,
@@ -225,6 +239,8 @@ pub fn verify_party_audit(r: impl BufRead) -> Result<PartyVerifyReport, VerifyEr
             message: "empty view (no header)".into(),
         });
     };
+    let held: std::collections::HashMap<String, Vec<[u8; 32]>> = chains.clone().into_iter().collect();
+    let receipts = super::receipt::check_receipts(receipts, &key, party, &held)?;
     Ok(PartyVerifyReport {
         party,
         entries,
@@ -237,5 +253,6 @@ pub fn verify_party_audit(r: impl BufRead) -> Result<PartyVerifyReport, VerifyEr
             })
             .collect(),
         signed: checkpoint_seen,
+        receipts,
     })
 }

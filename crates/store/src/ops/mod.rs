@@ -17,7 +17,9 @@ mod parties;
 mod tracks;
 mod volumes;
 
-use crate::audit::{self as chains, PartyAuditEntry, PartyCheckpoint, PartyCheckpointView, PartyHead};
+use crate::audit::{
+    self as chains, PartyAuditEntry, PartyCheckpoint, PartyCheckpointView, PartyHead, Receipt,
+};
 use crate::backend::StoreBackend;
 use crate::engine::{Engine, WriteStats};
 use crate::error::StoreError;
@@ -107,7 +109,7 @@ impl<E: Engine> StoreBackend for Backend<E> {
 
     // ---- tracks ----
 
-    fn put_tracks(&self, party: PartyId, reports: &[TrackReport], now: f64) -> Result<u64, StoreError> {
+    fn put_tracks(&self, party: PartyId, reports: &[TrackReport], now: f64) -> Result<Receipt, StoreError> {
         tracks::put_tracks(&self.engine, party, reports, now)
     }
 
@@ -121,7 +123,7 @@ impl<E: Engine> StoreBackend for Backend<E> {
 
     // ---- intents and constraints ----
 
-    fn put_volume(&self, party: PartyId, filing: &VolumeFiling, now: f64) -> Result<u64, StoreError> {
+    fn put_volume(&self, party: PartyId, filing: &VolumeFiling, now: f64) -> Result<Filed, StoreError> {
         volumes::put_volume(&self.engine, party, filing, now)
     }
 

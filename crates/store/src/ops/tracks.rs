@@ -2,7 +2,7 @@
 //! in multi-row statements of a few fixed sizes), audited as one `tracks` entry per call.
 
 use super::parties::ensure_party;
-use crate::audit::{append_entry, sha256_hex};
+use crate::audit::{append_with_receipt, sha256_hex, Receipt};
 use crate::db::{vals, Val};
 use crate::engine::Engine;
 use crate::error::StoreError;
@@ -19,7 +19,7 @@ pub(super) fn put_tracks<E: Engine>(
     party: PartyId,
     reports: &[TrackReport],
     now: f64,
-) -> Result<u64, StoreError> {
+) -> Result<Receipt, StoreError> {
     check_time(now)?;
     for (i, r) in reports.iter().enumerate() {
         check_report(i, r)?;
@@ -61,7 +61,7 @@ pub(super) fn put_tracks<E: Engine>(
             db.exec(tracks_sql(chunk.len()), &params)?;
             rest = tail;
         }
-        append_entry(db, ctx, now, Some(party), "tracks", &body)
+        append_with_receipt(db, ctx, now, party, "tracks", &body)
     })
 }
 

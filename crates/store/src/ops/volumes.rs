@@ -5,7 +5,7 @@
 
 use super::alerts::{insert_alerts, prepare_alerts};
 use super::parties::ensure_party;
-use crate::audit::{append_entry, sha256_hex};
+use crate::audit::{append_with_receipt, sha256_hex, Receipt};
 use crate::db::{vals, Db};
 use crate::engine::{Ctx, Engine};
 use crate::error::StoreError;
@@ -20,7 +20,7 @@ pub(super) fn put_volume<E: Engine>(
     party: PartyId,
     filing: &VolumeFiling,
     now: f64,
-) -> Result<u64, StoreError> {
+) -> Result<Filed, StoreError> {
     let VolumeFiling {
         kind,
         id,
@@ -52,8 +52,13 @@ pub(super) fn put_volume<E: Engine>(
         }
         let version = current.unwrap_or(0) + 1;
         upsert_volume(db, party, &kind, &id, version, &state, &text, &window, now)?;
-        put_entry(db, ctx, now, party, &kind, &id, version, &state, &digest)?;
-        Ok(version)
+        let receipt = put_entry(db, ctx, now, party, &kind, &id, version, &state, &digest)?;
+        Ok(Filed {
+            version,
+            alert_seqs: Vec::new(),
+            audit_seq: receipt.entry_seq,
+            receipt,
+        })
     })
 }
 
@@ -124,11 +129,12 @@ pub(super) fn file_checked<E: Engine>(
             now,
         )?;
         let alert_seqs = insert_alerts(db, ctx, now, &alerts)?;
-        let audit_seq = put_entry(db, ctx, now, party, &kind, &id, version, &write.state, &digest)?;
+        let receipt = put_entry(db, ctx, now, party, &kind, &id, version, &write.state, &digest)?;
         Ok(Some(Filed {
             version,
             alert_seqs,
-            audit_seq,
+            audit_seq: receipt.entry_seq,
+            receipt,
         }))
     })
 }
@@ -297,9 +303,9 @@ fn put_entry(
     version: u64,
     state: &str,
     digest: &str,
-) -> Result<u64, StoreError> {
+) -> Result<Receipt, StoreError> {
     let entry = to_json_text(&serde_json::json!({
         "id": id, "version": version, "state": state, "digest": digest
     }))?;
-    append_entry(db, ctx, now, Some(party), &format!("{kind}.put"), &entry)
+    append_with_receipt(db, ctx, now, party, &format!("{kind}.put"), &entry)
 }
