@@ -165,7 +165,7 @@ impl Cluster {
         support::write_config(
             &self.root,
             // Hundreds of filings between two parties: the disclosure budget out of reach.
-            "coast_s = 3.0\ndrop_s = 8.0\nscan_period_ms = 100\nscan_min_interval_ms = 10\nmetrics_token = \"cluster-test-metrics\"\n[disclosure]\nper_party_per_hour = 100000\n",
+            "coast_s = 3.0\ndrop_s = 8.0\nscan_period_ms = 100\nscan_min_interval_ms = 10\nmetrics_token = \"cluster-test-metrics\"\n[disclosure]\nper_party_per_hour = 100000\n[rate]\nrequests_per_s = 1000000\nrequest_burst = 1000000\n",
         )
     }
 

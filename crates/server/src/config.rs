@@ -62,6 +62,8 @@ pub struct Config {
     pub regions: Vec<String>,
     /// What parties learn of each other's filings (`[disclosure]`; docs/security.md).
     pub disclosure: crate::strategic::DisclosurePolicy,
+    /// Per-party rate limits (`[rate]`).
+    pub rate: crate::http::RateConfig,
 }
 
 impl Default for Config {
@@ -90,6 +92,7 @@ impl Default for Config {
             nats: None,
             regions: Vec::new(),
             disclosure: Default::default(),
+            rate: Default::default(),
         }
     }
 }
@@ -141,6 +144,11 @@ impl Config {
         }
         crate::cluster::check_node_name(&self.node).map_err(anyhow::Error::msg)?;
         self.disclosure.validate().map_err(anyhow::Error::msg)?;
+        self.rate.validate().map_err(anyhow::Error::msg)?;
+        anyhow::ensure!(
+            self.rate.report_burst as usize >= self.max_reports_per_request,
+            "rate.report_burst must be at least max_reports_per_request, or a full batch never fits"
+        );
         if let Some(url) = &self.store {
             anyhow::ensure!(
                 url.starts_with("sqlite:")

@@ -195,6 +195,8 @@ pub async fn party_checkpoint_loop(state: Arc<AppState>, mut stop: tokio::sync::
             _ = tokio::time::sleep(period) => {}
             _ = stop.changed() => break,
         }
+        // (And, as rarely, the rate limiter forgets the buckets that are full again.)
+        state.rate.shrink();
         let store = state.store.clone();
         if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.party_checkpoint(unix_now())).await {
             state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);

@@ -29,6 +29,8 @@ pub struct Metrics {
     /// Alerts left out of a scan past `max_alerts_per_scan` (counted in summaries).
     pub alerts_suppressed: AtomicU64,
     pub store_errors: AtomicU64,
+    /// Requests and report batches refused by a party's rate limit (429).
+    pub requests_throttled: AtomicU64,
 }
 
 /// Everything the handlers share.
@@ -56,6 +58,8 @@ pub struct AppState {
     pub revocations: tokio::sync::watch::Sender<u64>,
     /// Strategic disclosures received per pair of parties in the last hour (this node's).
     pub budget: Mutex<crate::strategic::Budget>,
+    /// Per-party request and report rates.
+    pub rate: crate::http::RateLimits,
 }
 
 impl AppState {
@@ -192,6 +196,7 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         .collect();
     strategic.warm(filings, &limits);
     let config_shared = config.shared_store();
+    let config_rate = config.rate.clone();
     let revoked = store.revocations()?;
     Ok(Arc::new(AppState {
         store,
@@ -209,6 +214,7 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         shared: config_shared,
         revocations: tokio::sync::watch::channel(revoked).0,
         budget: Mutex::new(Default::default()),
+        rate: crate::http::RateLimits::new(&config_rate),
     }))
 }
 

@@ -120,6 +120,7 @@ async fn metrics(
          # TYPE deconflict_streams_cut_total counter\ndeconflict_streams_cut_total {}\n\
          # TYPE deconflict_alerts_suppressed_total counter\ndeconflict_alerts_suppressed_total {}\n\
          # TYPE deconflict_store_errors_total counter\ndeconflict_store_errors_total {}\n\
+         # TYPE deconflict_requests_throttled_total counter\ndeconflict_requests_throttled_total {}\n\
          # TYPE deconflict_store_transactions_total counter\ndeconflict_store_transactions_total {}\n\
          # TYPE deconflict_store_retries_total counter\ndeconflict_store_retries_total {}\n\
          # TYPE deconflict_live_tracks gauge\ndeconflict_live_tracks {}\n\
@@ -133,6 +134,7 @@ async fn metrics(
         m.streams_cut.load(Ordering::Relaxed),
         m.alerts_suppressed.load(Ordering::Relaxed),
         m.store_errors.load(Ordering::Relaxed),
+        m.requests_throttled.load(Ordering::Relaxed),
         ws.transactions,
         ws.retries,
         tracks,

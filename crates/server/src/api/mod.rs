@@ -66,7 +66,31 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     ] {
         doc.merge(part);
     }
+    declare_rate_limit(&mut doc);
     doc
+}
+
+/// Every route that takes a token (it declares 401) may also answer 429: the party's
+/// `[rate]` limit (`http::rate`), declared here once rather than on each route.
+fn declare_rate_limit(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    for item in doc.paths.paths.values_mut() {
+        for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete]
+            .into_iter()
+            .flatten()
+        {
+            let Some(RefOr::T(unauthorized)) = op.responses.responses.get("401").cloned() else {
+                continue;
+            };
+            let mut limited = unauthorized;
+            limited.description =
+                "past your rate limit (`[rate]`; `field`: `rate_limit`, or `tracks` for reports); `Retry-After` says when to try again".into();
+            op.responses
+                .responses
+                .entry("429".into())
+                .or_insert(RefOr::T(limited));
+        }
+    }
 }
 
 struct BearerAuth;

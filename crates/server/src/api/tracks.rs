@@ -192,6 +192,10 @@ async fn post_tracks(
         .with(json!({ "accepted": 0, "results": results }));
         return Err(reject(&s, e));
     }
+    if let Err(e) = s.rate.reports(party.id, reports.len()) {
+        s.metrics.requests_throttled.fetch_add(1, Ordering::Relaxed);
+        return Err(e);
+    }
     let store = s.store.clone();
     let pid = party.id;
     let (receipt, reports) =

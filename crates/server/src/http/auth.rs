@@ -68,10 +68,18 @@ impl FromRequestParts<AppRef> for Caller {
         let token = bearer_token(text).ok_or_else(unauthorized)?.to_string();
         let store = state.store.clone();
         let presented = token.clone();
-        let party = tokio::task::spawn_blocking(move || store.authenticate(&token)).await??;
-        party
-            .map(|p| Caller(p, BearerToken(presented)))
-            .ok_or_else(unauthorized)
+        let party = tokio::task::spawn_blocking(move || store.authenticate(&token))
+            .await??
+            .ok_or_else(unauthorized)?;
+        // Each party's own bucket: one party's flood is refused without slowing the others.
+        if let Err(e) = state.rate.request(party.id) {
+            state
+                .metrics
+                .requests_throttled
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(e);
+        }
+        Ok(Caller(party, BearerToken(presented)))
     }
 }
 

@@ -30,6 +30,8 @@ pub struct ApiError {
     /// More members of the answer's object (e.g. `current_version`, `conflicts`); boxed to
     /// keep `Result<_, ApiError>` small.
     pub extra: Option<Box<Value>>,
+    /// `Retry-After` (seconds), for a 429 or 503.
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -39,7 +41,13 @@ impl ApiError {
             error: error.into(),
             field: field.map(str::to_string),
             extra: None,
+            retry_after_s: None,
         }
+    }
+    /// The same error with a `Retry-After` header.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_s = Some(secs);
+        self
     }
     /// The same error with more members in the answer (`extra` must be an object).
     pub fn with(mut self, extra: Value) -> Self {
@@ -110,6 +118,10 @@ impl IntoResponse for ApiError {
             }
         }
         let mut r = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after_s {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -5,7 +5,8 @@
 //! * [`query`] and [`path`]: the query-string and path extractors ([`JsonQuery`],
 //!   [`JsonPath`]), whose refusals name the parameter at fault;
 //! * [`body`]: JSON bodies with size limits ([`read_json`]);
-//! * [`limits`]: the header-block limits ([`header_limits`], 431 as JSON).
+//! * [`limits`]: the header-block limits ([`header_limits`], 431 as JSON);
+//! * [`rate`]: the per-party rate limits ([`RateLimits`], 429 with `Retry-After`).
 
 pub mod auth;
 pub mod body;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod limits;
 pub mod path;
 pub mod query;
+pub mod rate;
 
 pub use auth::Caller;
 pub(crate) use body::{read_json, reject};
@@ -20,3 +22,4 @@ pub use error::{json_errors, ApiError, ErrorBody};
 pub use limits::header_limits;
 pub use path::JsonPath;
 pub use query::JsonQuery;
+pub use rate::{RateConfig, RateLimits};

@@ -1,0 +1,158 @@
+//! Per-party rate limits (`[rate]` in the configuration): requests a second, and track reports
+//! a second, each a GCRA bucket per party (`governor`'s keyed limiter). A party past either
+//! gets `429` naming the limit, with `Retry-After`; other parties are not slowed by it, which
+//! is the point: no party's load may delay another's alerts (docs/security.md).
+
+use super::ApiError;
+use axum::http::StatusCode;
+use deconflict_store::PartyId;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::Deserialize;
+use std::num::NonZeroU32;
+
+/// The limits (`[rate]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateConfig {
+    /// Authenticated requests a party may make a second, sustained.
+    pub requests_per_s: u32,
+    /// ... and in a burst.
+    pub request_burst: u32,
+    /// Track reports a party may post a second, sustained.
+    pub reports_per_s: u32,
+    /// ... and in a burst (at least `max_reports_per_request`, or a full batch never fits).
+    pub report_burst: u32,
+}
+
+impl Default for RateConfig {
+    fn default() -> Self {
+        RateConfig {
+            requests_per_s: 200,
+            request_burst: 1_000,
+            reports_per_s: 20_000,
+            report_burst: 100_000,
+        }
+    }
+}
+
+impl RateConfig {
+    /// Every limit is 1 to 10,000,000.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("requests_per_s", self.requests_per_s),
+            ("request_burst", self.request_burst),
+            ("reports_per_s", self.reports_per_s),
+            ("report_burst", self.report_burst),
+        ] {
+            if !(1..=10_000_000).contains(&v) {
+                return Err(format!("rate.{name} must be 1 to 10000000"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn quota(per_s: u32, burst: u32) -> Quota {
+    let nz = |v: u32| NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN);
+    Quota::per_second(nz(per_s)).allow_burst(nz(burst))
+}
+
+/// The buckets of every party.
+pub struct RateLimits {
+    config: RateConfig,
+    requests: DefaultKeyedRateLimiter<PartyId>,
+    reports: DefaultKeyedRateLimiter<PartyId>,
+}
+
+impl std::fmt::Debug for RateLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimits")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RateLimits {
+    pub fn new(config: &RateConfig) -> Self {
+        RateLimits {
+            config: config.clone(),
+            requests: RateLimiter::keyed(quota(config.requests_per_s, config.request_burst)),
+            reports: RateLimiter::keyed(quota(config.reports_per_s, config.report_burst)),
+        }
+    }
+
+    fn too_many(what: String, field: &str, wait_s: f64) -> ApiError {
+        let secs = wait_s.ceil().max(1.0) as u64;
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, what, Some(field)).retry_after(secs)
+    }
+
+    /// One authenticated request of `party`.
+    pub fn request(&self, party: PartyId) -> Result<(), ApiError> {
+        self.requests.check_key(&party).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            Self::too_many(
+                format!(
+                    "rate limit: at most {} requests a second (rate.requests_per_s); nothing done",
+                    self.config.requests_per_s
+                ),
+                "rate_limit",
+                wait.as_secs_f64(),
+            )
+        })
+    }
+
+    /// `n` track reports of `party`, all or none.
+    pub fn reports(&self, party: PartyId, n: usize) -> Result<(), ApiError> {
+        let Some(n) = u32::try_from(n).ok().and_then(NonZeroU32::new) else {
+            return Ok(());
+        };
+        let limit = || {
+            format!(
+                "rate limit: at most {} track reports a second (rate.reports_per_s, bursts of rate.report_burst); nothing stored",
+                self.config.reports_per_s
+            )
+        };
+        match self.reports.check_key_n(&party, n) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                Err(Self::too_many(limit(), "tracks", wait.as_secs_f64()))
+            }
+            // More than a whole burst: it never fits.
+            Err(_) => Err(Self::too_many(limit(), "tracks", 1.0)),
+        }
+    }
+
+    /// Forgets buckets that are full again (call now and then: the map grows by party).
+    pub fn shrink(&self) {
+        self.requests.retain_recent();
+        self.reports.retain_recent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_party_past_its_limit_does_not_touch_anothers() {
+        let r = RateLimits::new(&RateConfig {
+            requests_per_s: 1,
+            request_burst: 3,
+            reports_per_s: 10,
+            report_burst: 20,
+        });
+        for _ in 0..3 {
+            assert!(r.request(1).is_ok());
+        }
+        let e = r.request(1).unwrap_err();
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(e.field.as_deref(), Some("rate_limit"));
+        assert!(r.request(2).is_ok());
+        assert!(r.reports(1, 20).is_ok());
+        assert_eq!(r.reports(1, 1).unwrap_err().field.as_deref(), Some("tracks"));
+        assert!(r.reports(2, 21).is_err(), "more than a burst never fits");
+        assert!(r.reports(2, 0).is_ok());
+    }
+}
