@@ -113,7 +113,7 @@ pub(crate) fn start_server_with(
     // set out of reach, so that their thousands of filings between a few parties go through.
     std::fs::write(
         &cfg,
-        format!("max_body_bytes = 16777216\nmetrics_token = {BENCH_METRICS_TOKEN:?}\n[disclosure]\nper_party_per_hour = 100000000\n[rate]\nrequests_per_s = 10000000\nrequest_burst = 10000000\nreports_per_s = 10000000\nreport_burst = 10000000\n"),
+        format!("max_body_bytes = 16777216\nmax_live_tracks_per_party = 10000000\nmetrics_token = {BENCH_METRICS_TOKEN:?}\n[disclosure]\nper_party_per_hour = 100000000\n[rate]\nrequests_per_s = 10000000\nrequest_burst = 10000000\nreports_per_s = 10000000\nreport_burst = 10000000\n"),
     )?;
     let mut child = Command::new(std::env::current_exe()?)
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])

@@ -66,3 +66,31 @@ fn a_flooding_party_gets_429_and_another_is_served() {
     let (st, v) = call("GET", &format!("{}/v1/alerts", s.base), Some(&bravo), None);
     assert_eq!(st, 200, "{v}");
 }
+
+#[test]
+fn a_party_past_its_live_track_cap_is_refused_and_its_known_tracks_still_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with(dir.path(), "max_live_tracks_per_party = 60\n");
+    let alpha = party(dir.path(), "alpha");
+    let bravo = party(dir.path(), "bravo");
+    let batch = |asset: &str, lat0: f64| -> Vec<Value> {
+        let t = now();
+        (0..50)
+            .map(|i| report(&format!("{asset}{i}"), t, lat0 + f64::from(i) * 0.01, 0.0, 10.0))
+            .collect()
+    };
+    assert_eq!(post(&s, &alpha, &batch("a", 30.0)).0, 200);
+    // 50 more new assets would make 100 > 60: refused whole.
+    let (st, v) = post(&s, &alpha, &batch("x", 31.0));
+    assert_eq!(st, 429, "{v}");
+    assert_eq!(v["field"], "tracks");
+    assert!(
+        v["error"].as_str().unwrap().contains("max_live_tracks_per_party"),
+        "{v}"
+    );
+    let (_, pic) = call("GET", &format!("{}/v1/tracks", s.base), Some(&alpha), None);
+    assert_eq!(pic["own"].as_array().unwrap().len(), 50);
+    // Its 50 known aircraft still report; another party has its own cap.
+    assert_eq!(post(&s, &alpha, &batch("a", 30.5)).0, 200);
+    assert_eq!(post(&s, &bravo, &batch("b", 40.0)).0, 200);
+}

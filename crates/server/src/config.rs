@@ -24,6 +24,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest batch of reports in one request.
     pub max_reports_per_request: usize,
+    /// Most live tracks one party may have at once (a report of a new asset past it is 429).
+    pub max_live_tracks_per_party: usize,
     /// Reports more than this far in the future (by the server's clock) are refused.
     pub max_future_s: f64,
     /// Reports older than this (by the server's clock) are refused as stale: they would
@@ -76,6 +78,7 @@ impl Default for Config {
             drop_s: 15.0,
             max_body_bytes: 4 << 20,
             max_reports_per_request: 10_000,
+            max_live_tracks_per_party: 20_000,
             max_future_s: 60.0,
             max_past_s: 300.0,
             scan_period_ms: 1000,
@@ -120,6 +123,10 @@ impl Config {
         anyhow::ensure!(
             self.max_reports_per_request >= 1,
             "max_reports_per_request must be at least 1"
+        );
+        anyhow::ensure!(
+            (1..=10_000_000).contains(&self.max_live_tracks_per_party),
+            "max_live_tracks_per_party must be 1 to 10000000"
         );
         anyhow::ensure!(
             self.max_future_s >= 0.0 && self.max_future_s.is_finite(),

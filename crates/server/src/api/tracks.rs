@@ -196,6 +196,19 @@ async fn post_tracks(
         s.metrics.requests_throttled.fetch_add(1, Ordering::Relaxed);
         return Err(e);
     }
+    let cap = s.config.max_live_tracks_per_party;
+    let would = s.engine().party_len_with(party.id, &reports);
+    if would > cap {
+        s.metrics.requests_throttled.fetch_add(1, Ordering::Relaxed);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "at most {cap} live tracks per party (max_live_tracks_per_party): this batch would make {would}; nothing stored"
+            ),
+            Some("tracks"),
+        )
+        .retry_after(s.config.drop_s.ceil() as u64));
+    }
     let store = s.store.clone();
     let pid = party.id;
     let (receipt, reports) =

@@ -71,6 +71,8 @@ pub struct Engine {
     stale: Staleness,
     hysteresis_s: f64,
     index: HashMap<(PartyId, String), usize>,
+    /// Live tracks per party (for the per-party cap).
+    per_party: HashMap<PartyId, usize>,
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
     detector: Detector,
@@ -94,6 +96,7 @@ impl Engine {
             stale,
             hysteresis_s,
             index: HashMap::new(),
+            per_party: HashMap::new(),
             slots: Vec::new(),
             free: Vec::new(),
             detector: Detector::new(),
@@ -115,6 +118,20 @@ impl Engine {
     /// No live tracks.
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
+    }
+
+    /// How many live tracks `party` would have once `reports` are in (the tracks it has, plus
+    /// the reports' assets it has not).
+    pub fn party_len_with(&self, party: PartyId, reports: &[TrackReport]) -> usize {
+        let held = self.per_party.get(&party).copied().unwrap_or(0);
+        let mut new: Vec<&str> = reports
+            .iter()
+            .filter(|r| !self.index.contains_key(&(party, r.asset.clone())))
+            .map(|r| r.asset.as_str())
+            .collect();
+        new.sort_unstable();
+        new.dedup();
+        held + new.len()
     }
 
     /// Whether two aircraft of one party are a conflict (default: no; the party keeps its own
@@ -168,6 +185,7 @@ impl Engine {
                         }
                     };
                     self.index.insert(key, i);
+                    *self.per_party.entry(party).or_default() += 1;
                 }
             }
         }
@@ -272,6 +290,12 @@ impl Engine {
         }
         for i in &dropped {
             if let Some(slot) = self.slots[*i].take() {
+                if let Some(n) = self.per_party.get_mut(&slot.party) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        self.per_party.remove(&slot.party);
+                    }
+                }
                 self.index.remove(&(slot.party, slot.report.asset));
                 self.free.push(*i);
             }
