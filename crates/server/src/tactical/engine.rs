@@ -7,7 +7,7 @@
 //! no JSON and no store types; the same reports and times give the same events.
 
 use super::events::{AlertEvent, ClearReason, EventKind, Geometry, Intruder};
-use super::ids::{ConflictIds, Origin, Speaks, LOCAL};
+use super::ids::{episode_of, ConflictIds, Origin, Speaks, LOCAL};
 use super::views::{IntruderView, OwnTrack, StateVector};
 use deconflict_core::hysteresis::{LevelChange, LevelHysteresis};
 use deconflict_core::track::format_rfc3339;
@@ -191,16 +191,17 @@ impl Engine {
         }
     }
 
-    /// The id of the conflict between slots `a` and `b`: the same for the same two tracks on
-    /// every node; says nothing about the pair or the order of conflicts.
-    fn conflict_id(&self, a: usize, b: usize) -> String {
+    /// The id of the conflict between slots `a` and `b` found at `now` with geometry `c`: the
+    /// same for one encounter of the two tracks on every node, fresh for the next encounter
+    /// (see [`ConflictIds`]); says nothing about the pair or the order of conflicts.
+    fn conflict_id(&self, a: usize, b: usize, c: &PairConflict, now: f64) -> String {
         let key = |i: usize| {
             self.slots[i]
                 .as_ref()
                 .map(|s| format!("{}/{}", s.party, s.report.asset))
                 .unwrap_or_default()
         };
-        self.ids.of(&key(a), &key(b))
+        self.ids.of(&key(a), &key(b), episode_of(now + c.tcpa_s))
     }
 
     /// Whether this node tells the parties about pair `(a, b)`.
@@ -338,7 +339,7 @@ impl Engine {
                 if c.level == AlertLevel::None {
                     continue;
                 }
-                let id = self.conflict_id(a, b);
+                let id = self.conflict_id(a, b, &c, now);
                 let degraded = self.is_coasting(a) || self.is_coasting(b);
                 let ch = Change {
                     id: &id,

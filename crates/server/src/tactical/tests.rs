@@ -239,7 +239,8 @@ fn the_engine_is_deterministic() {
 
 /// The bodies, as stored: keys, key order and rounding. `wire.golden` was written by the
 /// engine before it returned typed events (when it built these bodies itself), so this checks
-/// the wire form did not change; one line per event, `party body`, sorted within each tick,
+/// the wire form did not change (its conflict ids were replaced, one for one, when ids became
+/// per encounter: nothing else in it changed); one line per event, `party body`, sorted within each tick,
 /// ticks separated by an empty line.
 #[test]
 fn the_wire_form_is_unchanged() {
@@ -256,4 +257,36 @@ fn the_wire_form_is_unchanged() {
         .collect();
     let want = include_str!("wire.golden");
     assert_eq!(got.join("\n\n") + "\n", want);
+}
+
+#[test]
+fn every_encounter_of_two_tracks_has_a_fresh_id_the_same_after_a_restart() {
+    let key = || {
+        ConflictIds::Keyed(std::sync::Arc::new(|label: &str| {
+            label.bytes().fold(0xcbf2_9ce4_8422_2325u64, |x, b| {
+                (x ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            })
+        }))
+    };
+    let sep = 1000.0 / 111_195.0;
+    // Encounter 1 at t = 100: head-on, 1 km apart.
+    let mut e = engine_with(key());
+    e.ingest(1, &[rep("A", 100.0, 35.0, 0.0)]);
+    e.ingest(2, &[rep("B", 100.0, 35.0 + sep, 180.0)]);
+    let first = e.tick(100.0)[0].conflict_id.clone();
+    // The same encounter seen first 3 s later, by an engine started afresh (a restart, or
+    // another node): the same id, since the time of closest approach has not moved.
+    let mut restarted = engine_with(key());
+    restarted.ingest(1, &[rep("A", 103.0, 35.0 + 60.0 / 111_195.0, 0.0)]);
+    restarted.ingest(2, &[rep("B", 103.0, 35.0 + sep - 60.0 / 111_195.0, 180.0)]);
+    assert_eq!(restarted.tick(103.0)[0].conflict_id, first);
+    // Encounter 2 of the same two tracks, ten minutes later: another id.
+    let mut later = engine_with(key());
+    later.ingest(1, &[rep("A", 700.0, 35.0, 0.0)]);
+    later.ingest(2, &[rep("B", 700.0, 35.0 + sep, 180.0)]);
+    let second = later.tick(700.0)[0].conflict_id.clone();
+    assert_ne!(
+        second, first,
+        "one id for two encounters lets a party recognise the aircraft"
+    );
 }
