@@ -17,6 +17,12 @@ pub(crate) struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Data directory (SQLite database and service key) [default: ./deconflict-data].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -164,6 +170,12 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<()> {
     }
     if !args.regions.is_empty() {
         config.regions = args.regions.clone();
+    }
+    if let Some(c) = &args.tls_cert {
+        config.tls_cert = Some(c.clone());
+    }
+    if let Some(k) = &args.tls_key {
+        config.tls_key = Some(k.clone());
     }
     config.validate()?;
     tracing_subscriber::fmt()

@@ -12,6 +12,10 @@ use std::path::PathBuf;
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// TLS: the certificate chain (PEM, leaf first); with `tls_key`, the API speaks HTTPS only.
+    pub tls_cert: Option<PathBuf>,
+    /// TLS: the certificate's private key (PEM).
+    pub tls_key: Option<PathBuf>,
     /// Where the SQLite database and the service key live.
     pub data_dir: PathBuf,
     /// Separation table (TOML); default: the built-in one.
@@ -72,6 +76,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            tls_cert: None,
+            tls_key: None,
             data_dir: PathBuf::from("./deconflict-data"),
             table: None,
             coast_s: 5.0,
@@ -139,6 +145,10 @@ impl Config {
         anyhow::ensure!(self.scan_period_ms >= 10, "scan_period_ms must be at least 10");
         anyhow::ensure!(self.stream_buffer >= 16, "stream_buffer must be at least 16");
         anyhow::ensure!(self.checkpoint_every >= 1, "checkpoint_every must be at least 1");
+        anyhow::ensure!(
+            self.tls_cert.is_some() == self.tls_key.is_some(),
+            "tls_cert and tls_key go together: give both, or neither"
+        );
         anyhow::ensure!(
             self.party_checkpoint_s >= 0.1 && self.party_checkpoint_s <= 86_400.0,
             "party_checkpoint_s must be between 0.1 and 86400 seconds"

@@ -22,6 +22,7 @@ pub mod serve;
 pub mod state;
 pub mod strategic;
 pub mod tactical;
+pub mod tls;
 
 pub use config::Config;
 pub use serve::run;

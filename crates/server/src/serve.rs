@@ -15,14 +15,22 @@ pub async fn run<F>(config: Config, shutdown: F) -> Result<()>
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
+    // The certificate first: a bad one stops start-up before anything is opened.
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(c), Some(k)) => Some(crate::tls::server_config(c, k)?),
+        _ => None,
+    };
     let state = build_state(config)?;
     let listener = tokio::net::TcpListener::bind(state.config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", state.config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data_dir = %state.config.data_dir.display(), "deconflict serving");
+    tracing::info!(%addr, tls = tls.is_some(), data_dir = %state.config.data_dir.display(), "deconflict serving");
     // A line on stdout that scripts and tests can wait for.
-    println!("listening on http://{addr}");
+    println!(
+        "listening on {}://{addr}",
+        if tls.is_some() { "https" } else { "http" }
+    );
     if let Some(c) = &state.cluster {
         let weak = Arc::downgrade(&state);
         let inbox: std::sync::Weak<dyn crate::cluster::Inbox> = weak;
@@ -37,9 +45,18 @@ where
         .shared
         .then(|| tokio::spawn(shared_store_loop(state.clone(), stop_rx)));
     let app = crate::api::router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    match tls {
+        Some(tls) => {
+            axum::serve(crate::tls::TlsListener::new(listener, tls)?, app)
+                .with_graceful_shutdown(shutdown)
+                .await?
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await?
+        }
+    }
     let _ = stop_tx.send(true);
     let _ = detector.await;
     let _ = volumes.await;
