@@ -568,3 +568,54 @@ fn without_nats_nodes_detect_locally_say_so_and_catch_up() {
     let news = alerts(&b, &coal).iter().filter(|x| x["event"] == "new").count();
     assert_eq!(news, 1);
 }
+
+#[test]
+fn a_token_revoked_through_one_node_closes_its_stream_on_another_within_a_second() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(c) = Cluster::new("revoke", tmp.path()) else {
+        return;
+    };
+    let alpha = c.party("ALPHA");
+    let (a, b) = (c.start("a"), c.start("b"));
+    all_hear_each_other(&[&a, &b]);
+    // ALPHA's stream is open on node B; the revocation is written by the CLI as node A.
+    let resp = ureq::get(&format!("{}/v1/stream", b.base))
+        .set("Authorization", &format!("Bearer {alpha}"))
+        .call()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Option<String>>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut r = std::io::BufReader::new(resp.into_reader());
+        let mut line = String::new();
+        while matches!(r.read_line(&mut line), Ok(n) if n > 0) {
+            let _ = tx.send(Some(line.trim_end().to_string()));
+            line.clear();
+        }
+        let _ = tx.send(None);
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    c.cli("a", &["token", "revoke", "ALPHA"]);
+    let revoked_at = Instant::now();
+    let mut lines = Vec::new();
+    let closed_after = loop {
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Some(l)) => lines.push(l),
+            Ok(None) => break revoked_at.elapsed(),
+            Err(e) => panic!("the stream on node B is still open 5 s after the revocation ({e}): {lines:?}"),
+        }
+    };
+    eprintln!(
+        "stream on B closed {} ms after the revoke",
+        closed_after.as_millis()
+    );
+    assert!(
+        closed_after <= Duration::from_secs(1),
+        "closed after {closed_after:?}"
+    );
+    assert!(lines.iter().any(|l| l.contains("token revoked")), "{lines:?}");
+    for n in [&a, &b] {
+        let (st, _) = call("GET", &format!("{}/v1/alerts", n.base), Some(&alpha), None);
+        assert_eq!(st, 401, "node {}", n.name);
+    }
+}
