@@ -36,7 +36,7 @@
 //! pentagon neighbourhood at 5–15 found the largest to be `0.220528 / √7^L`; the index uses
 //! `0.2206 × 1.02 / √7^L`. The unit test `h3_circumradius_bound` re-checks samples.
 
-use super::sphere::{angle, Shape};
+use super::sphere::{angle, overlap_within_first, overlap_work, Shape};
 use super::{overlap, Overlap, Volume4D};
 use crate::geodesy::{lat_lon, unit_vector, Vec3};
 use h3o::{CellIndex, Resolution};
@@ -437,6 +437,22 @@ impl StrategicIndex {
     /// overlaps `(query volume index, stored volume index, overlap)`, sorted by key and then by
     /// the index pair. Equal to [`brute_force_conflicts`] over the stored keys.
     pub fn conflicts(&self, volumes: &[Volume4D]) -> Vec<KeyConflicts> {
+        let mut unlimited = u64::MAX;
+        self.conflicts_within(volumes, &mut unlimited, |_| false)
+    }
+
+    /// [`conflicts`](Self::conflicts) with a work budget, leaving out the keys `skip` names
+    /// before any geometry is computed for them. Each exact overlap spends
+    /// [`overlap_work`] of `budget`; once that would overdraw it, the remaining candidates
+    /// get the conservative [`overlap_within_first`] (exact time and altitude, the query
+    /// volume's own outline, marked `approximate`), so a conflict is never missed and one
+    /// filing's exact geometry costs at most the budget.
+    pub fn conflicts_within(
+        &self,
+        volumes: &[Volume4D],
+        budget: &mut u64,
+        skip: impl Fn(u64) -> bool,
+    ) -> Vec<KeyConflicts> {
         let mut found: Vec<(u64, usize, usize, Overlap)> = Vec::new();
         let mut cand: Vec<u32> = Vec::new();
         let mut cells: Vec<CellIndex> = Vec::new();
@@ -470,10 +486,18 @@ impl StrategicIndex {
                     continue;
                 }
                 let near = angle(shape.c, s.c) < shape.rho + s.rho;
-                if !near {
+                if !near || skip(s.key) {
                     continue;
                 }
-                if let Some(o) = overlap(q, &s.vol) {
+                let work = overlap_work(q, &s.vol);
+                let o = if work <= *budget {
+                    *budget -= work;
+                    overlap(q, &s.vol)
+                } else {
+                    *budget = 0;
+                    overlap_within_first(q, &s.vol)
+                };
+                if let Some(o) = o {
                     found.push((s.key, qi, s.idx as usize, o));
                 }
             }

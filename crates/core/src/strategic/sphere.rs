@@ -419,6 +419,51 @@ pub fn overlap(a: &Volume4D, b: &Volume4D) -> Option<Overlap> {
         alt_lower_m,
         alt_upper_m,
         footprint,
+        approximate: false,
+    })
+}
+
+/// The vertices of a footprint's outline (a circle counts as its [`CIRCLE_SIDES`]-gon).
+pub fn outline_vertices(fp: &Footprint) -> u64 {
+    match fp {
+        Footprint::Polygon(v) => v.len() as u64,
+        Footprint::Circle { .. } => CIRCLE_SIDES as u64,
+    }
+}
+
+/// What an exact [`overlap`] of `a` and `b` costs in a work budget: the product of their
+/// outlines' vertex counts (the polygon clipping's pairs of edges).
+pub fn overlap_work(a: &Volume4D, b: &Volume4D) -> u64 {
+    outline_vertices(&a.footprint).saturating_mul(outline_vertices(&b.footprint))
+}
+
+/// A conservative overlap, for when the exact one is past the work budget: the common time
+/// window and altitude band exactly, and as footprint `a`'s own outline, which contains the
+/// true intersection (so a conflict is never missed, and nothing of `b`'s shape is in it);
+/// marked `approximate`. `None` when the time windows or altitude bands do not meet.
+pub fn overlap_within_first(a: &Volume4D, b: &Volume4D) -> Option<Overlap> {
+    let time_start = a.time_start.max(b.time_start);
+    let time_end = a.time_end.min(b.time_end);
+    let alt_lower_m = a.alt_lower_m.max(b.alt_lower_m);
+    let alt_upper_m = a.alt_upper_m.min(b.alt_upper_m);
+    if !(time_start < time_end && alt_lower_m < alt_upper_m) {
+        return None;
+    }
+    let outline: Vec<LatLng> = Shape::new(&a.footprint)
+        .outline()
+        .into_iter()
+        .map(to_latlng)
+        .collect();
+    if outline.len() < 3 {
+        return None;
+    }
+    Some(Overlap {
+        time_start,
+        time_end,
+        alt_lower_m,
+        alt_upper_m,
+        footprint: vec![outline],
+        approximate: true,
     })
 }
 

@@ -73,6 +73,10 @@ pub struct VolumeLimits {
     /// How long before now a volume may have ended, seconds: the grace for clocks that
     /// disagree (checked by [`check_volume_times`](super::check_volume_times)).
     pub max_ended_s: f64,
+    /// The work one filing's exact overlaps may take, in pairs of outline vertices
+    /// ([`overlap_work`](super::overlap_work)); past it, overlaps are conservative
+    /// ([`StrategicIndex::conflicts_within`](super::StrategicIndex::conflicts_within)).
+    pub max_overlap_work: u64,
 }
 
 impl Default for VolumeLimits {
@@ -86,6 +90,8 @@ impl Default for VolumeLimits {
             max_radius_m: 500_000.0,
             max_lead_s: 30.0 * 86_400.0,
             max_ended_s: 300.0,
+            // About 20 to 80 ms of one core (4 to 16 ns a pair, measured on spiky stars).
+            max_overlap_work: 5_000_000,
         }
     }
 }
@@ -135,6 +141,10 @@ pub struct Overlap {
     /// region contains the true overlap. It can be empty in one degenerate case: a circle that
     /// reaches into a polygon by less than about a millionth of their size.
     pub footprint: Vec<Vec<LatLng>>,
+    /// The footprint is not the intersection but the first volume's own outline, which
+    /// contains it: the exact computation was past the work budget
+    /// ([`StrategicIndex::conflicts_within`](super::StrategicIndex::conflicts_within)).
+    pub approximate: bool,
 }
 
 /// A volume's bounds: a spherical cap around its footprint (`center`, `radius_m`), the

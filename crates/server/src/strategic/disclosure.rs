@@ -68,6 +68,15 @@ impl DisclosurePolicy {
 
     /// An overlap as disclosed: exact (`exact`) or coarsened by this policy.
     pub fn disclose(&self, o: &Overlap, exact: bool) -> Value {
+        let mut v = self.disclose_region(o, exact);
+        if o.approximate {
+            // Past the work budget: the region is the filer's own volume, not the overlap.
+            v["approximate"] = json!(true);
+        }
+        v
+    }
+
+    fn disclose_region(&self, o: &Overlap, exact: bool) -> Value {
         if exact {
             return json!({
                 "time_start": format_rfc3339(o.time_start),
@@ -245,6 +254,7 @@ mod tests {
                 p(35.46, 35.92),
                 p(35.43, 35.88),
             ]],
+            approximate: false,
         }
     }
 

@@ -65,13 +65,17 @@ pub struct Found {
 /// An overlap exactly as computed (for a constraint that binds the reader, which is published
 /// to it anyway).
 pub fn overlap_json(o: &Overlap) -> Value {
-    json!({
+    let mut v = json!({
         "time_start": format_rfc3339(o.time_start),
         "time_end": format_rfc3339(o.time_end),
         "alt_lower_m": o.alt_lower_m,
         "alt_upper_m": o.alt_upper_m,
         "footprint": o.to_geojson_geometry(),
-    })
+    });
+    if o.approximate {
+        v["approximate"] = json!(true);
+    }
+    v
 }
 
 /// How a filing's conflicts are disclosed: the policy, who sees whom exactly, and the budget.
@@ -104,6 +108,9 @@ pub struct Strategic {
     pending: Option<String>,
     /// Makes conflict ids opaque and stable: `id(label)` (the store's keyed hash).
     opaque: Option<OpaqueId>,
+    /// The work budget of one filing's exact overlaps (`VolumeLimits::max_overlap_work`);
+    /// `None`: unlimited.
+    overlap_budget: Option<u64>,
 }
 
 /// What a filing decided.
@@ -138,8 +145,15 @@ impl Strategic {
     pub fn new(opaque: OpaqueId) -> Self {
         Strategic {
             opaque: Some(opaque),
+            overlap_budget: Some(VolumeLimits::default().max_overlap_work),
             ..Default::default()
         }
+    }
+
+    /// Sets the work budget of one filing's exact overlaps (see
+    /// `StrategicIndex::conflicts_within`).
+    pub fn set_overlap_budget(&mut self, work: u64) {
+        self.overlap_budget = Some(work);
     }
 
     /// Loads stored filings after a restart.
@@ -273,16 +287,12 @@ impl Strategic {
         // Conflicts with other parties' live filings (not with the filing it replaces).
         let mut found: Vec<Found> = Vec::new();
         if !ending {
-            for (key, overlaps) in self.index.conflicts(&req.volumes) {
-                if Some(key) == old_key {
-                    continue;
-                }
-                let Some(other) = self.filings.get(&key) else {
-                    continue;
-                };
-                if other.party == party {
-                    continue;
-                }
+            // The filing it replaces and the party's own filings are left out before any
+            // geometry is computed: they cost no budget.
+            let filings = &self.filings;
+            let skip = |key: u64| Some(key) == old_key || filings.get(&key).is_none_or(|o| o.party == party);
+            let mut budget = self.overlap_budget.unwrap_or(u64::MAX);
+            for (key, overlaps) in self.index.conflicts_within(&req.volumes, &mut budget, skip) {
                 found.push(Found { other: key, overlaps });
             }
         }
@@ -488,11 +498,11 @@ impl Strategic {
             .into_iter()
             .chain(self.own(party, Kind::Constraint))
         {
-            for (key, overlaps) in self.index.conflicts(&f.volumes) {
+            let filings = &self.filings;
+            let skip = |key: u64| filings.get(&key).is_none_or(|o| o.party == party);
+            let mut budget = self.overlap_budget.unwrap_or(u64::MAX);
+            for (key, overlaps) in self.index.conflicts_within(&f.volumes, &mut budget, skip) {
                 let Some(o) = self.filings.get(&key) else { continue };
-                if o.party == party {
-                    continue;
-                }
                 let relevant = match (f.kind, o.kind) {
                     (Kind::Intent, Kind::Intent) => true,
                     (Kind::Intent, Kind::Constraint) => o.binds(party, &f.party_name),

@@ -357,3 +357,69 @@ fn earth_radius_is_the_core_one() {
     });
     assert!(overlap(&a, &b).is_some());
 }
+
+/// A star of `n` vertices, radii alternating 20 and 12 km, turned by `turn` radians.
+fn spiky_star(n: usize, turn: f64) -> Volume4D {
+    let (lat, lng) = (20.0f64, 20.0f64);
+    let v = (0..n)
+        .map(|i| {
+            let a = turn + i as f64 * std::f64::consts::TAU / n as f64;
+            let r = if i % 2 == 0 { 20_000.0 } else { 12_000.0 };
+            LatLng::new(
+                lat + r * a.cos() / 111_195.0,
+                lng + r * a.sin() / (111_195.0 * lat.to_radians().cos()),
+            )
+        })
+        .collect();
+    vol(Footprint::Polygon(v))
+}
+
+#[test]
+fn past_the_work_budget_overlaps_are_conservative_and_none_is_missed() {
+    let mut ix = StrategicIndex::new();
+    for k in 0..5u64 {
+        ix.insert(k, vec![spiky_star(1000, 0.1 * k as f64)]);
+    }
+    let q = [spiky_star(1000, 0.37)];
+    let exact = ix.conflicts(&q);
+    assert_eq!(exact.len(), 5);
+    // Room for two exact overlaps of 1000 x 1000 vertex pairs.
+    let mut budget = 2_500_000u64;
+    let got = ix.conflicts_within(&q, &mut budget, |_| false);
+    assert_eq!(
+        got.iter().map(|c| c.0).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4],
+        "none missed"
+    );
+    let approx: Vec<bool> = got.iter().map(|c| c.1[0].2.approximate).collect();
+    assert_eq!(approx.iter().filter(|a| !**a).count(), 2, "{approx:?}");
+    assert_eq!(budget, 0);
+    for (g, e) in got.iter().zip(&exact) {
+        let (go, eo) = (&g.1[0].2, &e.1[0].2);
+        if go.approximate {
+            // Exact in time and altitude; the query's own outline, which contains the overlap.
+            assert_eq!((go.time_start, go.alt_upper_m), (eo.time_start, eo.alt_upper_m));
+            assert!(ring_area_m2(&go.footprint[0]) >= ring_area_m2(&eo.footprint[0]));
+            assert_eq!(go.footprint[0].len(), 1000);
+        } else {
+            assert_eq!(go, eo);
+        }
+    }
+    // Skipped keys cost nothing and are not reported.
+    let mut budget = 2_500_000u64;
+    let got = ix.conflicts_within(&q, &mut budget, |k| k < 3);
+    assert_eq!(got.iter().map(|c| c.0).collect::<Vec<_>>(), [3, 4]);
+    assert!(got.iter().all(|c| !c.1[0].2.approximate));
+    assert_eq!(budget, 500_000);
+    assert_eq!(overlap_work(&q[0], &q[0]), 1_000_000);
+    assert_eq!(
+        outline_vertices(
+            &vol(Footprint::Circle {
+                center: LatLng::new(0.0, 0.0),
+                radius_m: 5.0
+            })
+            .footprint
+        ),
+        CIRCLE_SIDES as u64
+    );
+}
