@@ -579,21 +579,7 @@ fn a_token_revoked_through_one_node_closes_its_stream_on_another_within_a_second
     let (a, b) = (c.start("a"), c.start("b"));
     all_hear_each_other(&[&a, &b]);
     // ALPHA's stream is open on node B; the revocation is written by the CLI as node A.
-    let resp = ureq::get(&format!("{}/v1/stream", b.base))
-        .set("Authorization", &format!("Bearer {alpha}"))
-        .call()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<Option<String>>();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut r = std::io::BufReader::new(resp.into_reader());
-        let mut line = String::new();
-        while matches!(r.read_line(&mut line), Ok(n) if n > 0) {
-            let _ = tx.send(Some(line.trim_end().to_string()));
-            line.clear();
-        }
-        let _ = tx.send(None);
-    });
+    let rx = support::stream_lines(&b.base, &alpha);
     std::thread::sleep(Duration::from_millis(500));
     c.cli("a", &["token", "revoke", "ALPHA"]);
     let revoked_at = Instant::now();

@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::call;
@@ -17,23 +16,7 @@ fn a_revoked_tokens_open_stream_closes_within_a_second() {
     let alpha = party(dir.path(), "ALPHA");
     let bravo = party(dir.path(), "BRAVO");
     // Each stream is read on a thread of its own, which reports every line and the end.
-    let open = |token: &str| {
-        let resp = ureq::get(&format!("{}/v1/stream", s.base))
-            .set("Authorization", &format!("Bearer {token}"))
-            .call()
-            .unwrap();
-        let (tx, rx) = mpsc::channel::<Option<String>>();
-        std::thread::spawn(move || {
-            let mut r = BufReader::new(resp.into_reader());
-            let mut line = String::new();
-            while matches!(r.read_line(&mut line), Ok(n) if n > 0) {
-                let _ = tx.send(Some(line.trim_end().to_string()));
-                line.clear();
-            }
-            let _ = tx.send(None);
-        });
-        rx
-    };
+    let open = |token: &str| support::stream_lines(&s.base, token);
     let alpha_rx = open(&alpha);
     let bravo_rx = open(&bravo);
     // Both streams are live (nothing has ended them).

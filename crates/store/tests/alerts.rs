@@ -107,15 +107,7 @@ fn a_database_from_before_the_seq_counters_continues_its_numbering() {
         // Back to schema 3: no counter rows; migration 4 must derive them from the alerts.
         b.exec("DROP TABLE alert_seqs");
         // (and before the party sub-chains of version 5, which the upgrade rebuilds)
-        for sql in [
-            "DROP INDEX audit_party_sub_chain",
-            "ALTER TABLE audit DROP COLUMN pseq",
-            "ALTER TABLE audit DROP COLUMN phash",
-            "DROP TABLE party_heads",
-            "DROP TABLE party_checkpoints",
-        ] {
-            b.exec(sql);
-        }
+        b.undo_party_chains();
         b.exec("DELETE FROM schema_version WHERE version >= 4");
         let store = b.open();
         assert_eq!(

@@ -190,16 +190,8 @@ fn entries_from_before_party_chains_get_their_place_on_upgrade() {
     for b in backends() {
         let (_, a, _) = activity(&b, 2);
         // Back to schema 4: no sub-chains.
-        for sql in [
-            "DROP INDEX audit_party_sub_chain",
-            "ALTER TABLE audit DROP COLUMN pseq",
-            "ALTER TABLE audit DROP COLUMN phash",
-            "DROP TABLE party_heads",
-            "DROP TABLE party_checkpoints",
-            "DELETE FROM schema_version WHERE version = 5",
-        ] {
-            b.exec(sql);
-        }
+        b.undo_party_chains();
+        b.exec("DELETE FROM schema_version WHERE version = 5");
         let store = b.open_with(4);
         store.put_tracks(a, &reports("A", 1, 20.0), 20.0).unwrap();
         store.party_checkpoint(21.0).unwrap();

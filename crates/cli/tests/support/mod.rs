@@ -117,6 +117,26 @@ impl Drop for Server {
     }
 }
 
+/// Opens `GET /v1/stream` with `token` on `base` and reads it on a thread of its own, which
+/// sends every line (`Some`) and then the end of the stream (`None`).
+pub(crate) fn stream_lines(base: &str, token: &str) -> std::sync::mpsc::Receiver<Option<String>> {
+    let resp = ureq::get(&format!("{base}/v1/stream"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Option<String>>();
+    std::thread::spawn(move || {
+        let mut r = BufReader::new(resp.into_reader());
+        let mut line = String::new();
+        while matches!(r.read_line(&mut line), Ok(n) if n > 0) {
+            let _ = tx.send(Some(line.trim_end().to_string()));
+            line.clear();
+        }
+        let _ = tx.send(None);
+    });
+    rx
+}
+
 /// (status, body) of a request, whatever the status; `Err` when the server cannot be reached
 /// or does not answer within `timeout`.
 pub(crate) fn try_call(

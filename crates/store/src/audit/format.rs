@@ -63,6 +63,20 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// An export header's key, once its `format` is the `expected` one (the verifiers' check of
+/// their first line).
+pub(crate) fn header_key(
+    format: &str,
+    expected: &str,
+    public_key: &str,
+) -> Result<ed25519_dalek::VerifyingKey, String> {
+    if format != expected {
+        return Err(format!("unknown format {format:?} (expected {expected:?})"));
+    }
+    let bytes = decode32(public_key).ok_or("public_key is not 32-byte hex")?;
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|e| format!("bad public_key: {e}"))
+}
+
 /// The 32 bytes a 64-character hex string encodes (`None` for anything else).
 pub(crate) fn decode32(s: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];

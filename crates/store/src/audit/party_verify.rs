@@ -2,7 +2,7 @@
 //! and the signed party checkpoint that commits to their heads. Needs no database and nothing
 //! of any other party.
 
-use super::format::decode32;
+use super::format::{decode32, header_key};
 use super::party::{party_checkpoint_message, party_entry_hash, verify_inclusion};
 use super::party_view::{PartyCheckpointView, PARTY_AUDIT_FORMAT};
 use super::verify::VerifyError;
@@ -109,17 +109,8 @@ pub fn verify_party_audit_with_receipts(
             }
             let h: Header =
                 serde_json::from_str(&text).map_err(|e| err(None, None, format!("bad header: {e}")))?;
-            if h.format != PARTY_AUDIT_FORMAT {
-                return Err(err(
-                    None,
-                    None,
-                    format!("unknown format {:?} (expected {PARTY_AUDIT_FORMAT:?})", h.format),
-                ));
-            }
-            let bytes = decode32(&h.public_key)
-                .ok_or_else(|| err(None, None, "public_key is not 32-byte hex".into()))?;
-            let key = VerifyingKey::from_bytes(&bytes)
-                .map_err(|e| err(None, None, format!("bad public_key: {e}")))?;
+            let key =
+                header_key(&h.format, PARTY_AUDIT_FORMAT, &h.public_key).map_err(|m| err(None, None, m))?;
             header = Some((key, h.party));
             continue;
         };

@@ -3,7 +3,7 @@
 //! only the export.
 
 use super::format::{
-    checkpoint_message, decode32, entry_hash, Header, Link, LinkBody, AUDIT_FORMAT, LINK_KIND,
+    checkpoint_message, decode32, entry_hash, header_key, Header, Link, LinkBody, AUDIT_FORMAT, LINK_KIND,
 };
 use crate::types::{valid_chain_name, PartyId, MAX_CHAIN_LEN};
 use ed25519_dalek::{Signature, VerifyingKey};
@@ -196,18 +196,9 @@ pub fn verify_audit(r: impl BufRead) -> Result<VerifyReport, VerifyError> {
             }
             let header: Header =
                 serde_json::from_str(&text).map_err(|e| err(None, None, format!("bad header: {e}")))?;
-            if header.format != AUDIT_FORMAT {
-                return Err(err(
-                    None,
-                    None,
-                    format!("unknown format {:?} (expected {AUDIT_FORMAT:?})", header.format),
-                ));
-            }
-            let bytes = decode32(&header.public_key)
-                .ok_or_else(|| err(None, None, "public_key is not 32-byte hex".into()))?;
             key = Some(
-                VerifyingKey::from_bytes(&bytes)
-                    .map_err(|e| err(None, None, format!("bad public_key: {e}")))?,
+                header_key(&header.format, AUDIT_FORMAT, &header.public_key)
+                    .map_err(|m| err(None, None, m))?,
             );
             continue;
         };

@@ -150,6 +150,20 @@ impl Backend {
         }
     }
 
+    /// Takes the database back to before schema version 5 (the party sub-chains), as a
+    /// database of an older build would be; the caller removes the version rows.
+    pub(crate) fn undo_party_chains(&self) {
+        for sql in [
+            "DROP INDEX audit_party_sub_chain",
+            "ALTER TABLE audit DROP COLUMN pseq",
+            "ALTER TABLE audit DROP COLUMN phash",
+            "DROP TABLE party_heads",
+            "DROP TABLE party_checkpoints",
+        ] {
+            self.exec(sql);
+        }
+    }
+
     /// One integer from SQL run directly on the database.
     pub(crate) fn query_i64(&self, sql: &str) -> i64 {
         if self.is_pg() {
