@@ -102,6 +102,17 @@ impl AppState {
         Ok(crate::strategic::Coalitions::new(&list, &self.config.disclosure))
     }
 
+    /// Spends one disclosure to `to` about each of `about` from this node's hourly budget
+    /// (`disclosure.per_party_per_hour`); `Err(p)`: the budget about `p` is spent, nothing is.
+    pub fn spend_disclosure(&self, to: PartyId, about: &[PartyId], now: f64) -> Result<(), PartyId> {
+        self.budget.lock().unwrap_or_else(|e| e.into_inner()).spend(
+            to,
+            about,
+            now,
+            self.config.disclosure.per_party_per_hour,
+        )
+    }
+
     /// A party's name (cached; names never change).
     pub fn party_name(&self, id: PartyId) -> Option<String> {
         if let Some(n) = self

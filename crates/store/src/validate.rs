@@ -19,12 +19,8 @@ pub(crate) fn check_kind(kind: &str) -> Result<(), StoreError> {
 }
 
 pub(crate) fn check_volume_id(id: &str) -> Result<(), StoreError> {
-    if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
-        return Err(StoreError::Invalid(
-            "id must be 1 to 128 bytes without control characters".into(),
-        ));
-    }
-    Ok(())
+    // The API's rule (`deconflict_core::text`), again at the storage layer.
+    deconflict_core::text::check_id(id, 128).map_err(|e| StoreError::Invalid(format!("id: {e}")))
 }
 
 pub(crate) fn check_time(now: f64) -> Result<(), StoreError> {
@@ -91,12 +87,8 @@ pub(crate) fn check_party_name(name: &str) -> Result<(), StoreError> {
 }
 
 pub(crate) fn check_report(i: usize, r: &TrackReport) -> Result<(), StoreError> {
-    if r.asset.is_empty() || r.asset.len() > deconflict_core::track::MAX_ASSET_ID_LEN {
-        return Err(StoreError::Invalid(format!(
-            "reports[{i}].asset: must be 1 to {} bytes",
-            deconflict_core::track::MAX_ASSET_ID_LEN
-        )));
-    }
+    deconflict_core::text::check_id(&r.asset, deconflict_core::track::MAX_ASSET_ID_LEN)
+        .map_err(|e| StoreError::Invalid(format!("reports[{i}].asset: {e}")))?;
     let fields = [
         ("time", r.time),
         ("lat", r.lat),

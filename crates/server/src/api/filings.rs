@@ -140,13 +140,7 @@ async fn file(
         // async workers that carry every other party's requests and streams.
         let (st, pid, pname) = (s.clone(), party.id, party.name.clone());
         let decision = tokio::task::spawn_blocking(move || {
-            let per_hour = st.config.disclosure.per_party_per_hour;
-            let mut spend = |about: &[deconflict_store::PartyId]| {
-                st.budget
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .spend(pid, about, now, per_hour)
-            };
+            let mut spend = |about: &[deconflict_store::PartyId]| st.spend_disclosure(pid, about, now);
             let mut d = Disclose {
                 policy: &st.config.disclosure,
                 coalitions: &coalitions,
@@ -340,15 +334,10 @@ async fn file_shared(
                     .collect(),
                 &limits,
             );
-            let per_hour = st.config.disclosure.per_party_per_hour;
+            // The store may run the decider again (a retried transaction): spend once.
             let mut spend = |about: &[deconflict_store::PartyId]| {
                 let mut once = spent.lock().unwrap_or_else(|e| e.into_inner());
-                *once.get_or_insert_with(|| {
-                    st.budget
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .spend(party, about, now, per_hour)
-                })
+                *once.get_or_insert_with(|| st.spend_disclosure(party, about, now))
             };
             let mut d = Disclose {
                 policy: &st.config.disclosure,
