@@ -24,6 +24,8 @@
 //! * [`strategic`]: strategic deconfliction of ASTM F3548 `Volume4D`s: parsing, the exact 4D
 //!   overlap, and an H3 index.
 //! * [`synth`]: synthetic traffic for benchmarks and tests.
+//! * [`wellclear`]: DO-365 alerting as DAIDALUS does it: the well-clear volume with modified
+//!   tau, its loss interval in closed form, alert levels and M-of-N hysteresis.
 
 pub mod class;
 pub mod cpa;
@@ -39,6 +41,7 @@ pub mod strategic;
 pub mod synth;
 pub mod text;
 pub mod track;
+pub mod wellclear;
 
 pub use class::AssetClass;
 pub use cpa::{detect_pair, PairConflict};
