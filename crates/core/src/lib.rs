@@ -19,7 +19,8 @@
 //! * [`hysteresis`]: one pair's alert level across scans (raise at once, lower or clear only
 //!   after `hysteresis_s`), shared by the episodes and the service's tactical engine.
 //! * [`episodes`]: conflict episodes with alerting hysteresis.
-//! * [`input`]: reading track reports from a file's bytes (JSON Lines, `traffic` arrays).
+//! * [`daa`]: DAIDALUS encounter files (`.daa`).
+//! * [`input`]: reading track reports from a file's bytes (JSON Lines, `traffic` arrays, `.daa`).
 //! * [`party`]: the number of a party (operator) tracks, alerts and filings belong to.
 //! * [`strategic`]: strategic deconfliction of ASTM F3548 `Volume4D`s: parsing, the exact 4D
 //!   overlap, and an H3 index.
@@ -29,6 +30,7 @@
 
 pub mod class;
 pub mod cpa;
+pub mod daa;
 pub mod detector;
 pub mod episodes;
 pub mod geodesy;
