@@ -2,11 +2,13 @@
 //!
 //! **Raw level**: the highest level whose well-clear volume is entered before its alerting
 //! time, that is whose loss interval `[tin, tout]` (within the lookahead) has `tin < tout` and
-//! `tin < alerting_time`. While a level is held (the level reported by the hysteresis is at least
-//! that level), its early alerting time replaces its alerting time, so a held alert is not
-//! dropped by a small change of the predicted entry. The strict `<` means a volume touched at a
-//! single instant is no alert, and an entry exactly at the alerting time is not yet one
-//! (DAIDALUS answers 0 for the E8 intruder Charlie at t = 10 s, whose entry is 55.0 s ahead).
+//! `tin < alerting_time − ` [`TIME_ROUNDING_S`]. While a level is held (the level reported by
+//! the hysteresis is at least that level), its early alerting time replaces its alerting time,
+//! so a held alert is not dropped by a small change of the predicted entry. The strict `<`
+//! means a volume touched at a single future instant is no alert, and an entry exactly at the
+//! alerting time is not yet one: DAIDALUS answers 0 for the E8 intruder Charlie at t = 10 s,
+//! whose entry into the 700 ft volume is (1800 − 700) ft / 1200 fpm = 55 s ahead exactly, which
+//! in metres comes out as 54.99999999999998 s; the margin of 1 µs makes it 55 again.
 //!
 //! **Hysteresis** ([`MofNHysteresis`]), per pair:
 //! * M of N: the level reported is the highest level `L` that at least `M` of the last `N` raw
@@ -33,6 +35,10 @@ use crate::cpa::Relative;
 use crate::separation::AlertLevel;
 use std::collections::VecDeque;
 
+/// An entry this close to an alerting time counts as at it (not before it), seconds: far above
+/// the rounding of unit conversions (1e-14 s), far below anything surveillance can tell.
+pub const TIME_ROUNDING_S: f64 = 1e-6;
+
 /// The raw alert level and what it was graded from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Assessment {
@@ -57,7 +63,7 @@ pub fn assess(rel: &Relative, profile: &Do365Profile, held: AlertLevel) -> Asses
             lt.alerting_time_s
         };
         if let Some(li) = li {
-            if li.tin_s < li.tout_s && li.tin_s < limit && lt.level > level {
+            if li.tin_s < li.tout_s && li.tin_s < limit - TIME_ROUNDING_S && lt.level > level {
                 level = lt.level;
             }
         }
@@ -76,7 +82,7 @@ pub fn raw_level(rel: &Relative, profile: &Do365Profile, held: AlertLevel) -> Al
             lt.alerting_time_s
         };
         if let Some(li) = loss_interval(rel, &lt.wcv, profile.lookahead_s.min(limit.max(0.0))) {
-            if li.tin_s < li.tout_s && li.tin_s < limit {
+            if li.tin_s < li.tout_s && li.tin_s < limit - TIME_ROUNDING_S {
                 return lt.level;
             }
         }

@@ -21,16 +21,19 @@
 //!   35 s; 55 s, early 75 s), 3 warning (0.66 NM, 450 ft, 35 s; 25 s, early 55 s); lookahead
 //!   180 s. These are the DO-365A Phase I DAA well clear (DMOD = HMD = 4000 ft, h* = 450 ft,
 //!   τ*mod = 35 s) and its alerting table.
-//! * DO-365B non-cooperative intruders: the `DWC_Phase_II` alerter of the same file, which is
-//!   DAIDALUS's non-cooperative (Phase II, DO-365B) well clear: every level DTHR 1500 ft,
-//!   ZTHR 450 ft, TTHR 0 s (no tau: a plain cylinder with the HMD filter), alerting time 45 s
-//!   (early 75 s); lookahead 180 s. The published DO-365B tables were not available here; these
-//!   numbers are DAIDALUS's, and a different table needs a new [`Do365Profile`] value.
+//! * DO-365B non-cooperative intruders: the `DWC_Phase_II` alerter of the same file,
+//!   DAIDALUS's second (non-cooperative) alerter: every level DTHR 1500 ft, ZTHR 450 ft,
+//!   TTHR 0 s (no tau: a cylinder with the HMD filter), alerting time 45 s (early 75 s);
+//!   lookahead 180 s. The DO-365B text itself was not available here (and the non-cooperative
+//!   well clear remembered from it, 2200 ft / 450 ft, does not match this file), so these are
+//!   DAIDALUS's numbers; a different table needs a new [`Do365Profile`] value.
 
 pub mod alerting;
+pub mod encounter;
 pub mod volume;
 
 pub use alerting::{raw_level, MofNConfig, MofNHysteresis};
+pub use encounter::{EncounterAlerting, LevelRow};
 pub use volume::{loss_interval, wcv_violated, LossInterval, WcvThresholds};
 
 use crate::geodesy::{FT_TO_M, NM_TO_M};

@@ -8,6 +8,12 @@
 //! * well clear is violated when both are.
 //!
 //! The comparisons are inclusive (a pair exactly at `DTHR` or `ZTHR` is inside the volume).
+//! Vertically the threshold carries a margin of [`ZTHR_ROUNDING_M`] (1 µm): altitudes come in
+//! feet, and `10450 ft − 10000 ft` converted to metres is 450 ft plus or minus the last bit
+//! about a third of the time, so without it a pair exactly at ZTHR would be inside or outside
+//! by chance. Horizontally there is no margin: positions come from latitudes and longitudes
+//! and are never exact, and a margin there would turn a tangent pass into a loss of
+//! `√(2·DTHR·margin)/|v|` seconds.
 //!
 //! ## The loss interval in closed form
 //! Along straight lines, write `τ = t − tcpa` and `h = √(DTHR² − dcpa²)/|v|` (when
@@ -26,6 +32,10 @@
 
 use crate::cpa::{Relative, VREL2_EPS};
 use crate::geodesy::{add, cross, dot, scale};
+
+/// Margin added to ZTHR, metres (module docs): far below any altimeter's resolution, far above
+/// the rounding of altitudes converted from feet (about 1e-12 m).
+pub const ZTHR_ROUNDING_M: f64 = 1e-6;
 
 /// The thresholds of one well-clear volume (TCOA is 0).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -109,7 +119,7 @@ pub fn horizontal_violated(rel: &Relative, thr: &WcvThresholds) -> bool {
 /// Whether vertical well clear is violated now (`|dz| ≤ ZTHR`; TCOA = 0).
 #[inline]
 pub fn vertical_violated(rel: &Relative, thr: &WcvThresholds) -> bool {
-    rel.dalt.abs() <= thr.zthr_m
+    rel.dalt.abs() <= thr.zthr_m + ZTHR_ROUNDING_M
 }
 
 /// Whether well clear is violated now.
@@ -156,7 +166,7 @@ pub fn horizontal_interval(rel: &Relative, thr: &WcvThresholds) -> Option<(f64, 
 /// `None` when never.
 #[inline]
 pub fn vertical_interval(rel: &Relative, thr: &WcvThresholds) -> Option<(f64, f64)> {
-    let z = thr.zthr_m;
+    let z = thr.zthr_m + ZTHR_ROUNDING_M;
     if rel.dvs == 0.0 {
         return (rel.dalt.abs() <= z).then_some((f64::NEG_INFINITY, f64::INFINITY));
     }
