@@ -15,7 +15,8 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub(crate) struct ReplayArgs {
-    /// Track reports: JSON Lines, or a gzipped trajectory array (detected by content).
+    /// Track reports: JSON Lines, a (gzipped) trajectory array, or a DAIDALUS .daa file
+    /// (detected by content).
     pub file: PathBuf,
     /// Where to write the episodes (JSON Lines); `-` for standard output.
     #[arg(long, short, default_value = "-")]
@@ -27,9 +28,31 @@ pub(crate) struct ReplayArgs {
     #[arg(long, default_value_t = 10.0)]
     pub stale_s: f64,
     /// How long a lower level or a cleared conflict must last before it counts, seconds
-    /// (default: the table's `alerting.hysteresis_s`).
+    /// (default: the table's `alerting.hysteresis_s`). With `--alerting do365a`: how long a
+    /// raw level stays in the M-of-N history (default 5).
     #[arg(long)]
     pub hysteresis_s: Option<f64>,
+    /// Alerting logic: `cylinder` (the separation table; writes episodes), or `do365a` /
+    /// `do365b` (DO-365 well clear with DAIDALUS's thresholds, ownship-centric: needs a .daa
+    /// file, writes `--levels-out`).
+    #[arg(long, value_name = "LOGIC", default_value = "cylinder")]
+    pub alerting: String,
+    /// With `--alerting do365a`/`do365b`: report the raw level of every step (no M-of-N, no
+    /// persistence, no early alerting times).
+    #[arg(long)]
+    pub no_hysteresis: bool,
+    /// With `--alerting do365a`/`do365b`: the M-of-N of the hysteresis.
+    #[arg(long, value_name = "M/N", default_value = "2/4")]
+    pub m_of_n: String,
+    /// With `--alerting do365a`/`do365b`: a reported level is not lowered before it has been
+    /// reported this long, seconds (default 4).
+    #[arg(long)]
+    pub persistence_s: Option<f64>,
+    /// With `--alerting do365a`/`do365b`: write `time,a,b,level` (CSV; time in seconds as in
+    /// the file, a the ownship, b the intruder) for every pair at every time; `-` for standard
+    /// output.
+    #[arg(long, value_name = "FILE")]
+    pub levels_out: Option<PathBuf>,
     #[command(flatten)]
     pub standards: StandardArgs,
     /// No progress bar and no per-record warnings.
@@ -64,6 +87,12 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<ReplaySummary> {
     }
     let t_read = Instant::now();
     let (mut reports, mut stats) = read_reports(&args.file, args.quiet)?;
+    if args.alerting != "cylinder" {
+        return crate::replay_do365::run(args, &reports, &stats).map(|()| ReplaySummary::default());
+    }
+    if args.levels_out.is_some() || args.no_hysteresis {
+        bail!("--levels-out and --no-hysteresis go with --alerting do365a or do365b");
+    }
     reports.sort_by(|a, b| a.time.total_cmp(&b.time));
     // On-ground records end an airborne track at their time.
     let mut grounded = std::mem::take(&mut stats.grounded);
@@ -211,6 +240,7 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<ReplaySummary> {
 
     // Summary table.
     let fmt = match (stats.format, stats.gzip) {
+        (Some(Format::Daa), _) => ".daa",
         (Some(Format::TrafficArray), true) => "trajectory array, gzip",
         (Some(Format::TrafficArray), false) => "trajectory array",
         (_, true) => "JSON Lines, gzip",
