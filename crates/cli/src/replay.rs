@@ -32,27 +32,8 @@ pub(crate) struct ReplayArgs {
     /// raw level stays in the M-of-N history (default 5).
     #[arg(long)]
     pub hysteresis_s: Option<f64>,
-    /// Alerting logic: `cylinder` (the separation table; writes episodes), or `do365a` /
-    /// `do365b` (DO-365 well clear with DAIDALUS's thresholds, ownship-centric: needs a .daa
-    /// file, writes `--levels-out`).
-    #[arg(long, value_name = "LOGIC", default_value = "cylinder")]
-    pub alerting: String,
-    /// With `--alerting do365a`/`do365b`: report the raw level of every step (no M-of-N, no
-    /// persistence, no early alerting times).
-    #[arg(long)]
-    pub no_hysteresis: bool,
-    /// With `--alerting do365a`/`do365b`: the M-of-N of the hysteresis.
-    #[arg(long, value_name = "M/N", default_value = "2/4")]
-    pub m_of_n: String,
-    /// With `--alerting do365a`/`do365b`: a reported level is not lowered before it has been
-    /// reported this long, seconds (default 4).
-    #[arg(long)]
-    pub persistence_s: Option<f64>,
-    /// With `--alerting do365a`/`do365b`: write `time,a,b,level` (CSV; time in seconds as in
-    /// the file, a the ownship, b the intruder) for every pair at every time; `-` for standard
-    /// output.
-    #[arg(long, value_name = "FILE")]
-    pub levels_out: Option<PathBuf>,
+    #[command(flatten)]
+    pub do365: crate::replay_do365::Do365Args,
     #[command(flatten)]
     pub standards: StandardArgs,
     /// No progress bar and no per-record warnings.
@@ -87,10 +68,11 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<ReplaySummary> {
     }
     let t_read = Instant::now();
     let (mut reports, mut stats) = read_reports(&args.file, args.quiet)?;
-    if args.alerting != "cylinder" {
-        return crate::replay_do365::run(args, &reports, &stats).map(|()| ReplaySummary::default());
+    if args.do365.alerting != "cylinder" {
+        return crate::replay_do365::run(&args.do365, &args.file, args.hysteresis_s, &reports, &stats)
+            .map(|()| ReplaySummary::default());
     }
-    if args.levels_out.is_some() || args.no_hysteresis {
+    if args.do365.levels_out.is_some() || args.do365.no_hysteresis {
         bail!("--levels-out and --no-hysteresis go with --alerting do365a or do365b");
     }
     reports.sort_by(|a, b| a.time.total_cmp(&b.time));

@@ -5,14 +5,41 @@
 
 use crate::common::thousands;
 use crate::input::{Format, ReadStats};
-use crate::replay::ReplayArgs;
 use anyhow::{bail, Context, Result};
+use clap::Args;
 use deconflict_core::wellclear::{Do365Profile, EncounterAlerting, MofNConfig};
 use deconflict_core::TrackReport;
 use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The options of `replay` for DO-365 alerting (flattened into `ReplayArgs`).
+#[derive(Debug, Args)]
+pub(crate) struct Do365Args {
+    /// Alerting logic: `cylinder` (the separation table; writes episodes), or `do365a` /
+    /// `do365b` (DO-365 well clear with DAIDALUS's thresholds, ownship-centric: needs a .daa
+    /// file, writes `--levels-out`).
+    #[arg(long, value_name = "LOGIC", default_value = "cylinder")]
+    pub alerting: String,
+    /// With `--alerting do365a`/`do365b`: report the raw level of every step (no M-of-N, no
+    /// persistence, no early alerting times).
+    #[arg(long)]
+    pub no_hysteresis: bool,
+    /// With `--alerting do365a`/`do365b`: the M-of-N of the hysteresis.
+    #[arg(long, value_name = "M/N", default_value = "2/4")]
+    pub m_of_n: String,
+    /// With `--alerting do365a`/`do365b`: a reported level is not lowered before it has been
+    /// reported this long, seconds (default 4).
+    #[arg(long)]
+    pub persistence_s: Option<f64>,
+    /// With `--alerting do365a`/`do365b`: write `time,a,b,level` (CSV; time in seconds as in
+    /// the file, a the ownship, b the intruder) for every pair at every time; `-` for standard
+    /// output.
+    #[arg(long, value_name = "FILE")]
+    pub levels_out: Option<PathBuf>,
+}
 
 /// The DO-365 hysteresis the options ask for.
-fn hysteresis(args: &ReplayArgs) -> Result<MofNConfig> {
+fn hysteresis(args: &Do365Args, hysteresis_s: Option<f64>) -> Result<MofNConfig> {
     if args.no_hysteresis {
         return Ok(MofNConfig::OFF);
     }
@@ -24,7 +51,7 @@ fn hysteresis(args: &ReplayArgs) -> Result<MofNConfig> {
         .with_context(|| format!("--m-of-n must be M/N, e.g. 2/4, got {:?}", args.m_of_n))?;
     cfg.m = m;
     cfg.n = n;
-    if let Some(h) = args.hysteresis_s {
+    if let Some(h) = hysteresis_s {
         cfg.hysteresis_s = h;
     }
     if let Some(p) = args.persistence_s {
@@ -35,21 +62,28 @@ fn hysteresis(args: &ReplayArgs) -> Result<MofNConfig> {
     Ok(cfg)
 }
 
-/// Runs the encounter; `reports` in file order.
-pub(crate) fn run(args: &ReplayArgs, reports: &[TrackReport], stats: &ReadStats) -> Result<()> {
+/// Runs the encounter of `file`: `reports` in file order; `hysteresis_s` is `replay`'s
+/// `--hysteresis-s`.
+pub(crate) fn run(
+    args: &Do365Args,
+    file: &Path,
+    hysteresis_s: Option<f64>,
+    reports: &[TrackReport],
+    stats: &ReadStats,
+) -> Result<()> {
     let profile = Do365Profile::by_name(&args.alerting).with_context(|| {
         format!(
             "--alerting must be cylinder, do365a or do365b, got {:?}",
             args.alerting
         )
     })?;
-    let cfg = hysteresis(args)?;
+    let cfg = hysteresis(args, hysteresis_s)?;
     if stats.format != Some(Format::Daa) {
         bail!(
             "--alerting {} runs DAIDALUS-style ownship-centric alerting and needs a .daa file \
              (the ownship first at each time); {} is not one",
             args.alerting,
-            args.file.display()
+            file.display()
         );
     }
     let Some(path) = &args.levels_out else {
@@ -79,7 +113,7 @@ pub(crate) fn run(args: &ReplayArgs, reports: &[TrackReport], stats: &ReadStats)
     w.flush()?;
     let mut s = format!(
         "replay summary: {} (.daa, {} alerting, {})\n",
-        args.file.display(),
+        file.display(),
         profile.name,
         if args.no_hysteresis {
             "no hysteresis".to_string()

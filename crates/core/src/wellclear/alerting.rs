@@ -75,13 +75,20 @@ pub fn assess(rel: &Relative, profile: &Do365Profile, held: AlertLevel) -> Asses
 /// the first raised). `held` as in [`assess`].
 #[inline]
 pub fn raw_level(rel: &Relative, profile: &Do365Profile, held: AlertLevel) -> AlertLevel {
+    // levels sharing a volume (DO-365A's corrective and warning) share its interval
+    let mut last: Option<(&super::WcvThresholds, Option<LossInterval>)> = None;
     for lt in profile.levels.iter().rev() {
         let limit = if held >= lt.level {
             lt.early_alerting_time_s
         } else {
             lt.alerting_time_s
         };
-        if let Some(li) = loss_interval(rel, &lt.wcv, profile.lookahead_s.min(limit.max(0.0))) {
+        let li = match last {
+            Some((wcv, li)) if *wcv == lt.wcv => li,
+            _ => loss_interval(rel, &lt.wcv, profile.lookahead_s),
+        };
+        last = Some((&lt.wcv, li));
+        if let Some(li) = li {
             if li.tin_s < li.tout_s && li.tin_s < limit - TIME_ROUNDING_S {
                 return lt.level;
             }
