@@ -7,8 +7,8 @@
 //! replayed deterministically.
 //!
 //! * [`geodesy`]: positions and velocities on a spherical Earth.
-//! * [`class`], [`separation`]: asset classes and the separation table (TOML), with the
-//!   DO-365 alert levels.
+//! * [`class`], [`separation`]: asset classes and the separation table (TOML); [`level`]:
+//!   the DO-365 alert levels.
 //! * [`track`]: the `TrackReport` wire form and its validation, and the `TrackState` the
 //!   detector works on.
 //! * [`cpa`]: the exact pairwise state-based test (`tcpa`, `dcpa`, entry and exit times
@@ -36,6 +36,7 @@ pub mod episodes;
 pub mod geodesy;
 pub mod hysteresis;
 pub mod input;
+pub mod level;
 pub mod party;
 pub mod scene;
 pub mod separation;

@@ -32,7 +32,7 @@
 use super::volume::{loss_interval, LossInterval};
 use super::Do365Profile;
 use crate::cpa::Relative;
-use crate::separation::AlertLevel;
+use crate::level::AlertLevel;
 use std::collections::VecDeque;
 
 /// An entry this close to an alerting time counts as at it (not before it), seconds: far above

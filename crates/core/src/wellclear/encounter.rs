@@ -5,7 +5,7 @@
 use super::alerting::{raw_level, MofNConfig, MofNHysteresis};
 use super::Do365Profile;
 use crate::cpa::relative;
-use crate::separation::AlertLevel;
+use crate::level::AlertLevel;
 use crate::track::TrackReport;
 use std::collections::HashMap;
 

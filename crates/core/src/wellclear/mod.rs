@@ -30,6 +30,7 @@
 
 pub mod alerting;
 pub mod encounter;
+pub mod pair;
 pub mod volume;
 
 pub use alerting::{raw_level, MofNConfig, MofNHysteresis};
@@ -37,7 +38,7 @@ pub use encounter::{EncounterAlerting, LevelRow};
 pub use volume::{loss_interval, wcv_violated, LossInterval, WcvThresholds};
 
 use crate::geodesy::{FT_TO_M, NM_TO_M};
-use crate::separation::AlertLevel;
+use crate::level::AlertLevel;
 
 /// The thresholds of one alert level: its well-clear volume and its alerting times.
 #[derive(Debug, Clone, Copy, PartialEq)]
