@@ -245,18 +245,20 @@ fn crowded_do365a_scene_equals_brute_force() {
 #[test]
 fn a_tau_mod_loss_whose_altitudes_part_before_the_disc_is_found() {
     // Head on, closing at 200 m/s with dcpa 0: tau_mod reaches TTHR = 35 s at range 7,207 m,
-    // 170 s ahead; the altitudes cross ZTHR (700 ft) at 175 s and part at 20 m/s. Well clear
-    // is lost (level 1's volume) over [170, 175]; the two are within DTHR only at 200 s, when
-    // they are 711 m apart vertically: the broad phase must pad by TTHR × vertical speed.
+    // 40 s ahead; the altitudes cross ZTHR (700 ft) at 45 s and part at 20 m/s. Well clear
+    // is lost (level 1's volume) over [40, 45], an alert (before 55 s); the two are within
+    // DTHR only at 70 s, when they are 711 m apart vertically, beyond the half-heights: the
+    // broad phase pads each track by TTHR × its vertical speed for this (its swept boxes
+    // happen to catch this pair even without).
     let table = table_for(3);
     let r_entry = (35.0 * 200.0 + ((35.0f64 * 200.0).powi(2) + 4.0 * 1222.32f64.powi(2)).sqrt()) / 2.0;
-    let (lat_b, lng_b) = offset(35.4, 35.95, r_entry + 200.0 * 170.0, 0.0);
+    let (lat_b, lng_b) = offset(35.4, 35.95, r_entry + 200.0 * 40.0, 0.0);
     let zthr = 700.0 * 0.3048;
     let a = TrackState::new(35.4, 35.95, 5000.0, 100.0, 0.0, -10.0, AssetClass::UasLarge);
     let b = TrackState::new(
         lat_b,
         lng_b,
-        5000.0 + zthr - 20.0 * 175.0,
+        5000.0 + zthr - 20.0 * 45.0,
         100.0,
         180.0,
         10.0,
@@ -266,9 +268,10 @@ fn a_tau_mod_loss_whose_altitudes_part_before_the_disc_is_found() {
     let c = deconflict_core::wellclear::pair::detect_pair(&a, &b, std);
     let c = c.expect("a conflict");
     assert!(
-        (c.tin_s - 170.0).abs() < 0.5 && (c.tout_s - 175.0).abs() < 0.5,
+        (c.tin_s - 40.0).abs() < 0.5 && (c.tout_s - 45.0).abs() < 0.5,
         "{c:?}"
     );
+    assert!(c.level >= deconflict_core::AlertLevel::Preventive, "{c:?}");
     check_equal(&[a, b], &table).unwrap();
     assert_eq!(brute_force(&Scene::from_states(&[a, b]), &table).len(), 1);
 }

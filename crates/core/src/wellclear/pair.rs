@@ -31,13 +31,17 @@ pub fn detect_raw(
     }
 }
 
-/// DO-365 alerting of one pair as a conflict of the detector: found when some level's volume
-/// is lost within the lookahead for a positive time (`tin < tout`). `tin_s`/`tout_s` are those
-/// of the largest volume lost (level 1's in DO-365A, which holds the others), `los` is well
-/// clear lost now in the most severe level's volume (DO-365A's 450 ft DAA well clear), and
-/// `level` the raw level (no hysteresis: the caller's hysteresis runs over scans; level 0 when
-/// every entry is beyond the alerting times).
+/// DO-365 alerting of one pair as a conflict of the detector: found when it raises an alert
+/// (raw level ≥ 1: some level's volume is entered before its alerting time; no hysteresis, the
+/// caller's runs over scans). A volume entered later within the lookahead is no conflict, as
+/// DAIDALUS gives it level 0. `tin_s`/`tout_s` are those of the largest volume lost (level 1's
+/// in DO-365A, which holds the others), and `los` is well clear lost now in the most severe
+/// level's volume (DO-365A's 450 ft DAA well clear).
 pub fn detect_do365(rel: &Relative, profile: &Do365Profile) -> Option<PairConflict> {
+    let level = raw_level(rel, profile, AlertLevel::None);
+    if level == AlertLevel::None {
+        return None;
+    }
     let (tin_s, tout_s) = profile.levels.iter().find_map(|l| {
         loss_interval(rel, &l.wcv, profile.lookahead_s)
             .filter(|li| li.tin_s < li.tout_s)
@@ -49,7 +53,7 @@ pub fn detect_do365(rel: &Relative, profile: &Do365Profile) -> Option<PairConfli
         tcpa_s: tcpa(rel),
         dcpa_m: dcpa(rel),
         los: wcv_violated(rel, &profile.levels[2].wcv),
-        level: raw_level(rel, profile, AlertLevel::None),
+        level,
         hsep_m: rel.dist2.sqrt(),
         vsep_m: rel.dalt.abs(),
     })
