@@ -183,14 +183,21 @@ fn replay_of_the_latakia_scenario_finds_every_planned_encounter() {
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
     assert_eq!(los, want);
-    // The planned near misses (1.5x the radius or half-height) never alert.
-    for (a, b) in [
-        ("COAL-MQ9-03", "RUS-UAV-07"),
-        ("COAL-F15-01", "RUS-MI24-03"),
-        ("COAL-F16-02", "RUS-UAV-09"),
-    ] {
+    // The planned near misses (1.5x the radius or half-height) never alert...
+    for (a, b) in [("COAL-MQ9-03", "RUS-UAV-07"), ("COAL-F15-01", "RUS-MI24-03")] {
         assert!(!eps.iter().any(|e| e["a"] == a && e["b"] == b), "{a}/{b} alerted");
     }
+    // ...except that the F-16 passing 675 ft (1.5 x 450 ft) over a UAV is inside DO-365A's
+    // 700 ft preventive volume: a preventive alert, never corrective, no loss of well clear.
+    let f16: Vec<_> = eps
+        .iter()
+        .filter(|e| e["a"] == "COAL-F16-02" && e["b"] == "RUS-UAV-09")
+        .collect();
+    assert_eq!(f16.len(), 1, "{f16:?}");
+    assert_eq!(
+        (f16[0]["max_level"].as_u64(), f16[0]["los"].as_bool()),
+        (Some(1), Some(false))
+    );
     // Each episode is well-formed: levels 1..3, first alert at the start, end after start.
     for e in &eps {
         let max = e["max_level"].as_u64().unwrap();

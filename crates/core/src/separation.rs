@@ -16,9 +16,9 @@ use crate::wellclear::Do365Profile;
 use serde::{Deserialize, Serialize};
 
 /// The built-in table: ICAO en-route radar separation between manned aircraft (5 NM / 1000 ft,
-/// 300 s lookahead), the DO-365 well-clear volume (4000 ft / 450 ft, 180 s) between a large UAS
-/// and anything and between a small UAS and a manned aircraft, 50 m / 15 m / 60 s between small
-/// UAS, and a 4 s alerting hysteresis.
+/// 300 s lookahead), DO-365A alerting as DAIDALUS does it (`alerting = "do365a"`) between a
+/// large UAS and anything and between a small UAS and a manned aircraft, 50 m / 15 m / 60 s
+/// between small UAS, and a 4 s alerting hysteresis.
 pub const DEFAULT_TOML: &str = r#"# deconflict separation standards.
 # Rules apply in order; a later rule overrides an earlier one for the pairs it matches.
 # Selectors: fixed_wing, rotorcraft, uas_large, uas_small, manned (fixed_wing or rotorcraft), any.
@@ -38,19 +38,16 @@ radius_m = 9260.0
 half_height_m = 304.8
 lookahead_s = 300.0
 
-# Any aircraft vs a large UAS: DO-365 well clear (DMOD/HMD 4000 ft, ZTHR 450 ft, tau 35 s).
+# Any aircraft vs a large UAS: DO-365A well clear as DAIDALUS does it (DTHR 0.66 NM,
+# ZTHR 450 ft, 700 ft for preventive alerts, tau_mod 35 s; 180 s lookahead).
 [[pair]]
 classes = ["any", "uas_large"]
-radius_m = 1219.2
-half_height_m = 137.16
-lookahead_s = 180.0
+alerting = "do365a"
 
 # A small UAS vs manned aircraft: the same well-clear volume protects the manned aircraft.
 [[pair]]
 classes = ["uas_small", "manned"]
-radius_m = 1219.2
-half_height_m = 137.16
-lookahead_s = 180.0
+alerting = "do365a"
 
 # Small UAS vs small UAS.
 [[pair]]
@@ -370,14 +367,27 @@ mod tests {
         let t = SeparationTable::defaults();
         assert_eq!(t.get(FixedWing, Rotorcraft).radius_m, 9260.0);
         assert_eq!(t.get(FixedWing, FixedWing).lookahead_s, 300.0);
-        assert_eq!(t.get(UasLarge, FixedWing).half_height_m, 137.16);
-        assert_eq!(t.get(UasSmall, UasLarge).radius_m, 1219.2);
-        assert_eq!(t.get(UasSmall, Rotorcraft).lookahead_s, 180.0);
+        // every pair with a UAS but small vs small: DO-365A, reserved in the broad phase as
+        // DTHR 0.66 NM, the preventive ZTHR 700 ft, 180 s + TTHR 35 s
+        let (dthr, zthr) = (0.66 * 1852.0, 700.0 * 0.3048);
+        for (a, b) in [
+            (UasLarge, FixedWing),
+            (UasSmall, UasLarge),
+            (UasSmall, Rotorcraft),
+            (UasLarge, UasLarge),
+        ] {
+            let s = t.get(a, b);
+            assert_eq!(s.do365.map(|p| p.name), Some("do365a"), "{a} {b}");
+            assert_eq!((s.radius_m, s.half_height_m, s.lookahead_s), (dthr, zthr, 215.0));
+        }
+        assert_eq!(t.get(FixedWing, Rotorcraft).do365, None);
+        assert_eq!(t.get(UasSmall, UasSmall).do365, None);
         assert_eq!(t.get(UasSmall, UasSmall).radius_m, 50.0);
         assert_eq!(t.get(UasSmall, UasSmall).warning_s, 25.0);
         assert_eq!(t.get(UasSmall, UasSmall).preventive_s, 60.0);
-        assert_eq!(t.envelope(UasSmall), (1219.2, 137.16, 180.0));
+        assert_eq!(t.envelope(UasSmall), (dthr, zthr, 215.0));
         assert_eq!(t.envelope(FixedWing), (9260.0, 304.8, 300.0));
+        assert_eq!(t.tau_reserve_s(FixedWing), 35.0);
     }
 
     #[test]
@@ -441,7 +451,6 @@ mod tests {
         assert_eq!(t.tau_reserve_s(FixedWing), 35.0);
         assert_eq!(t.tau_reserve_s(UasSmall), 35.0);
         assert_eq!(t.get(FixedWing, Rotorcraft).do365, None);
-        assert_eq!(SeparationTable::defaults().tau_reserve_s(UasLarge), 0.0);
         let e = SeparationTable::from_toml(
             "[[pair]]\nclasses=[\"any\",\"any\"]\nalerting=\"do365a\"\nradius_m=5\n",
         )
