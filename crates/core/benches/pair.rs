@@ -116,5 +116,20 @@ fn scan(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, pair, mixed_pairs, scan);
+/// Full indexed scans of 100,000 synthetic tracks: the cylinder (5 NM / 1000 ft / 300 s, the
+/// README's figure) and DO-365A alerting for every pair (issue 12's bar: within 100 ms).
+fn scan_100k(c: &mut Criterion) {
+    let scene = Scene::from_states(&generate(&SynthParams::bench(100_000, 1)));
+    let cylinder = SeparationTable::uniform(SeparationStandard::new(9260.0, 304.8, 300.0)).unwrap();
+    let do365a = SeparationTable::uniform(SeparationStandard::do365(Do365Profile::do365a())).unwrap();
+    let mut g = c.benchmark_group("scan_100k");
+    g.sample_size(10);
+    for (name, table) in [("cylinder_5nm_300s", &cylinder), ("do365a", &do365a)] {
+        let mut det = Detector::new();
+        g.bench_function(name, |b| b.iter(|| det.scan(black_box(&scene), table).len()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, pair, mixed_pairs, scan, scan_100k);
 criterion_main!(benches);
