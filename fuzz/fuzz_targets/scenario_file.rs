@@ -1,6 +1,7 @@
 //! Scenario files: the bytes as the contents of a file given to `deconflict replay` or
 //! `detect` (`deconflict_core::input::read_reports`: JSON Lines, or a `traffic` trajectory
-//! array when the first non-blank byte is `[`).
+//! array when the first non-blank byte is `[`, or a DAIDALUS `.daa` file when its first
+//! line that is not a comment names the columns).
 //!
 //! Invariants: reading slices never fails; the counts add up (every record is accepted,
 //! rejected, on the ground or a repeated position; a traffic array that stops being JSON adds
@@ -19,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(stats.rejected_total(), rejected_seen);
     let sorted = stats.accepted + stats.on_ground + stats.repeated_position + stats.rejected_total();
     match stats.format {
-        Some(Format::JsonLines) => assert_eq!(sorted, stats.records, "{stats:?}"),
+        Some(Format::JsonLines) | Some(Format::Daa) => assert_eq!(sorted, stats.records, "{stats:?}"),
         Some(Format::TrafficArray) => {
             assert!(
                 sorted == stats.records || sorted == stats.records + 1,

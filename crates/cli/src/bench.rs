@@ -58,6 +58,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         "bench: synthetic traffic, 1 aircraft per 400 km², 60–250 m/s, 0–12 km; 5 NM / 1000 ft / 300 s; \
          single-threaded scan; machine has {cores} cores"
     );
+    pair_costs(args.seed);
     let mut medians = Vec::new();
     for &n in &args.tracks {
         let states = generate(&SynthParams::bench(n, args.seed));
@@ -114,4 +115,62 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The exact pair test of the cylinder standard against DO-365A alerting (relative geometry,
+/// closed-form loss intervals, raw level) on the same pairs: the neighbours within 40 km of
+/// each other in 2,000 synthetic tracks, what a broad phase hands the exact test. Prints one
+/// JSON line with both costs and their ratio.
+fn pair_costs(seed: u64) {
+    use deconflict_core::cpa::{detect_raw, relative};
+    use deconflict_core::geodesy::great_circle_m;
+    use deconflict_core::wellclear::{raw_level, Do365Profile};
+    use deconflict_core::AlertLevel;
+    use std::hint::black_box;
+    let s = Scene::from_states(&generate(&SynthParams::bench(2000, seed)));
+    let mut pairs = Vec::new();
+    for a in 0..s.len() {
+        for b in a + 1..s.len() {
+            if great_circle_m(s.n[a], s.n[b]) < 40_000.0 {
+                pairs.push((a, b));
+            }
+        }
+    }
+    let cylinder = SeparationStandard::new(1219.2, 137.16, 180.0);
+    let profile = Do365Profile::do365a();
+    const ROUNDS: usize = 50;
+    let (mut hits_c, mut hits_d) = (0usize, 0usize);
+    let t = Instant::now();
+    for _ in 0..ROUNDS {
+        for &(a, b) in &pairs {
+            let c = detect_raw(
+                s.n[a], s.v[a], s.alt[a], s.vs[a], s.n[b], s.v[b], s.alt[b], s.vs[b], &cylinder,
+            );
+            hits_c += usize::from(black_box(c).is_some());
+        }
+    }
+    let cyl_ns = t.elapsed().as_secs_f64() * 1e9 / (ROUNDS * pairs.len().max(1)) as f64;
+    let t = Instant::now();
+    for _ in 0..ROUNDS {
+        for &(a, b) in &pairs {
+            let l = relative(
+                s.n[a], s.v[a], s.alt[a], s.vs[a], s.n[b], s.v[b], s.alt[b], s.vs[b],
+            )
+            .map_or(AlertLevel::None, |r| raw_level(&r, &profile, AlertLevel::None));
+            hits_d += usize::from(black_box(l) > AlertLevel::None);
+        }
+    }
+    let do_ns = t.elapsed().as_secs_f64() * 1e9 / (ROUNDS * pairs.len().max(1)) as f64;
+    println!(
+        "{}",
+        serde_json::json!({
+            "pair_test": "cylinder 4000 ft / 450 ft / 180 s vs DO-365A alerting",
+            "pairs": pairs.len(),
+            "cylinder_ns_per_pair": (cyl_ns * 10.0).round() / 10.0,
+            "do365a_ns_per_pair": (do_ns * 10.0).round() / 10.0,
+            "do365a_over_cylinder": (do_ns / cyl_ns * 100.0).round() / 100.0,
+            "cylinder_conflicts": hits_c / ROUNDS,
+            "do365a_alerts": hits_d / ROUNDS,
+        })
+    );
 }

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub(crate) struct DetectArgs {
-    /// Track reports: JSON Lines, or a gzipped trajectory array (detected by content).
+    /// Track reports: JSON Lines, a (gzipped) trajectory array, or a DAIDALUS .daa file
+    /// (detected by content).
     pub file: PathBuf,
     /// Reports older than this (seconds before the newest report in the file) are ignored.
     #[arg(long, default_value_t = 10.0)]

@@ -9,6 +9,7 @@ mod common;
 mod detect;
 mod input;
 mod replay;
+mod replay_do365;
 mod service;
 
 use anyhow::Result;

@@ -15,7 +15,8 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub(crate) struct ReplayArgs {
-    /// Track reports: JSON Lines, or a gzipped trajectory array (detected by content).
+    /// Track reports: JSON Lines, a (gzipped) trajectory array, or a DAIDALUS .daa file
+    /// (detected by content).
     pub file: PathBuf,
     /// Where to write the episodes (JSON Lines); `-` for standard output.
     #[arg(long, short, default_value = "-")]
@@ -27,9 +28,12 @@ pub(crate) struct ReplayArgs {
     #[arg(long, default_value_t = 10.0)]
     pub stale_s: f64,
     /// How long a lower level or a cleared conflict must last before it counts, seconds
-    /// (default: the table's `alerting.hysteresis_s`).
+    /// (default: the table's `alerting.hysteresis_s`). With `--alerting do365a`: how long a
+    /// raw level stays in the M-of-N history (default 5).
     #[arg(long)]
     pub hysteresis_s: Option<f64>,
+    #[command(flatten)]
+    pub do365: crate::replay_do365::Do365Args,
     #[command(flatten)]
     pub standards: StandardArgs,
     /// No progress bar and no per-record warnings.
@@ -64,6 +68,13 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<ReplaySummary> {
     }
     let t_read = Instant::now();
     let (mut reports, mut stats) = read_reports(&args.file, args.quiet)?;
+    if args.do365.alerting != "cylinder" {
+        return crate::replay_do365::run(&args.do365, &args.file, args.hysteresis_s, &reports, &stats)
+            .map(|()| ReplaySummary::default());
+    }
+    if args.do365.levels_out.is_some() || args.do365.no_hysteresis {
+        bail!("--levels-out and --no-hysteresis go with --alerting do365a or do365b");
+    }
     reports.sort_by(|a, b| a.time.total_cmp(&b.time));
     // On-ground records end an airborne track at their time.
     let mut grounded = std::mem::take(&mut stats.grounded);
@@ -211,6 +222,7 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<ReplaySummary> {
 
     // Summary table.
     let fmt = match (stats.format, stats.gzip) {
+        (Some(Format::Daa), _) => ".daa",
         (Some(Format::TrafficArray), true) => "trajectory array, gzip",
         (Some(Format::TrafficArray), false) => "trajectory array",
         (_, true) => "JSON Lines, gzip",

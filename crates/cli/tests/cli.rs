@@ -183,14 +183,21 @@ fn replay_of_the_latakia_scenario_finds_every_planned_encounter() {
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
     assert_eq!(los, want);
-    // The planned near misses (1.5x the radius or half-height) never alert.
-    for (a, b) in [
-        ("COAL-MQ9-03", "RUS-UAV-07"),
-        ("COAL-F15-01", "RUS-MI24-03"),
-        ("COAL-F16-02", "RUS-UAV-09"),
-    ] {
+    // The planned near misses (1.5x the radius or half-height) never alert...
+    for (a, b) in [("COAL-MQ9-03", "RUS-UAV-07"), ("COAL-F15-01", "RUS-MI24-03")] {
         assert!(!eps.iter().any(|e| e["a"] == a && e["b"] == b), "{a}/{b} alerted");
     }
+    // ...except that the F-16 passing 675 ft (1.5 x 450 ft) over a UAV is inside DO-365A's
+    // 700 ft preventive volume: a preventive alert, never corrective, no loss of well clear.
+    let f16: Vec<_> = eps
+        .iter()
+        .filter(|e| e["a"] == "COAL-F16-02" && e["b"] == "RUS-UAV-09")
+        .collect();
+    assert_eq!(f16.len(), 1, "{f16:?}");
+    assert_eq!(
+        (f16[0]["max_level"].as_u64(), f16[0]["los"].as_bool()),
+        (Some(1), Some(false))
+    );
     // Each episode is well-formed: levels 1..3, first alert at the start, end after start.
     for e in &eps {
         let max = e["max_level"].as_u64().unwrap();
@@ -420,4 +427,113 @@ fn full_recordings_replay() {
     assert!(stderr.contains("latitude: missing"), "{stderr}");
     let (_, stderr) = replay(&data.join("elal747.json.gz"), &["-q"]);
     assert!(stderr.contains("replay summary"), "{stderr}");
+}
+
+fn daidalus(name: &str) -> PathBuf {
+    repo().join("crates/core/tests/data/daidalus").join(name)
+}
+
+#[test]
+fn replay_of_a_daa_file_writes_daidalus_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    for (extra, theirs) in [
+        (None, "E8_three.hyst.csv"),
+        (Some("--no-hysteresis"), "E8_three.nohyst.csv"),
+    ] {
+        let out_path = dir.path().join("levels.csv");
+        let out = bin()
+            .arg("replay")
+            .arg(daidalus("E8_three.daa"))
+            .args(["--alerting", "do365a", "--levels-out"])
+            .arg(&out_path)
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("do365a alerting"), "{stderr}");
+        let ours = std::fs::read_to_string(&out_path).unwrap();
+        let mut lines = ours.lines();
+        assert_eq!(lines.next(), Some("time,a,b,level"));
+        // DAIDALUS's own CSV: time, ownship, traffic, alerter, level, ...
+        let want: Vec<String> = std::fs::read_to_string(daidalus(theirs))
+            .unwrap()
+            .lines()
+            .skip(2)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').map(str::trim).collect();
+                format!("{},{},{},{}", f[0], f[1], f[2], f[4])
+            })
+            .collect();
+        let got: Vec<&str> = lines.collect();
+        assert_eq!(got, want, "{extra:?}");
+    }
+}
+
+#[test]
+fn daa_files_detect_and_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    // E1 at t = 100 s: head on, 5.3 NM apart, closing at 500 kt: a warning under any standard
+    let text = std::fs::read_to_string(daidalus("E1_headon.daa")).unwrap();
+    let snap: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains(',') || l.starts_with("NAME") || l.starts_with('[') || l.ends_with(" 100.0"))
+        .collect();
+    let f = dir.path().join("snap.daa");
+    std::fs::write(&f, snap.join("\n")).unwrap();
+    let out = bin().arg("detect").arg(&f).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pairs = lines(&out.stdout);
+    assert_eq!(pairs.len(), 1, "{pairs:?}");
+    assert_eq!(
+        (pairs[0]["a"].as_str(), pairs[0]["b"].as_str()),
+        (Some("Intruder"), Some("Ownship"))
+    );
+    // a bad state line is named with its line number and skipped
+    let bad = dir.path().join("bad.daa");
+    std::fs::write(
+        &bad,
+        format!(
+            "{}\nOwnship, 35.2, 35.9, 15000, north, 250, 0, 101.0\n",
+            snap.join("\n")
+        ),
+    )
+    .unwrap();
+    let out = bin().arg("detect").arg(&bad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("line {}", snap.len() + 1)) && stderr.contains("trk: not a number"),
+        "{stderr}"
+    );
+    // do365a needs a .daa file and --levels-out; --levels-out needs do365a
+    let out = bin()
+        .arg("replay")
+        .arg(repo().join("scenarios/latakia-2015.jsonl"))
+        .args(["--alerting", "do365a", "--levels-out", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a .daa file"));
+    let out = bin()
+        .arg("replay")
+        .arg(&f)
+        .args(["--alerting", "do365a"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--levels-out"));
+    let out = bin()
+        .arg("replay")
+        .arg(&f)
+        .args(["--levels-out", "x.csv"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("go with --alerting"));
+    let out = bin()
+        .arg("replay")
+        .arg(&f)
+        .args(["--alerting", "tcas", "--levels-out", "-"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--alerting must be"));
 }

@@ -106,8 +106,10 @@ pub fn relative(
     })
 }
 
-/// The state-based test on the raw components (the detector's hot path): the arguments of
-/// [`relative`], then the standard for the pair. `None` when the pair is not in conflict.
+/// The state-based test on the raw components: the arguments of [`relative`], then the
+/// standard for the pair. `None` when the pair is not in conflict. This is the cylinder only:
+/// a standard with DO-365 alerting ([`SeparationStandard::do365`]) is tested by
+/// [`crate::wellclear::pair::detect_raw`], which the detector calls for every pair.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn detect_raw(
@@ -204,7 +206,8 @@ pub fn detect_relative(rel: &Relative, std: &SeparationStandard) -> Option<PairC
     })
 }
 
-/// The state-based test between two track states.
+/// The state-based (cylinder) test between two track states; for any standard of a table,
+/// DO-365 included, [`crate::wellclear::pair::detect_pair`].
 #[inline]
 pub fn detect_pair(a: &TrackState, b: &TrackState, std: &SeparationStandard) -> Option<PairConflict> {
     detect_raw(a.n, a.v, a.alt_m, a.vs_mps, b.n, b.v, b.alt_m, b.vs_mps, std)

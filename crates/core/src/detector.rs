@@ -33,6 +33,9 @@
 //! `g(2·|v_i|)/2` (g is convex in s) makes the two boxes overlap in the slice holding `t`.
 //! Vertically each box is padded by half the half-height. A track's radius, half-height and
 //! lookahead are the largest its class has with any other class, which bounds every pair's.
+//! A class with DO-365 pairs also pads vertically by TTHR times the track's vertical speed,
+//! since a modified-tau loss of well clear reaches the DTHR disc up to TTHR later, when the
+//! altitudes have moved on (proof at [`crate::separation::SeparationStandard::do365`]).
 //! Tracks whose boxes would cover too many cells (non-finite or absurd states) are tested
 //! against every other track instead.
 //!
@@ -46,9 +49,10 @@
 //! exactly.
 
 use crate::class::AssetClass;
-use crate::cpa::{detect_raw, PairConflict};
+use crate::cpa::PairConflict;
 use crate::geodesy::{norm, EARTH_RADIUS_M};
 use crate::separation::SeparationTable;
+use crate::wellclear::pair::detect_raw;
 
 pub use crate::scene::Scene;
 
@@ -383,6 +387,7 @@ impl Detector {
 
         // Per-track envelope and padding; typical sizes for the grid.
         let env: [(f64, f64, f64); AssetClass::COUNT] = AssetClass::ALL.map(|c| table.envelope(c));
+        let tau: [f64; AssetClass::COUNT] = AssetClass::ALL.map(|c| table.tau_reserve_s(c));
         self.work.clear();
         self.wide.clear();
         self.is_wide.clear();
@@ -398,7 +403,7 @@ impl Detector {
                 alt: scene.alt[i],
                 vs: scene.vs[i],
                 margin: horizontal_margin(r, l, gs),
-                half_h: h * 0.5 * (1.0 + 1e-9) + 1e-3,
+                half_h: (h * 0.5 + tau[scene.class[i].index()] * scene.vs[i].abs()) * (1.0 + 1e-9) + 1e-3,
                 lookahead: l,
                 orig: i as u32,
                 nslices: 0,

@@ -1,6 +1,7 @@
-//! Reading track reports from a file's contents: our JSON Lines, and (detected by the first
+//! Reading track reports from a file's contents: our JSON Lines, (detected by the first
 //! non-blank byte, `[`) the trajectory arrays of the `traffic` package (OpenSky ADS-B: feet,
-//! knots, ft/min, nulls). The bytes come from any [`BufRead`]; opening the file and unzipping
+//! knots, ft/min, nulls), and (detected by a column-name line, see [`crate::daa`]) DAIDALUS
+//! `.daa` encounter files. The bytes come from any [`BufRead`]; opening the file and unzipping
 //! it is the caller's business (the command-line tool's), so this module touches no disk.
 //!
 //! Bad records are counted by reason in [`ReadStats::rejected`], handed to the caller's
@@ -22,6 +23,8 @@ pub enum Format {
     JsonLines,
     /// One JSON array of `traffic` trajectory records.
     TrafficArray,
+    /// A DAIDALUS `.daa` encounter file ([`crate::daa`]), the ownship first at each time.
+    Daa,
 }
 
 /// What reading produced besides the reports.
@@ -98,9 +101,27 @@ pub fn read_reports(
             stats.format = Some(Format::TrafficArray);
             read_traffic(reader, &mut out, &mut stats, on_reject);
         }
-        Some(_) => {
+        Some(b'{') => {
             stats.format = Some(Format::JsonLines);
             read_jsonl(reader, &mut out, &mut stats, on_reject)?;
+        }
+        Some(_) => {
+            // Not JSON at the start: a .daa file if its first line that is not a comment
+            // names the columns, JSON Lines (each line rejected) otherwise.
+            let mut bytes = Vec::new();
+            reader.read_to_end(&mut bytes)?;
+            let text = String::from_utf8_lossy(&bytes);
+            let first = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'));
+            if first.is_some_and(crate::daa::DaaHeader::looks_like) {
+                stats.format = Some(Format::Daa);
+                read_daa(&text, &mut out, &mut stats, on_reject);
+            } else {
+                stats.format = Some(Format::JsonLines);
+                read_jsonl(&bytes[..], &mut out, &mut stats, on_reject)?;
+            }
         }
     }
     stats.accepted = out.len();
@@ -138,6 +159,59 @@ fn read_jsonl(
         }
     }
     Ok(())
+}
+
+/// A `.daa` file: a header error is one rejected record and ends the reading; a bad state line
+/// is rejected and skipped. Records are the state lines (and a bad header).
+fn read_daa(
+    text: &str,
+    out: &mut Vec<TrackReport>,
+    stats: &mut ReadStats,
+    on_reject: &mut dyn FnMut(&str, &ReportError),
+) {
+    use crate::daa::DaaHeader;
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with('#')
+        })
+        .peekable();
+    let Some((n, names)) = lines.next() else {
+        return;
+    };
+    let units = match lines.peek() {
+        Some(&(un, u)) if un == n + 1 && u.trim_start().starts_with('[') => {
+            lines.next();
+            Some(u)
+        }
+        _ => None,
+    };
+    let header = match DaaHeader::parse(names, n, units) {
+        Ok(h) => h,
+        Err(e) => {
+            stats.records += 1;
+            stats.reject(
+                &format!("line {}", e.line),
+                &ReportError::new("daa header", format!("malformed: {}", e.message)),
+                on_reject,
+            );
+            return;
+        }
+    };
+    for (i, line) in lines {
+        stats.records += 1;
+        match header.row(line, i) {
+            Ok(row) => out.push(row.report),
+            Err(e) => stats.reject(
+                &format!("line {i}"),
+                &ReportError::new("daa", format!("bad state: {}", e.message)),
+                on_reject,
+            ),
+        }
+    }
 }
 
 /// Last known velocity of an aircraft, used to coast through null velocity fields.
@@ -380,6 +454,26 @@ mod tests {
         let (r, s, seen) = read(&format!("[{},{{\"timestamp\":", rec(1000, 48.0, "1.0")));
         assert_eq!((r.len(), s.records, s.rejected_total()), (1, 1, 1));
         assert_eq!(seen, ["record 2: json"]);
+    }
+
+    #[test]
+    fn daa_files_are_detected_by_their_column_names() {
+        let text = "## E1\nNAME, lat, lon, alt, trk, gs, vs, time\n\
+            [none], [deg], [deg], [ft], [deg], [knot], [fpm], [s]\n\
+            Ownship, 35.2, 35.95, 15000.0, 0.0, 250.0, 0.0, 0.0\n\
+            Intruder, 35.5, 35.95, 15000.0, 180.0, 250.0, 0.0, 0.0\n\
+            Intruder, 95.5, 35.95, 15000.0, 180.0, 250.0, 0.0, 1.0\n";
+        let (r, s, seen) = read(text);
+        assert_eq!(s.format, Some(Format::Daa));
+        assert_eq!((r.len(), s.records, s.rejected_total()), (2, 3, 1));
+        assert_eq!(seen, ["line 6: daa"]);
+        assert_eq!(r[1].asset, "Intruder");
+        let (r, s, seen) = read("NAME lat lon alt time\nA 1 2 3 4\n");
+        assert_eq!((r.len(), s.records, s.format), (0, 1, Some(Format::Daa)));
+        assert_eq!(seen, ["line 1: daa header"]);
+        // not JSON and not a .daa header: JSON Lines, each line rejected
+        let (_, s, _) = read("hello\nworld\n");
+        assert_eq!((s.format, s.rejected_total()), (Some(Format::JsonLines), 2));
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! the broad phase and the exact pair test read.
 
 use crate::class::AssetClass;
-use crate::cpa::{detect_raw, PairConflict};
+use crate::cpa::PairConflict;
 use crate::geodesy::Vec3;
 use crate::separation::SeparationTable;
 use crate::track::TrackState;
+use crate::wellclear::pair::detect_raw;
 
 /// A set of track states in flat arrays (structure of arrays), indexed `0..len`.
 #[derive(Debug, Clone, Default)]

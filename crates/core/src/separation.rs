@@ -11,17 +11,21 @@
 //! are in [`DEFAULT_TOML`].
 
 use crate::class::AssetClass;
+pub use crate::level::AlertLevel;
+use crate::wellclear::Do365Profile;
 use serde::{Deserialize, Serialize};
 
 /// The built-in table: ICAO en-route radar separation between manned aircraft (5 NM / 1000 ft,
-/// 300 s lookahead), the DO-365 well-clear volume (4000 ft / 450 ft, 180 s) between a large UAS
-/// and anything and between a small UAS and a manned aircraft, 50 m / 15 m / 60 s between small
-/// UAS, and a 4 s alerting hysteresis.
+/// 300 s lookahead), DO-365A alerting as DAIDALUS does it (`alerting = "do365a"`) between a
+/// large UAS and anything and between a small UAS and a manned aircraft, 50 m / 15 m / 60 s
+/// between small UAS, and a 4 s alerting hysteresis.
 pub const DEFAULT_TOML: &str = r#"# deconflict separation standards.
 # Rules apply in order; a later rule overrides an earlier one for the pairs it matches.
 # Selectors: fixed_wing, rotorcraft, uas_large, uas_small, manned (fixed_wing or rotorcraft), any.
 # Alerting times (seconds before predicted loss of separation) grade a conflict:
 #   preventive_s (default: the lookahead), corrective_s (default 55), warning_s (default 25).
+# A rule may instead say alerting = "do365a" (or "do365b", non-cooperative) and no volume:
+# the pair is then graded with DO-365 well clear as DAIDALUS does it (DO_365A_no_SUM.conf).
 
 [alerting]
 # a lowered level or a cleared conflict must persist this long before it is reported
@@ -34,19 +38,16 @@ radius_m = 9260.0
 half_height_m = 304.8
 lookahead_s = 300.0
 
-# Any aircraft vs a large UAS: DO-365 well clear (DMOD/HMD 4000 ft, ZTHR 450 ft, tau 35 s).
+# Any aircraft vs a large UAS: DO-365A well clear as DAIDALUS does it (DTHR 0.66 NM,
+# ZTHR 450 ft, 700 ft for preventive alerts, tau_mod 35 s; 180 s lookahead).
 [[pair]]
 classes = ["any", "uas_large"]
-radius_m = 1219.2
-half_height_m = 137.16
-lookahead_s = 180.0
+alerting = "do365a"
 
 # A small UAS vs manned aircraft: the same well-clear volume protects the manned aircraft.
 [[pair]]
 classes = ["uas_small", "manned"]
-radius_m = 1219.2
-half_height_m = 137.16
-lookahead_s = 180.0
+alerting = "do365a"
 
 # Small UAS vs small UAS.
 [[pair]]
@@ -55,55 +56,6 @@ radius_m = 50.0
 half_height_m = 15.0
 lookahead_s = 60.0
 "#;
-
-/// Alert levels after DO-365 / DAIDALUS, ordered by severity; serialised as the number 0–3.
-///
-/// A conflict's level comes from its entry time `tin` and the alerting times of its
-/// [`SeparationStandard`] (see [`SeparationStandard::level`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(into = "u8", try_from = "u8")]
-pub enum AlertLevel {
-    /// Level 0: a predicted conflict whose entry is further ahead than `preventive_s` (only
-    /// when a standard's `preventive_s` is shorter than its lookahead).
-    None = 0,
-    /// Level 1: entry within `preventive_s` (by default the whole lookahead).
-    Preventive = 1,
-    /// Level 2: entry within `corrective_s` (by default 55 s).
-    Corrective = 2,
-    /// Level 3: entry within `warning_s` (by default 25 s), or separation already lost.
-    Warning = 3,
-}
-
-impl From<AlertLevel> for u8 {
-    fn from(l: AlertLevel) -> u8 {
-        l as u8
-    }
-}
-
-impl TryFrom<u8> for AlertLevel {
-    type Error = String;
-    fn try_from(v: u8) -> Result<Self, String> {
-        Ok(match v {
-            0 => AlertLevel::None,
-            1 => AlertLevel::Preventive,
-            2 => AlertLevel::Corrective,
-            3 => AlertLevel::Warning,
-            _ => return Err(format!("alert level must be 0..=3, got {v}")),
-        })
-    }
-}
-
-impl AlertLevel {
-    /// Lower-case name (`none`, `preventive`, `corrective`, `warning`) for logs and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            AlertLevel::None => "none",
-            AlertLevel::Preventive => "preventive",
-            AlertLevel::Corrective => "corrective",
-            AlertLevel::Warning => "warning",
-        }
-    }
-}
 
 /// One separation standard.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -123,6 +75,12 @@ pub struct SeparationStandard {
     /// A conflict whose entry is at most this many seconds ahead is a warning (level 3). A loss
     /// of separation now is always a warning.
     pub warning_s: f64,
+    /// DO-365 alerting for this pair (`alerting = "do365a"` or `"do365b"` in the TOML) instead
+    /// of the cylinder: the pair test grades it with [`crate::wellclear`] (no hysteresis in
+    /// the scan), and `radius_m`, `half_height_m`, `lookahead_s` are what the broad phase must
+    /// reserve for it ([`SeparationStandard::do365`]).
+    #[serde(skip)]
+    pub do365: Option<Do365Profile>,
 }
 
 impl SeparationStandard {
@@ -136,7 +94,34 @@ impl SeparationStandard {
             preventive_s: lookahead_s,
             corrective_s: 55f64.min(lookahead_s),
             warning_s: 25f64.min(lookahead_s),
+            do365: None,
         }
+    }
+
+    /// DO-365 alerting with this profile. The cylinder fields become the broad phase's
+    /// reservation: radius DTHR, half-height ZTHR, lookahead the profile's plus TTHR (the
+    /// largest of its levels), and the detector also pads each track's boxes vertically by
+    /// TTHR times its vertical speed ([`SeparationTable::tau_reserve_s`]).
+    ///
+    /// Why that is enough: well clear is lost at some `t ≤ lookahead` either with range
+    /// `≤ DTHR` (inside the cylinder at `t`), or by modified tau with `dcpa ≤ DTHR`, the pair
+    /// closing and `0 ≤ tau_mod ≤ TTHR`. Then straight-line motion reaches range DTHR at
+    /// `t + s` with `s = (a − √(a² − v²c))/v² ≤ c/a = tau_mod ≤ TTHR` (`a = −r·v`,
+    /// `c = r² − DTHR²`, and `a² ≥ v²c` because `dcpa ≤ DTHR`), so horizontally the pair is
+    /// inside radius DTHR at `t + s ≤ lookahead + TTHR`; vertically it has moved at most
+    /// `s·|dvz| ≤ TTHR·(|vz_a| + |vz_b|)` from `|dz(t)| ≤ ZTHR`, which the per-track padding
+    /// covers. The alerting times only grade a found conflict.
+    pub fn do365(profile: Do365Profile) -> Self {
+        let mut s = Self::new(
+            profile.max_dthr_m(),
+            profile.max_zthr_m(),
+            profile.lookahead_s + profile.max_tthr_s(),
+        );
+        s.preventive_s = profile.levels[0].alerting_time_s;
+        s.corrective_s = profile.levels[1].alerting_time_s;
+        s.warning_s = profile.levels[2].alerting_time_s;
+        s.do365 = Some(profile);
+        s
     }
 
     /// The alert level of a conflict whose entry into the protected volume is `tin_s` ahead
@@ -223,12 +208,64 @@ struct AlertingSection {
 #[serde(deny_unknown_fields)]
 struct PairRule {
     classes: [String; 2],
-    radius_m: f64,
-    half_height_m: f64,
-    lookahead_s: f64,
+    alerting: Option<String>,
+    radius_m: Option<f64>,
+    half_height_m: Option<f64>,
+    lookahead_s: Option<f64>,
     preventive_s: Option<f64>,
     corrective_s: Option<f64>,
     warning_s: Option<f64>,
+}
+
+impl PairRule {
+    fn standard(&self, i: usize) -> Result<SeparationStandard, SeparationError> {
+        let invalid = |m: String| SeparationError::Invalid(format!("pair[{i}]: {m}"));
+        match self.alerting.as_deref().unwrap_or("cylinder") {
+            "cylinder" => {
+                let need = |v: Option<f64>, f: &str| {
+                    v.ok_or_else(|| invalid(format!("{f} is required for the cylinder standard")))
+                };
+                let mut std = SeparationStandard::new(
+                    need(self.radius_m, "radius_m")?,
+                    need(self.half_height_m, "half_height_m")?,
+                    need(self.lookahead_s, "lookahead_s")?,
+                );
+                if let Some(v) = self.preventive_s {
+                    std.preventive_s = v;
+                }
+                if let Some(v) = self.corrective_s {
+                    std.corrective_s = v;
+                }
+                if let Some(v) = self.warning_s {
+                    std.warning_s = v;
+                }
+                std.validate(&format!("pair[{i}]"))?;
+                Ok(std)
+            }
+            name => {
+                let profile = Do365Profile::by_name(name).ok_or_else(|| {
+                    invalid(format!(
+                        "alerting must be \"cylinder\", \"do365a\" or \"do365b\", got {name:?}"
+                    ))
+                })?;
+                for (f, v) in [
+                    ("radius_m", self.radius_m),
+                    ("half_height_m", self.half_height_m),
+                    ("lookahead_s", self.lookahead_s),
+                    ("preventive_s", self.preventive_s),
+                    ("corrective_s", self.corrective_s),
+                    ("warning_s", self.warning_s),
+                ] {
+                    if v.is_some() {
+                        return Err(invalid(format!(
+                            "{f} does not go with alerting = {name:?} (its profile sets the volumes and times)"
+                        )));
+                    }
+                }
+                Ok(SeparationStandard::do365(profile))
+            }
+        }
+    }
 }
 
 fn selector(s: &str, rule: usize) -> Result<Vec<AssetClass>, SeparationError> {
@@ -264,17 +301,7 @@ impl SeparationTable {
         let mut cells: [[Option<SeparationStandard>; AssetClass::COUNT]; AssetClass::COUNT] =
             Default::default();
         for (i, rule) in file.pair.iter().enumerate() {
-            let mut std = SeparationStandard::new(rule.radius_m, rule.half_height_m, rule.lookahead_s);
-            if let Some(v) = rule.preventive_s {
-                std.preventive_s = v;
-            }
-            if let Some(v) = rule.corrective_s {
-                std.corrective_s = v;
-            }
-            if let Some(v) = rule.warning_s {
-                std.warning_s = v;
-            }
-            std.validate(&format!("pair[{i}]"))?;
+            let std = rule.standard(i)?;
             for a in selector(&rule.classes[0], i)? {
                 for b in selector(&rule.classes[1], i)? {
                     cells[a.index()][b.index()] = Some(std);
@@ -304,6 +331,16 @@ impl SeparationTable {
         &self.table[a as usize][b as usize]
     }
 
+    /// Largest TTHR of the DO-365 pairs involving `class` (0 when it has none), seconds: the
+    /// broad phase pads a track's boxes vertically by this times its vertical speed (see
+    /// [`SeparationStandard::do365`]).
+    pub fn tau_reserve_s(&self, class: AssetClass) -> f64 {
+        self.table[class.index()]
+            .iter()
+            .filter_map(|s| s.do365.map(|p| p.max_tthr_s()))
+            .fold(0.0, f64::max)
+    }
+
     /// Largest radius, half-height and lookahead any pair involving `class` uses: what the
     /// broad phase must reserve round a track of that class.
     pub fn envelope(&self, class: AssetClass) -> (f64, f64, f64) {
@@ -330,14 +367,27 @@ mod tests {
         let t = SeparationTable::defaults();
         assert_eq!(t.get(FixedWing, Rotorcraft).radius_m, 9260.0);
         assert_eq!(t.get(FixedWing, FixedWing).lookahead_s, 300.0);
-        assert_eq!(t.get(UasLarge, FixedWing).half_height_m, 137.16);
-        assert_eq!(t.get(UasSmall, UasLarge).radius_m, 1219.2);
-        assert_eq!(t.get(UasSmall, Rotorcraft).lookahead_s, 180.0);
+        // every pair with a UAS but small vs small: DO-365A, reserved in the broad phase as
+        // DTHR 0.66 NM, the preventive ZTHR 700 ft, 180 s + TTHR 35 s
+        let (dthr, zthr) = (0.66 * 1852.0, 700.0 * 0.3048);
+        for (a, b) in [
+            (UasLarge, FixedWing),
+            (UasSmall, UasLarge),
+            (UasSmall, Rotorcraft),
+            (UasLarge, UasLarge),
+        ] {
+            let s = t.get(a, b);
+            assert_eq!(s.do365.map(|p| p.name), Some("do365a"), "{a} {b}");
+            assert_eq!((s.radius_m, s.half_height_m, s.lookahead_s), (dthr, zthr, 215.0));
+        }
+        assert_eq!(t.get(FixedWing, Rotorcraft).do365, None);
+        assert_eq!(t.get(UasSmall, UasSmall).do365, None);
         assert_eq!(t.get(UasSmall, UasSmall).radius_m, 50.0);
         assert_eq!(t.get(UasSmall, UasSmall).warning_s, 25.0);
         assert_eq!(t.get(UasSmall, UasSmall).preventive_s, 60.0);
-        assert_eq!(t.envelope(UasSmall), (1219.2, 137.16, 180.0));
+        assert_eq!(t.envelope(UasSmall), (dthr, zthr, 215.0));
         assert_eq!(t.envelope(FixedWing), (9260.0, 304.8, 300.0));
+        assert_eq!(t.tau_reserve_s(FixedWing), 35.0);
     }
 
     #[test]
@@ -382,6 +432,40 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("warning_s"), "{e}");
+    }
+
+    #[test]
+    fn do365_rules_take_their_volumes_from_the_profile() {
+        let t = SeparationTable::from_toml(&format!(
+            "{DEFAULT_TOML}\n[[pair]]\nclasses=[\"any\",\"uas_large\"]\nalerting=\"do365a\"\n"
+        ))
+        .unwrap();
+        let s = t.get(UasLarge, FixedWing);
+        assert_eq!(s.do365.map(|p| p.name), Some("do365a"));
+        // the broad phase's reservation: DTHR, the largest ZTHR, lookahead + TTHR
+        assert_eq!(
+            (s.radius_m, s.half_height_m, s.lookahead_s),
+            (0.66 * 1852.0, 700.0 * 0.3048, 215.0)
+        );
+        assert_eq!(t.tau_reserve_s(UasLarge), 35.0);
+        assert_eq!(t.tau_reserve_s(FixedWing), 35.0);
+        assert_eq!(t.tau_reserve_s(UasSmall), 35.0);
+        assert_eq!(t.get(FixedWing, Rotorcraft).do365, None);
+        let e = SeparationTable::from_toml(
+            "[[pair]]\nclasses=[\"any\",\"any\"]\nalerting=\"do365a\"\nradius_m=5\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("pair[0]: radius_m does not go with"),
+            "{e}"
+        );
+        let e = SeparationTable::from_toml("[[pair]]\nclasses=[\"any\",\"any\"]\nalerting=\"tcas\"\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("alerting must be"), "{e}");
+        let e =
+            SeparationTable::from_toml("[[pair]]\nclasses=[\"any\",\"any\"]\nradius_m=5\nhalf_height_m=1\n")
+                .unwrap_err();
+        assert!(e.to_string().contains("lookahead_s is required"), "{e}");
     }
 
     #[test]
