@@ -4,7 +4,7 @@
 //! every (time, ownship, intruder) row agree on at least 98 % of the rows, without hysteresis
 //! (`*.nohyst.csv`) and with it (`*.hyst.csv`), and every level onset is within 1 s of one of
 //! DAIDALUS's (both ways). The agreement is printed per encounter; a failure names the
-//! encounter and the seconds. Disagreements and their geometry: `NOTES-do365.md`.
+//! encounter and the seconds. Disagreements and their geometry: `docs/do365.md`.
 
 use deconflict_core::separation::AlertLevel;
 use deconflict_core::wellclear::{Do365Profile, EncounterAlerting, MofNConfig};
@@ -194,7 +194,7 @@ fn the_cases_the_agreement_rests_on() {
 /// 0.1 % of the larger of the time and the time to CPA, plus 10 ms, and where it finds no volume ahead we find none either. The 0.1 % is the
 /// Earth: DAIDALUS's sphere has a radius of 6,366.707 km (one nautical mile per arc minute),
 /// ours the IUGG mean 6,371.009 km, so our distances, and times to cover them, are 0.068 %
-/// longer (108.219 s against 108.122 s for E1 at t = 0). See NOTES-do365.md.
+/// longer (108.219 s against 108.122 s for E1 at t = 0). See docs/do365.md.
 #[test]
 fn times_to_volume_agree_with_daidalus() {
     use deconflict_core::cpa::relative;
