@@ -219,3 +219,31 @@ fn the_bearer_scheme_is_case_insensitive() {
         assert_eq!(get(&bad), 401, "{bad}");
     }
 }
+
+#[test]
+fn the_filing_limits_are_the_configurations() {
+    let dir = tempfile::tempdir().unwrap();
+    // Each 0.1° square near 35° N is about 101 km²: one may be filed; two are over 200 km² in
+    // all, and four are more volumes than allowed.
+    let s = support::single::start_with(
+        dir.path(),
+        "[filings]\nmax_volumes = 3\nmax_total_area_km2 = 200.0\n",
+    );
+    let alpha = party(dir.path(), "ALPHA");
+    let (t0, t1) = soon();
+    let v = volume(100.0, 200.0, &t0, &t1);
+    let four = json!({"extents": [v.clone(), v.clone(), v.clone(), v.clone()]});
+    let r = put(&s, &alpha, "/v1/intents/four", &four);
+    assert!(r.1["error"].as_str().unwrap().contains("limit 3"), "{}", r.1);
+    refused(&s, &alpha, r, "extents");
+    let two = json!({"extents": [v.clone(), v.clone()]});
+    let r = put(&s, &alpha, "/v1/intents/big", &two);
+    assert!(
+        r.1["error"].as_str().unwrap().contains("too large in all"),
+        "{}",
+        r.1
+    );
+    refused(&s, &alpha, r, "extents");
+    let (st, body) = put(&s, &alpha, "/v1/intents/one", &json!({"extents": [v]}));
+    assert_eq!(st, 201, "{body}");
+}

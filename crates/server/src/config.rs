@@ -70,6 +70,8 @@ pub struct Config {
     pub disclosure: crate::strategic::DisclosurePolicy,
     /// Per-party rate limits (`[rate]`).
     pub rate: crate::http::RateConfig,
+    /// What one filing may hold, and the work its overlaps may take (`[filings]`).
+    pub filings: deconflict_core::strategic::VolumeLimits,
 }
 
 impl Default for Config {
@@ -102,6 +104,7 @@ impl Default for Config {
             regions: Vec::new(),
             disclosure: Default::default(),
             rate: Default::default(),
+            filings: Default::default(),
         }
     }
 }
@@ -162,6 +165,7 @@ impl Config {
         crate::cluster::check_node_name(&self.node).map_err(anyhow::Error::msg)?;
         self.disclosure.validate().map_err(anyhow::Error::msg)?;
         self.rate.validate().map_err(anyhow::Error::msg)?;
+        self.filings.validate().map_err(anyhow::Error::msg)?;
         anyhow::ensure!(
             self.rate.report_burst as usize >= self.max_reports_per_request,
             "rate.report_burst must be at least max_reports_per_request, or a full batch never fits"

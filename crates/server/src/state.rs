@@ -192,9 +192,10 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         let c = c.clone();
         engine.set_speaks(Arc::new(move |lo, hi| c.speaks(lo, hi)));
     }
-    let limits = VolumeLimits::default();
+    let limits = config.filings.clone();
     let ids = store.clone();
     let mut strategic = Strategic::new(Arc::new(move |label: &str| ids.opaque_id(label)));
+    strategic.set_overlap_budget(limits.max_overlap_work);
     let names: HashMap<PartyId, String> = store
         .list_parties()?
         .into_iter()

@@ -56,5 +56,8 @@ mod tests;
 
 pub use index::{brute_force_conflicts, IndexStats, KeyConflicts, StrategicIndex};
 pub use parse::{check_volume_times, format_time, parse_volumes};
-pub use sphere::{outline_vertices, overlap, overlap_within_first, overlap_work, AREA_EPS_REL, CIRCLE_SIDES};
+pub use sphere::{
+    footprint_area_m2, outline_vertices, overlap, overlap_within_first, overlap_work, AREA_EPS_REL,
+    CIRCLE_SIDES,
+};
 pub use types::{Bounds4D, FieldError, Footprint, LatLng, Overlap, Volume4D, VolumeLimits};

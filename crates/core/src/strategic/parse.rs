@@ -1,6 +1,6 @@
 //! The ASTM F3548 `Volume4D` wire form: validation and writing.
 
-use super::sphere::{angle, normalize, spherical_area_m2, Frame, P2};
+use super::sphere::{angle, footprint_area_m2, normalize, spherical_area_m2, Frame, P2};
 use super::{FieldError, Footprint, LatLng, Volume4D, VolumeLimits};
 use crate::geodesy::{add, unit_vector, Vec3, EARTH_RADIUS_M, FT_TO_M};
 use crate::track::{parse_rfc3339, MAX_ALTITUDE_M, MAX_UNIX_TIME_S, MIN_ALTITUDE_M};
@@ -420,10 +420,23 @@ pub fn parse_volumes(
             ),
         ));
     }
-    list.iter()
+    let volumes = list
+        .iter()
         .enumerate()
         .map(|(i, x)| volume4d(x, &format!("{field_prefix}[{i}]"), limits))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    let area_m2: f64 = volumes.iter().map(|v| footprint_area_m2(&v.footprint)).sum();
+    if area_m2 > limits.max_total_area_km2 * 1e6 {
+        return Err(err(
+            field_prefix,
+            format!(
+                "too large in all: {:.1} km² (limit {} km² for all volumes together)",
+                area_m2 / 1e6,
+                limits.max_total_area_km2
+            ),
+        ));
+    }
+    Ok(volumes)
 }
 
 /// Checks parsed volumes against the clock: none may have ended more than

@@ -423,6 +423,17 @@ pub fn overlap(a: &Volume4D, b: &Volume4D) -> Option<Overlap> {
     })
 }
 
+/// The area of a footprint, m² (a circle's spherical cap; a polygon's spherical area; 0 for
+/// one outside the supported domain).
+pub fn footprint_area_m2(fp: &Footprint) -> f64 {
+    let s = Shape::new(fp);
+    match &s.kind {
+        Kind::Circle(r) => 2.0 * PI * EARTH_RADIUS_M * EARTH_RADIUS_M * (1.0 - r.cos()),
+        Kind::Polygon(v) => spherical_area_m2(s.c, v),
+        Kind::Empty => 0.0,
+    }
+}
+
 /// The vertices of a footprint's outline (a circle counts as its [`CIRCLE_SIDES`]-gon).
 pub fn outline_vertices(fp: &Footprint) -> u64 {
     match fp {

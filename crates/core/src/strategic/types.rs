@@ -51,8 +51,9 @@ pub struct Volume4D {
     pub time_end: f64,
 }
 
-/// Limits on what a filing may contain.
-#[derive(Debug, Clone, PartialEq)]
+/// Limits on what a filing may contain (`[filings]` in the service's configuration).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct VolumeLimits {
     /// Vertices of one polygon.
     pub max_vertices: usize,
@@ -63,6 +64,8 @@ pub struct VolumeLimits {
     pub max_total_vertices: usize,
     /// Area of one footprint (polygon or circle), km².
     pub max_area_km2: f64,
+    /// Area of all the footprints of one list together, km².
+    pub max_total_area_km2: f64,
     /// `time_end - time_start` of one volume, seconds.
     pub max_duration_s: f64,
     /// Radius of a circle; also the largest distance from a polygon's centre (the normalised
@@ -79,6 +82,44 @@ pub struct VolumeLimits {
     pub max_overlap_work: u64,
 }
 
+impl VolumeLimits {
+    /// Every limit positive and finite (a configuration's check).
+    pub fn validate(&self) -> Result<(), String> {
+        let counts = [
+            ("max_vertices", self.max_vertices),
+            ("max_volumes", self.max_volumes),
+            ("max_total_vertices", self.max_total_vertices),
+        ];
+        for (name, v) in counts {
+            if v == 0 {
+                return Err(format!("filings.{name} must be at least 1"));
+            }
+        }
+        let reals = [
+            ("max_area_km2", self.max_area_km2),
+            ("max_total_area_km2", self.max_total_area_km2),
+            ("max_duration_s", self.max_duration_s),
+            ("max_radius_m", self.max_radius_m),
+            ("max_lead_s", self.max_lead_s),
+            ("max_ended_s", self.max_ended_s),
+        ];
+        for (name, v) in reals {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("filings.{name} must be a positive number"));
+            }
+        }
+        if self.max_radius_m > 2_000_000.0 {
+            return Err(
+                "filings.max_radius_m must be at most 2000000 (a cap well under a hemisphere)".into(),
+            );
+        }
+        if self.max_overlap_work == 0 {
+            return Err("filings.max_overlap_work must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for VolumeLimits {
     fn default() -> Self {
         VolumeLimits {
@@ -86,6 +127,7 @@ impl Default for VolumeLimits {
             max_volumes: 100,
             max_total_vertices: 5_000,
             max_area_km2: 250_000.0,
+            max_total_area_km2: 1_000_000.0,
             max_duration_s: 7.0 * 86_400.0,
             max_radius_m: 500_000.0,
             max_lead_s: 30.0 * 86_400.0,

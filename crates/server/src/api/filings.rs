@@ -327,6 +327,7 @@ async fn file_shared(
         Arc::new(move |cands: &[deconflict_store::Candidate]| {
             let ids = ids.clone();
             let mut tmp = Strategic::new(Arc::new(move |l: &str| ids.opaque_id(l)));
+            tmp.set_overlap_budget(st.limits.max_overlap_work);
             tmp.warm(
                 cands
                     .iter()

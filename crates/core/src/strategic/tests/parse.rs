@@ -266,6 +266,23 @@ fn error_names_limits() {
     let e = parse_volumes(&json!([c, c, c]), "extents", &small).unwrap_err();
     assert_eq!(e.field, "extents");
     assert_eq!(parse(json!([])).unwrap_err().field, "extents");
+    // Each circle of 2 km (12.6 km²) is allowed on its own; three are 37.7 km² in all.
+    let total = VolumeLimits {
+        max_area_km2: 20.0,
+        max_total_area_km2: 30.0,
+        ..VolumeLimits::default()
+    };
+    let c = short(circle(1.0, 1.0, 2000.0));
+    assert!(parse_volumes(&json!([c, c]), "extents", &total).is_ok());
+    let e = parse_volumes(&json!([c, c, c]), "extents", &total).unwrap_err();
+    assert_eq!(e.field, "extents");
+    assert!(e.message.starts_with("too large in all: 37.7 km²"), "{e}");
+    assert!(VolumeLimits::default().validate().is_ok());
+    let bad = VolumeLimits {
+        max_total_area_km2: f64::NAN,
+        ..VolumeLimits::default()
+    };
+    assert!(bad.validate().unwrap_err().contains("max_total_area_km2"));
 }
 
 #[test]
