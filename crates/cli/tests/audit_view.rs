@@ -134,6 +134,8 @@ fn a_partys_audit_view_verifies_offline_and_counts_no_one_else() {
     let (st, v) = call("GET", &format!("{}/metrics", s.base), Some(&bravo), None);
     assert_eq!(st, 403, "{v}");
     assert!(v["error"].as_str().unwrap().contains("metrics_token"), "{v}");
+    let (st, _) = call("GET", &format!("{}/metrics", s.base), None, None);
+    assert_eq!(st, 401, "no token at all is a 401, as on every route");
 }
 
 #[test]

@@ -69,6 +69,19 @@ async fn healthz(State(s): State<AppRef>) -> Json<Health> {
 
 /// Whether the request carries the operator's metrics token (compared in constant time).
 fn metrics_allowed(s: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let unauthorized = || {
+        ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "metrics need the operator's metrics token",
+            Some("authorization"),
+        )
+    };
+    // No token at all: 401, whatever the configuration.
+    let got = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::http::auth::bearer_token)
+        .ok_or_else(unauthorized)?;
     let Some(want) = s.config.metrics_token.as_deref() else {
         return Err(ApiError::new(
             axum::http::StatusCode::FORBIDDEN,
@@ -76,30 +89,22 @@ fn metrics_allowed(s: &AppState, headers: &axum::http::HeaderMap) -> Result<(), 
             None,
         ));
     };
-    let got = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(crate::http::auth::bearer_token)
-        .unwrap_or("");
     let (a, b) = (
         deconflict_store::sha256_hex(got.as_bytes()),
         deconflict_store::sha256_hex(want.as_bytes()),
     );
     if a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) != 0 {
-        return Err(ApiError::new(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "metrics need the operator's metrics token",
-            Some("authorization"),
-        ));
+        return Err(unauthorized());
     }
     Ok(())
 }
 
 /// Prometheus metrics (counters of the whole service, every party together): only with the
-/// operator's `metrics_token` as the bearer token; 403 when none is configured.
+/// operator's `metrics_token` as the bearer token (401 without a token or with another one);
+/// 403 to any token when none is configured.
 #[utoipa::path(get, path = "/metrics",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
-              (status = 401, body = ErrorBody, description = "not the metrics token"),
+              (status = 401, body = ErrorBody, description = "no bearer token, or not the metrics token"),
               (status = 403, body = ErrorBody, description = "no metrics token is configured")),
     security(("bearer" = [])))]
 async fn metrics(
