@@ -385,13 +385,18 @@ impl Strategic {
         for (f, c) in relevant.iter().zip(&conflicts) {
             let o = &self.filings[&f.other];
             let conflict_id = self.conflict_id(new_key, f.other);
-            let overlaps: Vec<Value> = f
-                .overlaps
-                .iter()
-                .map(|(mine, theirs, ov)| {
-                    json!({"own_volume": theirs, "other_volume": mine, "region": region(o, ov)})
+            // The same regions as the filer's answer (computed once: coarsening a large
+            // footprint is the costly part), seen from the other side.
+            let overlaps: Vec<Value> = c["overlaps"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .map(|x| {
+                            json!({"own_volume": x["other_volume"], "other_volume": x["own_volume"], "region": x["region"]})
+                        })
+                        .collect()
                 })
-                .collect();
+                .unwrap_or_default();
             alerts.push(NewAlert {
                 party: o.party,
                 body: json!({
