@@ -8,11 +8,7 @@ mod support;
 
 use serde_json::{json, Value};
 use support::single::{cli, eventually, party, start_with};
-use support::{alerts, call, now, Server};
-
-fn rfc(t: f64) -> String {
-    deconflict_core::strategic::format_time(t)
-}
+use support::{alerts, call, now, put, rfc};
 
 fn polygon(vertices: &[(f64, f64)], lo: f64, hi: f64, t0: f64, t1: f64) -> Value {
     let v: Vec<Value> = vertices
@@ -23,15 +19,6 @@ fn polygon(vertices: &[(f64, f64)], lo: f64, hi: f64, t0: f64, t1: f64) -> Value
           "altitude_lower": {"value": lo, "reference": "W84", "units": "M"},
           "altitude_upper": {"value": hi, "reference": "W84", "units": "M"}},
          "time_start": {"value": rfc(t0), "format": "RFC3339"}, "time_end": {"value": rfc(t1), "format": "RFC3339"}})
-}
-
-fn put(s: &Server, token: &str, path: &str, body: &Value) -> (u16, Value) {
-    call(
-        "PUT",
-        &format!("{}{path}", s.base),
-        Some(token),
-        Some(&body.to_string()),
-    )
 }
 
 /// Alpha's secret sortie: a pentagon near Latakia, 1,234-2,345 m, 75 minutes from t0.

@@ -23,15 +23,7 @@ fn a_revoked_tokens_open_stream_closes_within_a_second() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(alpha_rx.try_recv().is_err_and(|e| e == mpsc::TryRecvError::Empty));
     cli(dir.path(), &["token", "revoke", "ALPHA"]);
-    let revoked_at = Instant::now();
-    let mut lines = Vec::new();
-    let closed_after = loop {
-        match alpha_rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(Some(l)) => lines.push(l),
-            Ok(None) => break revoked_at.elapsed(),
-            Err(e) => panic!("the revoked token's stream is still open after 5 s ({e}); got {lines:?}"),
-        }
-    };
+    let (closed_after, lines) = support::stream_end(&alpha_rx, Instant::now(), "the revoked token's stream");
     eprintln!(
         "revoked stream closed {} ms after token revoke returned",
         closed_after.as_millis()

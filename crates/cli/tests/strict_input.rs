@@ -7,11 +7,7 @@ mod support;
 
 use serde_json::{json, Value};
 use support::single::{party, start};
-use support::{call, now, post, report, Server};
-
-fn rfc(t: f64) -> String {
-    deconflict_core::strategic::format_time(t)
-}
+use support::{call, now, post, put, report, rfc, Server};
 
 fn volume(lo: f64, hi: f64, t0: &str, t1: &str) -> Value {
     json!({"volume": {"outline_polygon": {"vertices": [
@@ -23,15 +19,6 @@ fn volume(lo: f64, hi: f64, t0: &str, t1: &str) -> Value {
 
 fn soon() -> (String, String) {
     (rfc(now() + 600.0), rfc(now() + 4_500.0))
-}
-
-fn put(s: &Server, token: &str, path: &str, body: &Value) -> (u16, Value) {
-    call(
-        "PUT",
-        &format!("{}{path}", s.base),
-        Some(token),
-        Some(&body.to_string()),
-    )
 }
 
 /// Asserts a 422 naming `field`, and that the caller has no filing at all afterwards.

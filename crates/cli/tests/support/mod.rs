@@ -117,6 +117,38 @@ impl Drop for Server {
     }
 }
 
+/// A Unix time as filings spell it (RFC 3339, UTC).
+pub(crate) fn rfc(t: f64) -> String {
+    deconflict_core::strategic::format_time(t)
+}
+
+/// `PUT` of the JSON `body` to `path` of `s`; panics when the server cannot be reached.
+pub(crate) fn put(s: &Server, token: &str, path: &str, body: &Value) -> (u16, Value) {
+    call(
+        "PUT",
+        &format!("{}{path}", s.base),
+        Some(token),
+        Some(&body.to_string()),
+    )
+}
+
+/// Waits up to 5 s for a stream read by [`stream_lines`] to end: how long after `since` it
+/// ended, and the lines it sent before; panics, naming `what`, if it is still open.
+pub(crate) fn stream_end(
+    rx: &std::sync::mpsc::Receiver<Option<String>>,
+    since: Instant,
+    what: &str,
+) -> (Duration, Vec<String>) {
+    let mut lines = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Some(l)) => lines.push(l),
+            Ok(None) => return (since.elapsed(), lines),
+            Err(e) => panic!("{what} is still open 5 s on ({e}); got {lines:?}"),
+        }
+    }
+}
+
 /// Opens `GET /v1/stream` with `token` on `base` and reads it on a thread of its own, which
 /// sends every line (`Some`) and then the end of the stream (`None`).
 pub(crate) fn stream_lines(base: &str, token: &str) -> std::sync::mpsc::Receiver<Option<String>> {
