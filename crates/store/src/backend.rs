@@ -6,6 +6,7 @@
 use crate::audit::{PartyAuditEntry, PartyCheckpoint, PartyCheckpointView, PartyHead, Receipt};
 use crate::engine::WriteStats;
 use crate::error::StoreError;
+use crate::hotline::{Acked, HotlinePolicy, MailItem, NewMessage, Sent, StreamEntry};
 use crate::types::{
     AuditEntry, ChainHead, Checkpoint, Decide, Filed, NewAlert, Party, PartyId, Role, StoredAlert,
     StoredVolume, UpdatedSince, VolumeFiling, Window,
@@ -123,6 +124,46 @@ pub trait StoreBackend: Send + Sync {
     fn alerts_after(&self, party: PartyId, after: u64, limit: usize) -> Result<Vec<StoredAlert>, StoreError>;
     /// The party's newest alert seq (0 if none).
     fn last_alert_seq(&self, party: PartyId) -> Result<u64, StoreError>;
+
+    // ---- the hotline ----
+
+    /// In one transaction: stores the message, the sender's copy and each recipient's (each
+    /// the next seq of its party's mailbox), puts each recipient's copy on its stream (its
+    /// next alert seq), and appends `message.send` to the sender's record (its receipt is
+    /// returned) and `message.receive` to each recipient's. Invalid (nothing stored) for a bad
+    /// id or kind, no recipient, a repeated one or the sender among them; NotFound for a
+    /// party that does not exist; Conflict when the id exists.
+    fn send_message(&self, msg: &NewMessage, now: f64) -> Result<Sent, StoreError>;
+    /// The party's mailbox items with seq > `after`, oldest first, at most `limit`: its own
+    /// messages (with the copies it is shown) and the copies it received.
+    fn messages_after(&self, party: PartyId, after: u64, limit: usize) -> Result<Vec<MailItem>, StoreError>;
+    /// The party's copy of message `id`, if it has one.
+    fn message(&self, party: PartyId, id: &str) -> Result<Option<MailItem>, StoreError>;
+    /// The party's received copies not yet acknowledged, oldest first, at most `limit`.
+    fn unacked_messages(&self, party: PartyId, limit: usize) -> Result<Vec<MailItem>, StoreError>;
+    /// Marks the party's received copies of `ids` delivered (those not yet marked; others'
+    /// ids and unknown ones are skipped); `message.deliver` on its record, `message.delivered`
+    /// on the sender's when the sender is shown that copy. Returns the ids marked.
+    fn mark_delivered(&self, party: PartyId, ids: &[String], now: f64) -> Result<Vec<String>, StoreError>;
+    /// Acknowledges the party's copy of `id` (NotFound if it received none): `message.ack`
+    /// on its record; on the first acknowledgement, `message.acked` on the sender's record
+    /// and a `message.ack` entry on the sender's stream when it is shown that copy.
+    fn ack_message(&self, party: PartyId, id: &str, now: f64) -> Result<Acked, StoreError>;
+    /// Re-sends every unacknowledged copy due under `policy` (a new stream entry, marked
+    /// `resend`) and escalates those past their escalation age (marked `escalated`; the
+    /// sender told by a `message.escalated` stream entry), with audit entries. Safe on
+    /// several nodes at once: each copy is taken by one. Returns the stream entries.
+    fn sweep_messages(&self, policy: &HotlinePolicy, now: f64) -> Result<Vec<StreamEntry>, StoreError>;
+    /// Records parties as sides of conflicts: (conflict id, party, told the other side's
+    /// name). Alerts carrying a `conflict_id` record their party themselves.
+    fn note_conflict_sides(&self, sides: &[(String, PartyId, bool)]) -> Result<(), StoreError>;
+    /// The other sides of `conflict` as (party, told the caller's name), or None when `party`
+    /// is not a side of it.
+    fn conflict_others(
+        &self,
+        party: PartyId,
+        conflict: &str,
+    ) -> Result<Option<Vec<(PartyId, bool)>>, StoreError>;
 
     // ---- audit ----
 

@@ -113,6 +113,15 @@ impl Row {
         }
     }
 
+    pub(crate) fn opt_f64(&self, name: &str) -> Result<Option<f64>, StoreError> {
+        match self.at(name)? {
+            Val::Null => Ok(None),
+            Val::Real(v) => Ok(Some(*v)),
+            Val::Int(v) => Ok(Some(*v as f64)),
+            other => Err(col_err(name, "a number or NULL", other)),
+        }
+    }
+
     pub(crate) fn text(&self, name: &str) -> Result<String, StoreError> {
         match self.at(name)? {
             Val::Text(v) => Ok(v.clone()),

@@ -65,6 +65,7 @@
 //! - `db` (the small SQL interface both engines implement) and `rows` (decoding result rows by
 //!   column name, and the value conversions).
 //! - `audit`: the hash chains, checkpoints, links, export and offline verifier (`audit/`).
+//! - `hotline`: the hotline's data (messages, mailbox items, the re-send policy) and its views.
 //! - `schema` (tables and migrations) and `key` (the service key file).
 
 mod audit;
@@ -73,6 +74,7 @@ mod connect;
 mod db;
 mod engine;
 mod error;
+mod hotline;
 mod job;
 mod key;
 mod ops;
@@ -96,6 +98,10 @@ pub use backend::StoreBackend;
 pub use connect::{redact_url, Store, StoreOptions, DB_FILE, DEFAULT_CHECKPOINT_EVERY, DEFAULT_NODE};
 pub use engine::WriteStats;
 pub use error::StoreError;
+pub use hotline::{
+    valid_message_id, Acked, Direction, HotlinePolicy, MailItem, NewMessage, Recipient, RecipientStatus,
+    Sent, StreamEntry, MAX_RECIPIENTS, MESSAGE_KINDS,
+};
 pub use key::KEY_FILE;
 pub use pg::{MAX_ATTEMPTS, READERS as PG_READERS};
 pub use schema::SCHEMA_VERSION;

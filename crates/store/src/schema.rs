@@ -165,6 +165,46 @@ CREATE TABLE party_checkpoints (
 CREATE INDEX party_checkpoints_time ON party_checkpoints (time);
 ",
     ),
+    (
+        6,
+        "
+CREATE TABLE messages (
+    id      TEXT PRIMARY KEY,
+    sender  INTEGER NOT NULL REFERENCES parties (id),
+    kind    TEXT NOT NULL CHECK (kind IN ('notice', 'request', 'reply', 'emergency', 'text')),
+    time    REAL NOT NULL,
+    content TEXT NOT NULL
+);
+CREATE TABLE mailbox (
+    party_id     INTEGER NOT NULL REFERENCES parties (id),
+    seq          INTEGER NOT NULL,
+    message_id   TEXT NOT NULL REFERENCES messages (id),
+    direction    TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    peer         TEXT NOT NULL,
+    label        TEXT,
+    via          TEXT,
+    delivered_at REAL,
+    acked_at     REAL,
+    escalated_at REAL,
+    last_sent    REAL,
+    sends        INTEGER NOT NULL,
+    stream_seq   INTEGER,
+    PRIMARY KEY (party_id, seq),
+    UNIQUE (message_id, party_id)
+);
+CREATE INDEX mailbox_unacked ON mailbox (last_sent) WHERE direction = 'in' AND acked_at IS NULL;
+CREATE TABLE mail_seqs (
+    party_id INTEGER PRIMARY KEY REFERENCES parties (id),
+    last     INTEGER NOT NULL
+);
+CREATE TABLE conflict_sides (
+    conflict TEXT NOT NULL,
+    party_id INTEGER NOT NULL REFERENCES parties (id),
+    named    INTEGER NOT NULL,
+    PRIMARY KEY (conflict, party_id)
+);
+",
+    ),
 ];
 
 /// The same migrations for PostgreSQL (and PostgreSQL-wire engines).
@@ -325,10 +365,50 @@ CREATE TABLE party_checkpoints (
 CREATE INDEX party_checkpoints_time ON party_checkpoints (time);
 ",
     ),
+    (
+        6,
+        "
+CREATE TABLE messages (
+    id      TEXT PRIMARY KEY,
+    sender  BIGINT NOT NULL REFERENCES parties (id),
+    kind    TEXT NOT NULL CHECK (kind IN ('notice', 'request', 'reply', 'emergency', 'text')),
+    time    DOUBLE PRECISION NOT NULL,
+    content TEXT NOT NULL
+);
+CREATE TABLE mailbox (
+    party_id     BIGINT NOT NULL REFERENCES parties (id),
+    seq          BIGINT NOT NULL,
+    message_id   TEXT NOT NULL REFERENCES messages (id),
+    direction    TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    peer         TEXT NOT NULL,
+    label        TEXT,
+    via          TEXT,
+    delivered_at DOUBLE PRECISION,
+    acked_at     DOUBLE PRECISION,
+    escalated_at DOUBLE PRECISION,
+    last_sent    DOUBLE PRECISION,
+    sends        BIGINT NOT NULL,
+    stream_seq   BIGINT,
+    PRIMARY KEY (party_id, seq),
+    UNIQUE (message_id, party_id)
+);
+CREATE INDEX mailbox_unacked ON mailbox (last_sent) WHERE direction = 'in' AND acked_at IS NULL;
+CREATE TABLE mail_seqs (
+    party_id BIGINT PRIMARY KEY REFERENCES parties (id),
+    last     BIGINT NOT NULL
+);
+CREATE TABLE conflict_sides (
+    conflict TEXT NOT NULL,
+    party_id BIGINT NOT NULL REFERENCES parties (id),
+    named    BIGINT NOT NULL,
+    PRIMARY KEY (conflict, party_id)
+);
+",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The migration from which audit entries have party sub-chains (`audit::party`): upgrading
 /// past it gives the entries already stored their place (in Rust, inside the migration's

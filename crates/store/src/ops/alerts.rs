@@ -57,19 +57,61 @@ pub(super) fn last_alert_seq<E: Engine>(engine: &E, party: PartyId) -> Result<u6
     })
 }
 
-/// An alert ready to store: (party, body text, digest of the text).
-pub(super) type PreparedAlert = (PartyId, String, String);
+/// An alert ready to store.
+pub(super) struct PreparedAlert {
+    pub party: PartyId,
+    /// The body's compact JSON text.
+    pub text: String,
+    /// SHA-256 of the text.
+    pub digest: String,
+    /// The conflict the alert tells its party of (`conflict_id`), and whether the alert names
+    /// the other side (`other_party`, unless anonymous): the party becomes a side of it, whom
+    /// the hotline can reach as "the other side of conflict C".
+    pub conflict: Option<(String, bool)>,
+}
+
+/// What the anonymous side of a conflict is called on the wire (`other_party`).
+const ANONYMOUS: &str = "another party";
 
 /// Encodes and hashes alerts on the caller's thread.
 pub(super) fn prepare_alerts(alerts: &[NewAlert]) -> Result<Vec<PreparedAlert>, StoreError> {
-    alerts
-        .iter()
-        .map(|a| {
-            let text = to_json_text(&a.body)?;
-            let digest = sha256_hex(text.as_bytes());
-            Ok((a.party, text, digest))
-        })
-        .collect()
+    alerts.iter().map(|a| prepare(a.party, &a.body)).collect()
+}
+
+/// One alert body, encoded and hashed.
+pub(super) fn prepare(party: PartyId, body: &serde_json::Value) -> Result<PreparedAlert, StoreError> {
+    let text = to_json_text(body)?;
+    let digest = sha256_hex(text.as_bytes());
+    let conflict = body.get("conflict_id").and_then(|c| c.as_str()).map(|c| {
+        let named = body
+            .get("other_party")
+            .and_then(|o| o.as_str())
+            .is_some_and(|o| o != ANONYMOUS);
+        (c.to_string(), named)
+    });
+    Ok(PreparedAlert {
+        party,
+        text,
+        digest,
+        conflict,
+    })
+}
+
+/// Writer side: records `party` as a side of `conflict` (`named`: it was told the other
+/// side's name); a side once named stays named.
+pub(super) fn note_side(
+    db: &mut dyn Db,
+    conflict: &str,
+    party: PartyId,
+    named: bool,
+) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO conflict_sides (conflict, party_id, named) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (conflict, party_id) DO UPDATE SET named = CASE WHEN conflict_sides.named > excluded.named \
+         THEN conflict_sides.named ELSE excluded.named END",
+        &vals![conflict, party, i64::from(named)],
+    )?;
+    Ok(())
 }
 
 /// Writer side: stores alerts with per-party gap-free seqs, one `alert` audit entry each.
@@ -84,8 +126,8 @@ pub(super) fn insert_alerts(
     // primary key, and two writers cannot wait on each other in a cycle.
     // `next` holds each party's alert count, then (once its counter is taken) its next seq.
     let mut next: std::collections::BTreeMap<PartyId, u64> = std::collections::BTreeMap::new();
-    for (party, _, _) in alerts {
-        *next.entry(*party).or_default() += 1;
+    for a in alerts {
+        *next.entry(a.party).or_default() += 1;
     }
     for (&party, slot) in next.iter_mut() {
         let n = *slot;
@@ -103,7 +145,8 @@ pub(super) fn insert_alerts(
         *slot = seq_from_sql(last)? + 1 - n;
     }
     let mut seqs = Vec::with_capacity(alerts.len());
-    for (party, text, digest) in alerts {
+    for a in alerts {
+        let party = &a.party;
         let slot = next
             .get_mut(party)
             .ok_or_else(|| StoreError::Storage("alert seq not allocated".into()))?;
@@ -111,10 +154,13 @@ pub(super) fn insert_alerts(
         *slot += 1;
         db.exec(
             "INSERT INTO alerts (party_id, seq, time, body) VALUES (?1, ?2, ?3, ?4)",
-            &vals![*party, seq_to_sql(seq), now, text],
+            &vals![*party, seq_to_sql(seq), now, &a.text],
         )?;
-        let body = to_json_text(&serde_json::json!({ "seq": seq, "digest": digest }))?;
+        let body = to_json_text(&serde_json::json!({ "seq": seq, "digest": a.digest }))?;
         append_entry(db, ctx, now, Some(*party), "alert", &body)?;
+        if let Some((conflict, named)) = &a.conflict {
+            note_side(db, conflict, *party, *named)?;
+        }
         seqs.push(seq);
     }
     Ok(seqs)

@@ -6,6 +6,7 @@
 //! - `tracks`: track reports;
 //! - `volumes`: intents and constraints, plain and checked filing;
 //! - `alerts`: alerts and their per-party seqs;
+//! - `messages`: the hotline's messages and mailboxes, and the sides of each conflict;
 //! - `audit`: the audit calls of the interface (the chains themselves are the `audit` module's).
 //!
 //! Each function checks its arguments on the caller's thread (`validate`), then runs one job
@@ -13,6 +14,7 @@
 
 mod alerts;
 mod audit;
+mod messages;
 mod parties;
 mod tracks;
 mod volumes;
@@ -23,6 +25,7 @@ use crate::audit::{
 use crate::backend::StoreBackend;
 use crate::engine::{Engine, WriteStats};
 use crate::error::StoreError;
+use crate::hotline::{Acked, HotlinePolicy, MailItem, NewMessage, Sent, StreamEntry};
 use crate::types::{
     AuditEntry, ChainHead, Checkpoint, Decide, Filed, NewAlert, Party, PartyId, Role, StoredAlert,
     StoredVolume, UpdatedSince, VolumeFiling, Window,
@@ -167,6 +170,48 @@ impl<E: Engine> StoreBackend for Backend<E> {
 
     fn last_alert_seq(&self, party: PartyId) -> Result<u64, StoreError> {
         alerts::last_alert_seq(&self.engine, party)
+    }
+
+    // ---- the hotline ----
+
+    fn send_message(&self, msg: &NewMessage, now: f64) -> Result<Sent, StoreError> {
+        messages::send_message(&self.engine, msg, now)
+    }
+
+    fn messages_after(&self, party: PartyId, after: u64, limit: usize) -> Result<Vec<MailItem>, StoreError> {
+        messages::messages_after(&self.engine, party, after, limit)
+    }
+
+    fn message(&self, party: PartyId, id: &str) -> Result<Option<MailItem>, StoreError> {
+        messages::message(&self.engine, party, id)
+    }
+
+    fn unacked_messages(&self, party: PartyId, limit: usize) -> Result<Vec<MailItem>, StoreError> {
+        messages::unacked_messages(&self.engine, party, limit)
+    }
+
+    fn mark_delivered(&self, party: PartyId, ids: &[String], now: f64) -> Result<Vec<String>, StoreError> {
+        messages::mark_delivered(&self.engine, party, ids, now)
+    }
+
+    fn ack_message(&self, party: PartyId, id: &str, now: f64) -> Result<Acked, StoreError> {
+        messages::ack_message(&self.engine, party, id, now)
+    }
+
+    fn sweep_messages(&self, policy: &HotlinePolicy, now: f64) -> Result<Vec<StreamEntry>, StoreError> {
+        messages::sweep_messages(&self.engine, policy, now)
+    }
+
+    fn note_conflict_sides(&self, sides: &[(String, PartyId, bool)]) -> Result<(), StoreError> {
+        messages::note_conflict_sides(&self.engine, sides)
+    }
+
+    fn conflict_others(
+        &self,
+        party: PartyId,
+        conflict: &str,
+    ) -> Result<Option<Vec<(PartyId, bool)>>, StoreError> {
+        messages::conflict_others(&self.engine, party, conflict)
     }
 
     // ---- audit ----

@@ -150,9 +150,23 @@ impl Backend {
         }
     }
 
-    /// Takes the database back to before schema version 5 (the party sub-chains), as a
-    /// database of an older build would be; the caller removes the version rows.
+    /// Takes the database back to before schema version 6 (the hotline).
+    pub(crate) fn undo_hotline(&self) {
+        for sql in [
+            "DROP TABLE conflict_sides",
+            "DROP TABLE mail_seqs",
+            "DROP TABLE mailbox",
+            "DROP TABLE messages",
+        ] {
+            self.exec(sql);
+        }
+    }
+
+    /// Takes the database back to before schema version 5 (the party sub-chains, and the
+    /// hotline after them), as a database of an older build would be; the caller removes the
+    /// version rows.
     pub(crate) fn undo_party_chains(&self) {
+        self.undo_hotline();
         for sql in [
             "DROP INDEX audit_party_sub_chain",
             "ALTER TABLE audit DROP COLUMN pseq",
