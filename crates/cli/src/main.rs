@@ -8,6 +8,7 @@ mod bench_strategic;
 mod common;
 mod detect;
 mod input;
+mod msg;
 mod replay;
 mod replay_do365;
 mod service;
@@ -45,6 +46,9 @@ enum Command {
     /// Export and verify the tamper-evident audit log.
     #[command(subcommand)]
     Audit(service::AuditCmd),
+    /// The hotline: send, acknowledge and list messages, as a party of a running service.
+    #[command(subcommand)]
+    Msg(msg::MsgCmd),
 }
 
 fn main() {
@@ -57,6 +61,7 @@ fn main() {
         Command::Party(c) => service::party(c),
         Command::Token(c) => service::token(c),
         Command::Audit(c) => service::audit(c),
+        Command::Msg(c) => msg::run(c),
         Command::Standards => {
             print!("{}", deconflict_core::separation::DEFAULT_TOML);
             Ok(())

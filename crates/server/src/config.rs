@@ -72,6 +72,8 @@ pub struct Config {
     pub rate: crate::http::RateConfig,
     /// What one filing may hold, and the work its overlaps may take (`[filings]`).
     pub filings: deconflict_core::strategic::VolumeLimits,
+    /// When unacknowledged hotline messages are re-sent and escalated (`[hotline]`).
+    pub hotline: crate::hotline::HotlineConfig,
 }
 
 impl Default for Config {
@@ -105,6 +107,7 @@ impl Default for Config {
             disclosure: Default::default(),
             rate: Default::default(),
             filings: Default::default(),
+            hotline: Default::default(),
         }
     }
 }
@@ -166,6 +169,7 @@ impl Config {
         self.disclosure.validate().map_err(anyhow::Error::msg)?;
         self.rate.validate().map_err(anyhow::Error::msg)?;
         self.filings.validate().map_err(anyhow::Error::msg)?;
+        self.hotline.validate().map_err(anyhow::Error::msg)?;
         anyhow::ensure!(
             self.rate.report_burst as usize >= self.max_reports_per_request,
             "rate.report_burst must be at least max_reports_per_request, or a full batch never fits"

@@ -8,6 +8,7 @@
 //!   health), each with its routes and its part of the OpenAPI document;
 //! * [`tactical`]: the sans-IO engine (every party's tracks, alerts to both sides);
 //! * [`strategic`]: intents and constraints, conflicts on filing, tracks against filings;
+//! * [`hotline`]: messages between parties: whom they reach, re-sending and escalation;
 //! * [`runtime`]: the loops that drive the engine and the store;
 //! * [`cluster`]: several nodes as one service (NATS JetStream between them);
 //! * [`state`]: what the handlers and loops share, built at start-up;
@@ -16,6 +17,7 @@
 pub mod api;
 pub mod cluster;
 pub mod config;
+pub mod hotline;
 pub mod http;
 pub mod runtime;
 pub mod serve;
@@ -34,6 +36,7 @@ pub use state::{build_state, unix_now, AppState};
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::cluster::wire::{decode_reports, encode_reports};
+    pub use crate::hotline::parse_message;
     pub use crate::http::auth::{bearer_token, MAX_TOKEN_LEN};
     pub use crate::strategic::{parse_request, Kind};
 }

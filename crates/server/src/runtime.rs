@@ -1,6 +1,7 @@
 //! The loops that drive the engine and the store: the detection loop (scan, store the alerts
 //! durably, then stream them), tracks checked against the filings, and, with a shared store,
-//! the other nodes' filings taken in and the audit chains cross-linked.
+//! the other nodes' filings taken in and the audit chains cross-linked, and unacknowledged
+//! hotline messages re-sent and escalated.
 
 use crate::state::{unix_now, AppState};
 use crate::tactical::{coalesce, AlertEvent};
@@ -84,6 +85,14 @@ pub fn deliver(
             let _ = tx.send(a);
         }
         state.metrics.alerts_sent.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Hands stream entries the store appended (hotline messages and their status) to the live
+/// streams, this node's and the others'.
+pub fn deliver_entries(state: &AppState, entries: Vec<deconflict_store::StreamEntry>) {
+    for e in entries {
+        deliver(state, [((e.party, e.body), e.seq)], e.time);
     }
 }
 
@@ -181,6 +190,31 @@ pub async fn shared_store_loop(state: Arc<AppState>, mut stop: tokio::sync::watc
             if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.link_chains(unix_now())).await {
                 tracing::warn!("cross-linking the audit chains failed: {e}");
             }
+        }
+    }
+}
+
+/// Re-sends and escalates unacknowledged hotline messages (`[hotline]`): every `sweep_s`, the
+/// store puts each copy that is due on its recipient's stream again, and this node hands the
+/// new entries to the live streams. Safe on every node at once: the store gives each copy to
+/// one of them.
+pub async fn hotline_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let period = Duration::from_secs_f64(state.config.hotline.sweep_s);
+    let policy = state.config.hotline.policy();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = stop.changed() => break,
+        }
+        let store = state.store.clone();
+        let p = policy.clone();
+        match tokio::task::spawn_blocking(move || store.sweep_messages(&p, unix_now())).await {
+            Ok(Ok(entries)) => deliver_entries(&state, entries),
+            Ok(Err(e)) => {
+                state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("re-sending hotline messages failed: {e}");
+            }
+            Err(_) => {}
         }
     }
 }

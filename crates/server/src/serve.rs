@@ -3,7 +3,8 @@
 
 use crate::config::Config;
 use crate::runtime::{
-    detect_once, detection_loop, party_checkpoint_loop, revocation_loop, shared_store_loop, volume_loop,
+    detect_once, detection_loop, hotline_loop, party_checkpoint_loop, revocation_loop, shared_store_loop,
+    volume_loop,
 };
 use crate::state::{build_state, unix_now};
 use anyhow::{Context, Result};
@@ -41,6 +42,7 @@ where
     let volumes = tokio::spawn(volume_loop(state.clone(), stop_rx.clone()));
     let revocations = tokio::spawn(revocation_loop(state.clone(), stop_rx.clone()));
     let party_checkpoints = tokio::spawn(party_checkpoint_loop(state.clone(), stop_rx.clone()));
+    let hotline = tokio::spawn(hotline_loop(state.clone(), stop_rx.clone()));
     let shared = state
         .shared
         .then(|| tokio::spawn(shared_store_loop(state.clone(), stop_rx)));
@@ -62,6 +64,7 @@ where
     let _ = volumes.await;
     let _ = revocations.await;
     let _ = party_checkpoints.await;
+    let _ = hotline.await;
     if let Some(h) = shared {
         let _ = h.await;
     }

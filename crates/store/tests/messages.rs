@@ -85,15 +85,17 @@ fn copies_are_scoped_to_their_parties_and_streamed() {
 
         // Delivery, then acknowledgement (told to the sender once).
         assert_eq!(
-            store.mark_delivered(br.id, &[m.id.clone()], 101.0).unwrap(),
+            store
+                .mark_delivered(br.id, std::slice::from_ref(&m.id), 101.0)
+                .unwrap(),
             vec![m.id.clone()]
         );
         assert!(store
-            .mark_delivered(br.id, &[m.id.clone()], 102.0)
+            .mark_delivered(br.id, std::slice::from_ref(&m.id), 102.0)
             .unwrap()
             .is_empty());
         assert!(store
-            .mark_delivered(c.id, &[m.id.clone()], 102.0)
+            .mark_delivered(c.id, std::slice::from_ref(&m.id), 102.0)
             .unwrap()
             .is_empty());
         let ack = store.ack_message(br.id, &m.id, 103.0).unwrap();

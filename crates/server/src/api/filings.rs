@@ -267,6 +267,13 @@ async fn record_disclosures(
     let names: Vec<Option<String>> = disclosed.iter().map(|d| s.party_name(d.about)).collect();
     let store = s.store.clone();
     tokio::task::spawn_blocking(move || -> Result<(), deconflict_store::StoreError> {
+        // The filer is a side of each conflict it was told of (the other side's alert records
+        // that side): the hotline reaches "the other side of conflict C" from either.
+        let sides: Vec<(String, deconflict_store::PartyId, bool)> = disclosed
+            .iter()
+            .map(|d| (d.conflict_id.clone(), d.to, d.named))
+            .collect();
+        store.note_conflict_sides(&sides)?;
         for (d, about) in disclosed.iter().zip(names) {
             let body = json!({"to": d.to, "about": about, "conflict_id": d.conflict_id,
                               "what": "strategic_overlap", "stored": stored, "digest": d.digest});

@@ -4,7 +4,8 @@
 //! * [`tracks`]: reports in, the caller's picture out, disclosed conflicts;
 //! * [`alerts`] and [`stream`]: the caller's alerts, paged and live (SSE);
 //! * [`audit`]: the audit entries about the caller, checkpoints, the public key;
-//! * [`filings`]: operational intents and constraints; [`geojson`]: the same as GeoJSON.
+//! * [`filings`]: operational intents and constraints; [`geojson`]: the same as GeoJSON;
+//! * [`messages`]: the hotline (send, the mailbox, acknowledge).
 //!
 //! Every route but `/healthz`, `/metrics` and `/openapi.json` needs a bearer token; every read
 //! is scoped to the caller's party (the store takes the party on every query, and the engine's
@@ -15,6 +16,7 @@ pub mod audit;
 pub mod filings;
 pub mod geojson;
 pub mod health;
+pub mod messages;
 pub mod schemas;
 pub mod stream;
 pub mod tracks;
@@ -38,6 +40,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(audit::routes())
         .merge(filings::routes())
         .merge(geojson::routes())
+        .merge(messages::routes())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route", None) })
         // Every other error answer (a 405's empty body, an extractor's text) in the one shape.
         .layer(axum::middleware::map_response(json_errors))
@@ -63,6 +66,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         audit::Doc::openapi(),
         filings::Doc::openapi(),
         geojson::Doc::openapi(),
+        messages::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -193,6 +193,54 @@ schemas! {
         "seq": {"type": "integer", "minimum": 1},
         "conflict_id": {"type": "string"},
         "event": {"type": "string"}}});
+    /// The body of `POST /v1/messages`.
+    MessageRequest => json!({"type": "object", "required": ["kind", "text"], "additionalProperties": false, "properties": {
+        "to": {"oneOf": [
+            {"type": "object", "required": ["parties"], "additionalProperties": false, "properties": {
+                "parties": {"type": "array", "minItems": 1, "maxItems": 32, "uniqueItems": true,
+                            "items": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.-]+$"}}}},
+            {"type": "object", "required": ["coalition"], "additionalProperties": false, "properties": {
+                "coalition": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.-]+$"}}},
+            {"type": "object", "required": ["conflict"], "additionalProperties": false, "properties": {
+                "conflict": {"type": "string", "minLength": 1, "maxLength": 128}}}],
+            "description": "named parties, a coalition (through its lead), or the other side of one of your conflicts; may be left out with reply_to"},
+        "kind": {"type": "string", "enum": ["notice", "request", "reply", "emergency", "text"]},
+        "text": {"type": "string", "minLength": 1, "maxLength": 4096,
+                 "description": "1 to 4096 bytes; line feeds allowed, no other control or invisible character"},
+        "extents": {"type": "array", "minItems": 1, "maxItems": 100, "items": reference("Volume4D"),
+                    "description": "a notice's planned operation, checked as a filing's, shown only to the addressees"},
+        "reply_to": {"type": "string", "pattern": "^m-[0-9a-f]{32}$"}}});
+    /// The answer to `POST /v1/messages`.
+    MessageSent => json!({"type": "object", "required": ["id", "seq", "sent_at", "receipt"], "properties": {
+        "id": {"type": "string", "pattern": "^m-[0-9a-f]{32}$"},
+        "seq": {"type": "integer", "minimum": 1, "description": "the message's place in your mailbox"},
+        "sent_at": {"type": "string", "format": "date-time"},
+        "receipt": {"type": "object"}}});
+    /// One item of your mailbox: a message you sent (`out`, with each copy you are shown) or
+    /// received (`in`, with the sender as you may see it).
+    MessageItem => json!({"type": "object", "required": ["seq", "id", "direction", "kind", "sent_at", "text"], "properties": {
+        "seq": {"type": "integer", "minimum": 1},
+        "id": {"type": "string"},
+        "direction": {"type": "string", "enum": ["in", "out"]},
+        "kind": {"type": "string"},
+        "sent_at": {"type": "string", "format": "date-time"},
+        "text": {"type": "string"},
+        "from": {"type": "object", "description": "in: {\"party\": name} or {\"conflict\": id}"},
+        "via": {"type": "string", "description": "in: the coalition lead that passed it on"},
+        "to": {"type": "object", "description": "out: the address as you wrote it"},
+        "recipients": {"type": "array", "items": {"type": "object"}},
+        "delivered_at": {"type": ["string", "null"]},
+        "acked_at": {"type": ["string", "null"]},
+        "escalated_at": {"type": ["string", "null"]},
+        "sends": {"type": "integer"},
+        "extents": {"type": "array"},
+        "reply_to": {"type": "string"}}});
+    /// The answer to `POST /v1/messages/{id}/ack`.
+    MessageAcked => json!({"type": "object", "required": ["id", "acked_at", "first", "receipt"], "properties": {
+        "id": {"type": "string"},
+        "acked_at": {"type": "string", "format": "date-time"},
+        "first": {"type": "boolean", "description": "false when it had been acknowledged before"},
+        "receipt": {"type": "object"}}});
     /// A GeoJSON FeatureCollection.
     FeatureCollection => json!({"type": "object", "required": ["type", "features"], "properties": {
         "type": {"type": "string", "enum": ["FeatureCollection"]},

@@ -5,12 +5,13 @@ use super::alerts::alert_json;
 use crate::http::auth::BearerToken;
 use crate::http::query::{FromQuery, QueryParams, MAX_SEQ};
 use crate::http::{ApiError, Caller, ErrorBody, JsonQuery};
-use crate::state::AppState;
+use crate::state::{unix_now, AppState};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use axum::Router;
+use deconflict_store::{PartyId, StoredAlert};
 use serde_json::json;
 use std::convert::Infallible;
 use std::sync::atomic::Ordering;
@@ -53,13 +54,48 @@ impl FromQuery for StreamQuery {
 
 /// Whether `token` still authenticates `party` (a store error counts as no: the stream ends
 /// rather than go on unchecked).
-async fn still_valid(state: &AppRef, token: &BearerToken, party: deconflict_store::PartyId) -> bool {
+async fn still_valid(state: &AppRef, token: &BearerToken, party: PartyId) -> bool {
     let store = state.store.clone();
     let t = token.0.clone();
     matches!(
         tokio::task::spawn_blocking(move || store.authenticate(&t)).await,
         Ok(Ok(Some(p))) if p.id == party
     )
+}
+
+/// A stored entry of the party's stream as an event: `event: message` for the hotline's
+/// (`type` `message`, `message.ack`, `message.escalated`), `event: alert` for the rest.
+fn event_of(a: &StoredAlert) -> Event {
+    let name = match a.body.get("type").and_then(|t| t.as_str()) {
+        Some(t) if t == "message" || t.starts_with("message.") => "message",
+        _ => "alert",
+    };
+    Event::default()
+        .id(a.seq.to_string())
+        .event(name)
+        .data(alert_json(a).to_string())
+}
+
+/// The id of a received message an entry carries (its copy is then delivered).
+fn received(a: &StoredAlert) -> Option<String> {
+    (a.body.get("type").and_then(|t| t.as_str()) == Some("message"))
+        .then(|| a.body.get("id").and_then(|i| i.as_str()).map(str::to_string))
+        .flatten()
+}
+
+/// Records the copies a stream has just handed over as delivered (in the background: the
+/// stream does not wait for the write).
+fn mark_delivered(state: &AppRef, party: PartyId, ids: Vec<String>) {
+    if ids.is_empty() {
+        return;
+    }
+    let store = state.store.clone();
+    let now = unix_now();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = store.mark_delivered(party, &ids, now) {
+            tracing::warn!("recording hotline delivery failed: {e}");
+        }
+    });
 }
 
 fn revoked_event() -> Event {
@@ -78,7 +114,7 @@ fn revoked_event() -> Event {
         ("Last-Event-ID" = Option<u64>, Header, nullable = false, minimum = 0, maximum = 9223372036854775807_u64,
          description = "resume after this sequence number")),
     responses(// No schema for the stream: schemathesis would hold the whole event list to it.
-              (status = 200, description = "text/event-stream: events `alert` (data: an alert, id: its seq) and `error`"),
+              (status = 200, description = "text/event-stream: events `alert` (data: an alert, id: its seq), `message` (the hotline: a message, an acknowledgement or an escalation; id: its seq, none for an open message sent again on reconnecting) and `error`"),
               (status = 400, body = ErrorBody, description = "a malformed `after` or `Last-Event-ID` (named in `field`)"),
               (status = 401, body = ErrorBody), (status = 500, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -131,12 +167,35 @@ async fn stream(
                 }
             };
             let n = page.len();
+            let mut ids = Vec::new();
             for a in page {
                 last = a.seq;
-                yield Ok(Event::default().id(a.seq.to_string()).event("alert").data(alert_json(&a).to_string()));
+                ids.extend(received(&a));
+                yield Ok(event_of(&a));
             }
+            mark_delivered(&state, party, ids);
             if n < 1000 {
                 break;
+            }
+        }
+        // Every message not yet acknowledged whose newest send came before the resume point
+        // (so not in the backlog above) comes again, without an id: a client that reconnects
+        // has every open message in hand.
+        let store = state.store.clone();
+        match tokio::task::spawn_blocking(move || store.unacked_messages(party, 1000)).await {
+            Ok(Ok(items)) => {
+                let mut ids = Vec::new();
+                for item in items.into_iter().filter(|i| i.stream_seq.is_some_and(|s| s <= after)) {
+                    let mut body = item.stream_body(item.sends.max(1), item.escalated_at.is_some());
+                    body["pending"] = json!(true);
+                    ids.push(item.id);
+                    yield Ok(Event::default().event("message").data(body.to_string()));
+                }
+                mark_delivered(&state, party, ids);
+            }
+            _ => {
+                yield Ok(Event::default().event("error").data(r#"{"error":"storage unavailable"}"#));
+                return;
             }
         }
         // Live: the channel carries this node's alerts and those other nodes publish. A gap
@@ -161,7 +220,8 @@ async fn stream(
                 None => true,
                 Some(Ok(a)) if a.seq == last + 1 => {
                     last = a.seq;
-                    yield Ok(Event::default().id(a.seq.to_string()).event("alert").data(alert_json(&a).to_string()));
+                    mark_delivered(&state, party, received(&a).into_iter().collect());
+                    yield Ok(event_of(&a));
                     false
                 }
                 Some(Ok(a)) => a.seq > last,
@@ -179,12 +239,15 @@ async fn stream(
                 let page = tokio::task::spawn_blocking(move || store.alerts_after(party, from, 1000)).await;
                 match page {
                     Ok(Ok(p)) => {
+                        let mut ids = Vec::new();
                         for a in p {
                             if a.seq > last {
                                 last = a.seq;
-                                yield Ok(Event::default().id(a.seq.to_string()).event("alert").data(alert_json(&a).to_string()));
+                                ids.extend(received(&a));
+                                yield Ok(event_of(&a));
                             }
                         }
+                        mark_delivered(&state, party, ids);
                     }
                     _ => {
                         yield Ok(Event::default().event("error").data(r#"{"error":"storage unavailable"}"#));

@@ -197,6 +197,8 @@ pub struct Disclosed {
     pub to: PartyId,
     pub about: PartyId,
     pub conflict_id: String,
+    /// `to` was told `about`'s name (its filing's disclosure is `name`).
+    pub named: bool,
     pub digest: String,
 }
 

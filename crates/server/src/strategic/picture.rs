@@ -416,6 +416,7 @@ impl Strategic {
             disclosed.push(Disclosed {
                 to: party,
                 about: o.party,
+                named: o.disclose_name,
                 conflict_id,
                 digest: deconflict_store::sha256_hex(c["overlaps"].to_string().as_bytes()),
             });
