@@ -451,3 +451,55 @@ fn msg_sends_lists_and_acknowledges_from_the_command_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("422") && err.contains("to.parties[0]"), "{err}");
 }
+
+fn circle_intent(disclosure: &str, t: f64) -> Value {
+    let alt = |v: f64| json!({"value": v, "reference": "W84", "units": "M"});
+    let at = |x: f64| json!({"value": support::rfc((t + x).floor()), "format": "RFC3339"});
+    json!({"disclosure": disclosure, "extents": [{"volume": {"outline_circle": {"center": {"lat": 35.5, "lng": 35.8},
+        "radius": {"value": 3000.0, "units": "M"}}, "altitude_lower": alt(100.0), "altitude_upper": alt(900.0)},
+        "time_start": at(600.0), "time_end": at(4200.0)}]})
+}
+
+/// A strategic conflict's two sides reach each other: the filer (told by its answer) and the
+/// other side (told on its stream). Each sees the sender by name only where the conflict
+/// named it: alpha filed anonymously, so bravo never learns alpha's name.
+#[test]
+fn the_sides_of_a_strategic_conflict_reach_each_other_named_only_as_the_conflict_named_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with(dir.path(), "");
+    let alpha = party(dir.path(), "alpha");
+    let bravo = party(dir.path(), "bravo");
+    let t = now();
+    let (st, v) = support::put(&s, &alpha, "/v1/intents/op-a", &circle_intent("anonymous", t));
+    assert_eq!(st, 201, "{v}");
+    let (st, v) = support::put(&s, &bravo, "/v1/intents/op-b", &circle_intent("name", t));
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["conflicts"][0]["other_party"], "another party");
+    let c = v["conflicts"][0]["conflict_id"].as_str().unwrap().to_string();
+
+    // The filer (bravo) writes to the other side: alpha was told bravo's name, so sees it.
+    let (st, m) = send(
+        &s,
+        &bravo,
+        &json!({"to": {"conflict": c}, "kind": "request", "text": "Can you shift 30 min?"}),
+    );
+    assert_eq!(st, 201, "{m}");
+    let got = eventually("bravo's request in alpha's mailbox", || {
+        mailbox(&s, &alpha).into_iter().find(|i| i["id"] == m["id"])
+    });
+    assert_eq!(got["from"], json!({"party": "bravo"}));
+    // Alpha answers through the conflict: bravo was told no name, so sees none.
+    let (st, r) = send(
+        &s,
+        &alpha,
+        &json!({"to": {"conflict": c}, "kind": "reply", "text": "Yes"}),
+    );
+    assert_eq!(st, 201, "{r}");
+    let back = eventually("alpha's reply in bravo's mailbox", || {
+        mailbox(&s, &bravo).into_iter().find(|i| i["id"] == r["id"])
+    });
+    assert_eq!(back["from"], json!({"conflict": c}));
+    assert!(!serde_json::to_string(&mailbox(&s, &bravo))
+        .unwrap()
+        .contains("alpha"));
+}
