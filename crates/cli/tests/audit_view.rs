@@ -156,6 +156,48 @@ fn metrics_answer_only_to_the_operators_token() {
     );
     assert_eq!(st, 200);
     assert!(v.as_str().unwrap().contains("deconflict_live_tracks"), "{v}");
+
+    // What an operator charts: the hotline's backlog and its age, messages by kind, scan
+    // time and stream lag histograms; OpenMetrics text from prometheus-client.
+    let alpha = party(dir.path(), "alpha");
+    let body = serde_json::json!({"to": {"parties": ["bravo"]}, "kind": "request", "text": "call us"});
+    let (st, sent) = call(
+        "POST",
+        &format!("{}/v1/messages", s.base),
+        Some(&alpha),
+        Some(&body.to_string()),
+    );
+    assert_eq!(st, 201, "{sent}");
+    let text = eventually("a scan counted", || {
+        let (_, v) = call(
+            "GET",
+            &format!("{}/metrics", s.base),
+            Some("operator-metrics-0123"),
+            None,
+        );
+        let t = v.as_str().unwrap().to_string();
+        t.contains("deconflict_scans_total").then_some(t)
+    });
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing in {text}"))
+    };
+    assert_eq!(value("deconflict_hotline_unacked"), 1.0);
+    assert!(value("deconflict_hotline_oldest_unacked_seconds") >= 0.0);
+    assert_eq!(
+        value("deconflict_hotline_messages_sent_total{kind=\"request\"}"),
+        1.0
+    );
+    assert!(value("deconflict_scan_seconds_count") >= 1.0);
+    for family in [
+        "# TYPE deconflict_scan_seconds histogram",
+        "# TYPE deconflict_stream_lag_entries histogram",
+        "# EOF",
+    ] {
+        assert!(text.contains(family), "{family} missing in {text}");
+    }
 }
 
 #[test]

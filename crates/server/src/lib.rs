@@ -10,6 +10,7 @@
 //! * [`strategic`]: intents and constraints, conflicts on filing, tracks against filings;
 //! * [`hotline`]: messages between parties: whom they reach, re-sending and escalation;
 //! * [`runtime`]: the loops that drive the engine and the store;
+//! * [`metrics`]: what the service counts, encoded for Prometheus (`prometheus-client`);
 //! * [`cluster`]: several nodes as one service (NATS JetStream between them);
 //! * [`state`]: what the handlers and loops share, built at start-up;
 //! * [`serve`]: start-up and graceful shutdown ([`run`]).
@@ -19,6 +20,7 @@ pub mod cluster;
 pub mod config;
 pub mod hotline;
 pub mod http;
+pub mod metrics;
 pub mod runtime;
 pub mod serve;
 pub mod state;

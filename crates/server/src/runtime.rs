@@ -6,7 +6,6 @@
 use crate::state::{unix_now, AppState};
 use crate::tactical::{coalesce, AlertEvent};
 use deconflict_store::{NewAlert, PartyId, StoredAlert};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,16 +24,13 @@ pub async fn detect_once(state: &Arc<AppState>) -> Duration {
     }));
     if !suppressed.is_empty() {
         let n: usize = suppressed.iter().map(|s| s.count).sum();
-        state
-            .metrics
-            .alerts_suppressed
-            .fetch_add(n as u64, Ordering::Relaxed);
+        state.metrics.alerts_suppressed.inc_by(n as u64);
     }
-    state.metrics.scans.fetch_add(1, Ordering::Relaxed);
-    state
-        .metrics
-        .scan_us_total
-        .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    state.metrics.scans.inc();
+    state.metrics.scan_seconds.observe(took.as_secs_f64());
+    for e in &events {
+        state.metrics.alert_of_level(e.level);
+    }
     publish(state, alerts, now).await;
     took
 }
@@ -60,11 +56,11 @@ pub async fn publish(state: &Arc<AppState>, alerts: Vec<NewAlert>, now: f64) {
     match res {
         Ok(Ok(seqs)) => deliver(state, parties.into_iter().zip(bodies).zip(seqs), now),
         Ok(Err(e)) => {
-            state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+            state.metrics.store_errors.inc();
             tracing::error!("storing alerts failed: {e}");
         }
         Err(e) => {
-            state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+            state.metrics.store_errors.inc();
             tracing::error!("storing alerts panicked: {e}");
         }
     }
@@ -84,7 +80,7 @@ pub fn deliver(
         if let Some(tx) = state.existing_stream(party) {
             let _ = tx.send(a);
         }
-        state.metrics.alerts_sent.fetch_add(1, Ordering::Relaxed);
+        state.metrics.alerts_sent.inc();
     }
 }
 
@@ -179,7 +175,7 @@ pub async fn shared_store_loop(state: Arc<AppState>, mut stop: tokio::sync::watc
                 }
             }
             Ok(Err(e)) => {
-                state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+                state.metrics.store_errors.inc();
                 tracing::warn!("reading other nodes' filings failed: {e}");
             }
             Err(_) => {}
@@ -211,7 +207,7 @@ pub async fn hotline_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Re
         match tokio::task::spawn_blocking(move || store.sweep_messages(&p, unix_now())).await {
             Ok(Ok(entries)) => deliver_entries(&state, entries),
             Ok(Err(e)) => {
-                state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+                state.metrics.store_errors.inc();
                 tracing::warn!("re-sending hotline messages failed: {e}");
             }
             Err(_) => {}
@@ -233,7 +229,7 @@ pub async fn party_checkpoint_loop(state: Arc<AppState>, mut stop: tokio::sync::
         state.rate.shrink();
         let store = state.store.clone();
         if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.party_checkpoint(unix_now())).await {
-            state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+            state.metrics.store_errors.inc();
             tracing::warn!("signing the party checkpoint failed: {e}");
         }
     }
@@ -259,7 +255,7 @@ pub async fn revocation_loop(state: Arc<AppState>, mut stop: tokio::sync::watch:
                     .send_if_modified(|old| std::mem::replace(old, n) != n);
             }
             Ok(Err(e)) => {
-                state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+                state.metrics.store_errors.inc();
                 tracing::warn!("reading token revocations failed: {e}");
             }
             Err(_) => {}

@@ -3,6 +3,7 @@
 
 use crate::cluster::{self, Cluster};
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::strategic::conformance::Conformance;
 use crate::strategic::Strategic;
 use crate::tactical::{self, ConflictIds, Engine, Origin, Staleness};
@@ -11,27 +12,9 @@ use deconflict_core::strategic::VolumeLimits;
 use deconflict_core::TrackReport;
 use deconflict_store::{PartyId, Store, StoreOptions, StoredAlert};
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, Notify};
-
-/// Counters for `/metrics`.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    pub reports_accepted: AtomicU64,
-    pub reports_rejected: AtomicU64,
-    pub requests_rejected: AtomicU64,
-    pub alerts_sent: AtomicU64,
-    pub scans: AtomicU64,
-    pub scan_us_total: AtomicU64,
-    pub streams_cut: AtomicU64,
-    /// Alerts left out of a scan past `max_alerts_per_scan` (counted in summaries).
-    pub alerts_suppressed: AtomicU64,
-    pub store_errors: AtomicU64,
-    /// Requests and report batches refused by a party's rate limit (429).
-    pub requests_throttled: AtomicU64,
-}
 
 /// Everything the handlers share.
 pub struct AppState {

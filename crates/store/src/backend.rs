@@ -164,6 +164,9 @@ pub trait StoreBackend: Send + Sync {
         party: PartyId,
         conflict: &str,
     ) -> Result<Option<Vec<(PartyId, bool)>>, StoreError>;
+    /// Service-internal (the operator's metrics): how many received copies are not
+    /// acknowledged, and when the oldest of them was sent.
+    fn hotline_backlog(&self) -> Result<(u64, Option<f64>), StoreError>;
 
     // ---- audit ----
 

@@ -376,9 +376,7 @@ async fn file_shared(
     // gave up retrying, and the client may try again (on this node or another).
     .map_err(|e| {
         tracing::error!("storing a filing failed: {e}");
-        s.metrics
-            .store_errors
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        s.metrics.store_errors.inc();
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the store is unavailable; nothing stored",

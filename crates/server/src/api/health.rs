@@ -3,6 +3,7 @@
 //! (behind `metrics_token`).
 
 use crate::http::{ApiError, ErrorBody};
+use crate::metrics::{ClusterSnapshot, Snapshot};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header;
@@ -103,7 +104,7 @@ fn metrics_allowed(s: &AppState, headers: &axum::http::HeaderMap) -> Result<(), 
 /// operator's `metrics_token` as the bearer token (401 without a token or with another one);
 /// 403 to any token when none is configured.
 #[utoipa::path(get, path = "/metrics",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+    responses((status = 200, description = "OpenMetrics text (Prometheus): alerts by level, scan time and stream lag histograms, hotline backlog and its age, and the rest", content_type = "application/openmetrics-text", body = String),
               (status = 401, body = ErrorBody, description = "no bearer token, or not the metrics token"),
               (status = 403, body = ErrorBody, description = "no metrics token is configured")),
     security(("bearer" = [])))]
@@ -112,62 +113,38 @@ async fn metrics(
     headers: axum::http::HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     metrics_allowed(&s, &headers)?;
-    let m = &s.metrics;
-    let tracks = s.engine().len();
+    let store = s.store.clone();
+    let (unacked, oldest) = tokio::task::spawn_blocking(move || store.hotline_backlog()).await??;
     let ws = s.store.write_stats();
-    let text = format!(
-        "# TYPE deconflict_reports_accepted_total counter\ndeconflict_reports_accepted_total {}\n\
-         # TYPE deconflict_reports_rejected_total counter\ndeconflict_reports_rejected_total {}\n\
-         # TYPE deconflict_requests_rejected_total counter\ndeconflict_requests_rejected_total {}\n\
-         # TYPE deconflict_alerts_sent_total counter\ndeconflict_alerts_sent_total {}\n\
-         # TYPE deconflict_scans_total counter\ndeconflict_scans_total {}\n\
-         # TYPE deconflict_scan_seconds_total counter\ndeconflict_scan_seconds_total {}\n\
-         # TYPE deconflict_streams_cut_total counter\ndeconflict_streams_cut_total {}\n\
-         # TYPE deconflict_alerts_suppressed_total counter\ndeconflict_alerts_suppressed_total {}\n\
-         # TYPE deconflict_store_errors_total counter\ndeconflict_store_errors_total {}\n\
-         # TYPE deconflict_requests_throttled_total counter\ndeconflict_requests_throttled_total {}\n\
-         # TYPE deconflict_store_transactions_total counter\ndeconflict_store_transactions_total {}\n\
-         # TYPE deconflict_store_retries_total counter\ndeconflict_store_retries_total {}\n\
-         # TYPE deconflict_live_tracks gauge\ndeconflict_live_tracks {}\n\
-         # TYPE deconflict_uptime_seconds gauge\ndeconflict_uptime_seconds {}\n",
-        m.reports_accepted.load(Ordering::Relaxed),
-        m.reports_rejected.load(Ordering::Relaxed),
-        m.requests_rejected.load(Ordering::Relaxed),
-        m.alerts_sent.load(Ordering::Relaxed),
-        m.scans.load(Ordering::Relaxed),
-        m.scan_us_total.load(Ordering::Relaxed) as f64 / 1e6,
-        m.streams_cut.load(Ordering::Relaxed),
-        m.alerts_suppressed.load(Ordering::Relaxed),
-        m.store_errors.load(Ordering::Relaxed),
-        m.requests_throttled.load(Ordering::Relaxed),
-        ws.transactions,
-        ws.retries,
-        tracks,
-        s.started.elapsed().as_secs_f64(),
-    );
-    let mut text = text;
-    if let Some(c) = &s.cluster {
-        let st = &c.stats;
-        text.push_str(&format!(
-            "# TYPE deconflict_nats_connected gauge\ndeconflict_nats_connected {}\n\
-             # TYPE deconflict_cluster_peers gauge\ndeconflict_cluster_peers {}\n\
-             # TYPE deconflict_cluster_queued gauge\ndeconflict_cluster_queued {}\n\
-             # TYPE deconflict_cluster_published_total counter\ndeconflict_cluster_published_total {}\n\
-             # TYPE deconflict_cluster_publish_failures_total counter\ndeconflict_cluster_publish_failures_total {}\n\
-             # TYPE deconflict_cluster_dropped_total counter\ndeconflict_cluster_dropped_total {}\n\
-             # TYPE deconflict_cluster_reports_received_total counter\ndeconflict_cluster_reports_received_total {}\n\
-             # TYPE deconflict_cluster_reports_rejected_total counter\ndeconflict_cluster_reports_rejected_total {}\n\
-             # TYPE deconflict_cluster_alerts_received_total counter\ndeconflict_cluster_alerts_received_total {}\n",
-            u8::from(c.connected()),
-            c.live_peers().len(),
-            st.queued.load(Ordering::Relaxed),
-            st.published.load(Ordering::Relaxed),
-            st.publish_failures.load(Ordering::Relaxed),
-            st.dropped.load(Ordering::Relaxed),
-            st.received_reports.load(Ordering::Relaxed),
-            st.rejected_reports.load(Ordering::Relaxed),
-            st.received_alerts.load(Ordering::Relaxed),
-        ));
-    }
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
+    let now = crate::state::unix_now();
+    let snap = Snapshot {
+        live_tracks: s.engine().len() as u64,
+        uptime_s: s.started.elapsed().as_secs_f64(),
+        store_transactions: ws.transactions,
+        store_retries: ws.retries,
+        unacked_messages: unacked,
+        oldest_unacked_s: oldest.map_or(0.0, |t| (now - t).max(0.0)),
+        cluster: s.cluster.as_ref().map(|c| {
+            let st = &c.stats;
+            ClusterSnapshot {
+                connected: c.connected(),
+                peers: c.live_peers().len() as u64,
+                queued: st.queued.load(Ordering::Relaxed),
+                published: st.published.load(Ordering::Relaxed),
+                publish_failures: st.publish_failures.load(Ordering::Relaxed),
+                dropped: st.dropped.load(Ordering::Relaxed),
+                reports_received: st.received_reports.load(Ordering::Relaxed),
+                reports_rejected: st.rejected_reports.load(Ordering::Relaxed),
+                alerts_received: st.received_alerts.load(Ordering::Relaxed),
+            }
+        }),
+    };
+    let text = s.metrics.encode(snap).map_err(ApiError::internal)?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    ))
 }

@@ -76,12 +76,17 @@ async fn send(
             .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.message, Some(&e.field)))?;
     }
     let store = s.store.clone();
+    let kind = req.kind.clone();
     let sent = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let msg = resolve(&store, &party, req)?;
         Ok(store.send_message(&msg, now)?)
     })
     .await??;
     deliver_entries(&s, sent.stream);
+    s.metrics
+        .messages_sent
+        .get_or_create(&crate::metrics::KindLabel { kind })
+        .inc();
     Ok((
         StatusCode::CREATED,
         Json(

@@ -14,7 +14,6 @@ use axum::Router;
 use deconflict_store::{PartyId, StoredAlert};
 use serde_json::json;
 use std::convert::Infallible;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, OpenApi};
@@ -220,13 +219,14 @@ async fn stream(
                 None => true,
                 Some(Ok(a)) if a.seq == last + 1 => {
                     last = a.seq;
+                    state.metrics.stream_lag.observe(rx.len() as f64);
                     mark_delivered(&state, party, received(&a).into_iter().collect());
                     yield Ok(event_of(&a));
                     false
                 }
                 Some(Ok(a)) => a.seq > last,
                 Some(Err(RecvError::Lagged(_))) => {
-                    state.metrics.streams_cut.fetch_add(1, Ordering::Relaxed);
+                    state.metrics.streams_cut.inc();
                     let msg = json!({"error": "slow consumer: disconnected; reconnect with Last-Event-ID to resume", "last_seq": last});
                     yield Ok(Event::default().event("error").data(msg.to_string()));
                     return;

@@ -15,7 +15,6 @@ use deconflict_core::TrackReport;
 use deconflict_store::Role;
 use serde::Serialize;
 use serde_json::json;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use utoipa::{OpenApi, ToSchema};
 
@@ -175,9 +174,7 @@ async fn post_tracks(
     }
     if let Some((field, message)) = first_bad {
         let bad = results.iter().filter(|r| r.status == "rejected").count();
-        s.metrics
-            .reports_rejected
-            .fetch_add(items.len() as u64, Ordering::Relaxed);
+        s.metrics.reports_rejected.inc_by(items.len() as u64);
         for r in results.iter_mut().filter(|r| r.status == "accepted") {
             r.status = "not_stored".into();
         }
@@ -193,13 +190,13 @@ async fn post_tracks(
         return Err(reject(&s, e));
     }
     if let Err(e) = s.rate.reports(party.id, reports.len()) {
-        s.metrics.requests_throttled.fetch_add(1, Ordering::Relaxed);
+        s.metrics.requests_throttled.inc();
         return Err(e);
     }
     let cap = s.config.max_live_tracks_per_party;
     let would = s.engine().party_len_with(party.id, &reports);
     if would > cap {
-        s.metrics.requests_throttled.fetch_add(1, Ordering::Relaxed);
+        s.metrics.requests_throttled.inc();
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
@@ -216,9 +213,7 @@ async fn post_tracks(
             .await??;
     s.engine().ingest(pid, &reports);
     s.dirty.notify_one();
-    s.metrics
-        .reports_accepted
-        .fetch_add(reports.len() as u64, Ordering::Relaxed);
+    s.metrics.reports_accepted.inc_by(reports.len() as u64);
     let accepted = reports.len();
     if let Some(c) = &s.cluster {
         c.send_reports(pid, Arc::new(reports));

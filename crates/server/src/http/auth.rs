@@ -73,10 +73,7 @@ impl FromRequestParts<AppRef> for Caller {
             .ok_or_else(unauthorized)?;
         // Each party's own bucket: one party's flood is refused without slowing the others.
         if let Err(e) = state.rate.request(party.id) {
-            state
-                .metrics
-                .requests_throttled
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            state.metrics.requests_throttled.inc();
             return Err(e);
         }
         Ok(Caller(party, BearerToken(presented)))

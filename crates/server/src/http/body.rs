@@ -7,7 +7,6 @@ use axum::body::Body;
 use axum::http::StatusCode;
 use futures_util::StreamExt;
 use serde_json::Value;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// After a body has gone over the limit, at most this much more of it is read and thrown
@@ -19,7 +18,7 @@ pub const DRAIN_FOR: Duration = Duration::from_secs(5);
 
 /// Counts a refused request in the metrics and passes the error on.
 pub(crate) fn reject(s: &AppState, e: ApiError) -> ApiError {
-    s.metrics.requests_rejected.fetch_add(1, Ordering::Relaxed);
+    s.metrics.requests_rejected.inc();
     e
 }
 

@@ -598,3 +598,15 @@ pub(super) fn conflict_others<E: Engine>(
         Ok(Some(sides.into_iter().filter(|(p, _)| *p != party).collect()))
     })
 }
+
+/// [`StoreBackend::hotline_backlog`](crate::StoreBackend::hotline_backlog).
+pub(super) fn hotline_backlog<E: Engine>(engine: &E) -> Result<(u64, Option<f64>), StoreError> {
+    engine.read(|db| {
+        let r = db.query_one(
+            "SELECT COUNT(*) AS n, MIN(g.time) AS oldest FROM mailbox m JOIN messages g ON g.id = m.message_id \
+             WHERE m.direction = 'in' AND m.acked_at IS NULL",
+            &[],
+        )?;
+        Ok((seq_from_sql(r.i64("n")?)?, r.opt_f64("oldest")?))
+    })
+}

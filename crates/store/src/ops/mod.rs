@@ -214,6 +214,10 @@ impl<E: Engine> StoreBackend for Backend<E> {
         messages::conflict_others(&self.engine, party, conflict)
     }
 
+    fn hotline_backlog(&self) -> Result<(u64, Option<f64>), StoreError> {
+        messages::hotline_backlog(&self.engine)
+    }
+
     // ---- audit ----
 
     fn audit(
