@@ -6,6 +6,8 @@ mod bench_cluster;
 mod bench_http;
 mod bench_strategic;
 mod common;
+mod demo;
+mod demo_script;
 mod detect;
 mod input;
 mod msg;
@@ -27,6 +29,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The Latakia 2015 scenario live: the service on SQLite, its parties, their filings,
+    /// their tracks and hotline traffic.
+    Demo(demo::DemoArgs),
     /// Treat a file of track reports as one snapshot and print every conflicting pair.
     Detect(detect::DetectArgs),
     /// Run a recorded or scripted file through time; write its conflict episodes.
@@ -54,6 +59,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result: Result<()> = match &cli.command {
+        Command::Demo(a) => demo::run(a),
         Command::Detect(a) => detect::run(a),
         Command::Replay(a) => replay::run(a).map(|_| ()),
         Command::Bench(a) => bench::run(a),
