@@ -503,3 +503,40 @@ fn the_sides_of_a_strategic_conflict_reach_each_other_named_only_as_the_conflict
         .unwrap()
         .contains("alpha"));
 }
+
+/// A flood of messages is refused past the sender's hotline rate, copies counted (a coalition
+/// message is one copy per member), while another sender is served at the same moment.
+#[test]
+fn a_hotline_flood_is_refused_past_the_senders_rate_and_spares_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with(
+        dir.path(),
+        "[rate]\nmessage_copies_per_min = 1\nmessage_copy_burst = 3\n",
+    );
+    let alpha = party(dir.path(), "alpha");
+    let bravo = party(dir.path(), "bravo");
+    let charlie = party(dir.path(), "charlie");
+    party(dir.path(), "LEAD");
+    for m in ["M1", "M2", "M3", "M4"] {
+        cli(dir.path(), &["party", "add", m, "--member-of", "LEAD"]);
+    }
+    let to_bravo = json!({"to": {"parties": ["bravo"]}, "kind": "text", "text": "ping"});
+    for _ in 0..3 {
+        assert_eq!(send(&s, &alpha, &to_bravo).0, 201);
+    }
+    let (st, v) = send(&s, &alpha, &to_bravo);
+    assert_eq!((st, v["field"].as_str()), (429, Some("hotline_rate")), "{v}");
+    assert_eq!(
+        mailbox(&s, &bravo).len(),
+        3,
+        "nothing of the refused message stored"
+    );
+    // Another sender is not slowed; five copies (the lead and four members) never fit a burst of three.
+    assert_eq!(send(&s, &charlie, &to_bravo).0, 201);
+    let (st, v) = send(
+        &s,
+        &charlie,
+        &json!({"to": {"coalition": "LEAD"}, "kind": "text", "text": "all"}),
+    );
+    assert_eq!((st, v["field"].as_str()), (429, Some("hotline_rate")), "{v}");
+}

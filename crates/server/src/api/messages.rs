@@ -52,6 +52,7 @@ pub(crate) struct Doc;
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "observers cannot send"),
               (status = 413, body = ErrorBody, description = "body over max_body_bytes"),
               (status = 422, body = ErrorBody, description = "a bad field, a party that does not exist or is yourself, no such coalition, a conflict you are not a side of, a reply_to not in your mailbox; nothing stored"),
+              (status = 429, body = ErrorBody, description = "past your hotline rate (`field: hotline_rate`, `Retry-After`) or your request rate; nothing sent"),
               (status = 500, body = ErrorBody), (status = 503, body = ErrorBody, description = "the shared store is unavailable; nothing stored")),
     security(("bearer" = [])))]
 async fn send(
@@ -77,11 +78,15 @@ async fn send(
     }
     let store = s.store.clone();
     let kind = req.kind.clone();
-    let sent = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let msg = resolve(&store, &party, req)?;
-        Ok(store.send_message(&msg, now)?)
-    })
-    .await??;
+    let msg = tokio::task::spawn_blocking(move || resolve(&store, &party, req)).await??;
+    // Each copy counts against the sender's hotline bucket: a flood of messages must not
+    // crowd another party's stream.
+    if let Err(e) = s.rate.messages(msg.sender, msg.recipients.len()) {
+        s.metrics.requests_throttled.inc();
+        return Err(e);
+    }
+    let store = s.store.clone();
+    let sent = tokio::task::spawn_blocking(move || store.send_message(&msg, now)).await??;
     deliver_entries(&s, sent.stream);
     s.metrics
         .messages_sent

@@ -23,6 +23,11 @@ pub struct RateConfig {
     pub reports_per_s: u32,
     /// ... and in a burst (at least `max_reports_per_request`, or a full batch never fits).
     pub report_burst: u32,
+    /// Hotline copies a party may send a minute, sustained (a message to a coalition of ten
+    /// is ten copies): a flood of messages must not crowd another party's stream.
+    pub message_copies_per_min: u32,
+    /// ... and in a burst (a message with more copies than this is never sent).
+    pub message_copy_burst: u32,
 }
 
 impl Default for RateConfig {
@@ -32,6 +37,8 @@ impl Default for RateConfig {
             request_burst: 1_000,
             reports_per_s: 20_000,
             report_burst: 100_000,
+            message_copies_per_min: 120,
+            message_copy_burst: 300,
         }
     }
 }
@@ -44,6 +51,8 @@ impl RateConfig {
             ("request_burst", self.request_burst),
             ("reports_per_s", self.reports_per_s),
             ("report_burst", self.report_burst),
+            ("message_copies_per_min", self.message_copies_per_min),
+            ("message_copy_burst", self.message_copy_burst),
         ] {
             if !(1..=10_000_000).contains(&v) {
                 return Err(format!("rate.{name} must be 1 to 10000000"));
@@ -63,6 +72,7 @@ pub struct RateLimits {
     config: RateConfig,
     requests: DefaultKeyedRateLimiter<PartyId>,
     reports: DefaultKeyedRateLimiter<PartyId>,
+    messages: DefaultKeyedRateLimiter<PartyId>,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -79,6 +89,10 @@ impl RateLimits {
             config: config.clone(),
             requests: RateLimiter::keyed(quota(config.requests_per_s, config.request_burst)),
             reports: RateLimiter::keyed(quota(config.reports_per_s, config.report_burst)),
+            messages: RateLimiter::keyed(
+                Quota::per_minute(NonZeroU32::new(config.message_copies_per_min).unwrap_or(NonZeroU32::MIN))
+                    .allow_burst(NonZeroU32::new(config.message_copy_burst).unwrap_or(NonZeroU32::MIN)),
+            ),
         }
     }
 
@@ -124,10 +138,36 @@ impl RateLimits {
         }
     }
 
+    /// `copies` hotline copies of one message of `party`, all or none.
+    pub fn messages(&self, party: PartyId, copies: usize) -> Result<(), ApiError> {
+        let Some(n) = u32::try_from(copies).ok().and_then(NonZeroU32::new) else {
+            return Ok(());
+        };
+        let limit = || {
+            format!(
+                "hotline rate limit: at most {} copies a minute (rate.message_copies_per_min, bursts of rate.message_copy_burst); nothing sent",
+                self.config.message_copies_per_min
+            )
+        };
+        match self.messages.check_key_n(&party, n) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                Err(Self::too_many(limit(), "hotline_rate", wait.as_secs_f64()))
+            }
+            Err(_) => Err(Self::too_many(
+                format!("{}: this message has more copies than a burst", limit()),
+                "hotline_rate",
+                60.0,
+            )),
+        }
+    }
+
     /// Forgets buckets that are full again (call now and then: the map grows by party).
     pub fn shrink(&self) {
         self.requests.retain_recent();
         self.reports.retain_recent();
+        self.messages.retain_recent();
     }
 }
 
@@ -142,6 +182,8 @@ mod tests {
             request_burst: 3,
             reports_per_s: 10,
             report_burst: 20,
+            message_copies_per_min: 1,
+            message_copy_burst: 3,
         });
         for _ in 0..3 {
             assert!(r.request(1).is_ok());
@@ -154,5 +196,12 @@ mod tests {
         assert_eq!(r.reports(1, 1).unwrap_err().field.as_deref(), Some("tracks"));
         assert!(r.reports(2, 21).is_err(), "more than a burst never fits");
         assert!(r.reports(2, 0).is_ok());
+        assert!(r.messages(1, 3).is_ok());
+        assert_eq!(
+            r.messages(1, 1).unwrap_err().field.as_deref(),
+            Some("hotline_rate")
+        );
+        assert!(r.messages(2, 1).is_ok());
+        assert!(r.messages(2, 4).is_err(), "more copies than a burst never fit");
     }
 }
