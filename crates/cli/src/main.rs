@@ -7,6 +7,7 @@ mod bench_http;
 mod bench_strategic;
 mod common;
 mod detect;
+mod feed;
 mod input;
 mod replay;
 mod replay_do365;
@@ -45,6 +46,9 @@ enum Command {
     /// Export and verify the tamper-evident audit log.
     #[command(subcommand)]
     Audit(service::AuditCmd),
+    /// Bridge a feed (SBS-1, Cursor-on-Target) into a running service with a party's token.
+    #[command(subcommand)]
+    Feed(feed::FeedCmd),
 }
 
 fn main() {
@@ -57,6 +61,7 @@ fn main() {
         Command::Party(c) => service::party(c),
         Command::Token(c) => service::token(c),
         Command::Audit(c) => service::audit(c),
+        Command::Feed(c) => feed::run(c),
         Command::Standards => {
             print!("{}", deconflict_core::separation::DEFAULT_TOML);
             Ok(())
