@@ -3,6 +3,7 @@
 mod bench;
 mod bench_attack;
 mod bench_cluster;
+mod bench_feeds;
 mod bench_http;
 mod bench_strategic;
 mod common;
