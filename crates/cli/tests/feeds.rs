@@ -31,12 +31,16 @@ impl Drop for Bridge {
 
 impl Bridge {
     fn spawn(dir: &Path, s: &Server, token: &str, args: &[&str]) -> (Bridge, Option<String>) {
+        Bridge::spawn_to(dir, &s.base, token, args)
+    }
+
+    fn spawn_to(dir: &Path, base: &str, token: &str, args: &[&str]) -> (Bridge, Option<String>) {
         let tf = dir.join(format!("token-{}", args[0]));
         std::fs::write(&tf, format!("{token}\n")).unwrap();
         let mut child = bin()
             .arg("feed")
             .args(args)
-            .args(["--server", &s.base, "--batch-ms", "50", "--status-s", "0.2"])
+            .args(["--server", base, "--batch-ms", "50", "--status-s", "0.2"])
             .arg("--token-file")
             .arg(&tf)
             .stdout(Stdio::piped())
@@ -294,4 +298,37 @@ fn a_refused_token_stops_the_bridge_with_a_message() {
     let st = eventually("the bridge to stop", || bridge.child.try_wait().unwrap());
     assert!(!st.success());
     bridge.status_with(&["refused the token (401)"]);
+}
+
+#[test]
+fn reports_wait_for_a_service_that_is_away_and_go_in_when_it_is_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let token = party(tmp.path(), "LATE");
+    // A port with nothing on it yet: the service starts there later.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let (mut bridge, addr) = Bridge::spawn_to(tmp.path(), &base, &token, &["cot", "--listen", "127.0.0.1:0"]);
+    let mut c = TcpStream::connect(addr.unwrap()).unwrap();
+    c.write_all(cot("UAV-1", "a-f-A-M-F-Q", 35.1, 35.9, "1200", 270.0, 45.0).as_bytes())
+        .unwrap();
+    bridge.status_with(&["service did not take 1 reports (unreachable"]);
+    let cfg = support::write_config(
+        tmp.path(),
+        "coast_s = 30.0\ndrop_s = 60.0\nscan_period_ms = 100\n",
+    );
+    let mut serve = bin();
+    serve
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(tmp.path().join("data"))
+        .arg("--config")
+        .arg(&cfg);
+    let s = Server::spawn(serve, "main", tmp.path(), Duration::from_secs(20));
+    // The batch the service did not acknowledge is tried again with backoff, and goes in.
+    let t = stored(&s, &token, "UAV-1", 35.1, 35.9);
+    assert_eq!(t["class"], "uas_large");
+    bridge.status_with(&["1 reports, 1 posted"]);
 }
