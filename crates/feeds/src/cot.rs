@@ -1,5 +1,5 @@
 //! Cursor-on-Target in: one `<event>` (TAK's XML position format) to one track report, and
-//! the asset class from the event's type. [`Framer`] (in `frame`) splits a TAK stream into
+//! the asset class from the event's type. [`crate::frame::Framer`] splits a TAK stream into
 //! events; this module owns what one event means.
 //!
 //! ```xml
