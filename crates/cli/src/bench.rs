@@ -9,7 +9,7 @@ use std::time::Instant;
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct BenchArgs {
-    /// `http`, `strategic` or `cluster` instead of the detector alone.
+    /// `http`, `strategic`, `cluster`, `attack` or `feeds` instead of the detector alone.
     #[command(subcommand)]
     pub kind: Option<BenchKind>,
     /// Scene sizes to measure, comma-separated.
@@ -37,6 +37,8 @@ pub(crate) enum BenchKind {
     /// An unrelated pair's alert latency and /healthz with and without an attacker's alert
     /// storm and heavy filings.
     Attack(crate::bench_attack::AttackArgs),
+    /// SBS-1 lines/s and CoT events/s through the feed bridges into a live service.
+    Feeds(crate::bench_feeds::FeedsArgs),
 }
 
 pub(crate) fn run(args: &BenchArgs) -> Result<()> {
@@ -45,6 +47,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         Some(BenchKind::Strategic(a)) => return crate::bench_strategic::run(a),
         Some(BenchKind::Cluster(a)) => return crate::bench_cluster::run(a),
         Some(BenchKind::Attack(a)) => return crate::bench_attack::run(a),
+        Some(BenchKind::Feeds(a)) => return crate::bench_feeds::run(a),
         None => {}
     }
     if args.scans < 5 {

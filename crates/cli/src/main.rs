@@ -3,12 +3,14 @@
 mod bench;
 mod bench_attack;
 mod bench_cluster;
+mod bench_feeds;
 mod bench_http;
 mod bench_strategic;
 mod common;
 mod demo;
 mod demo_script;
 mod detect;
+mod feed;
 mod input;
 mod msg;
 mod replay;
@@ -54,6 +56,9 @@ enum Command {
     /// The hotline: send, acknowledge and list messages, as a party of a running service.
     #[command(subcommand)]
     Msg(msg::MsgCmd),
+    /// Bridge a feed (SBS-1, Cursor-on-Target) into a running service with a party's token.
+    #[command(subcommand)]
+    Feed(feed::FeedCmd),
 }
 
 fn main() {
@@ -68,6 +73,7 @@ fn main() {
         Command::Token(c) => service::token(c),
         Command::Audit(c) => service::audit(c),
         Command::Msg(c) => msg::run(c),
+        Command::Feed(c) => feed::run(c),
         Command::Standards => {
             print!("{}", deconflict_core::separation::DEFAULT_TOML);
             Ok(())

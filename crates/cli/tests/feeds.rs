@@ -1,0 +1,334 @@
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
+//! The feed bridges end to end: a real `deconflict serve`, a real `deconflict feed sbs|cot`
+//! process, and a source in the test (an SBS-1 server on TCP; CoT sent over TCP and UDP).
+//! What counts is what the service stored, read back with `GET /v1/tracks`.
+
+mod support;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+use support::single::{eventually, party, start};
+use support::{bin, call, Server};
+
+/// A bridge process: killed and reaped when dropped; its stderr lines on a channel.
+struct Bridge {
+    child: Child,
+    stderr: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Bridge {
+    fn spawn(dir: &Path, s: &Server, token: &str, args: &[&str]) -> (Bridge, Option<String>) {
+        Bridge::spawn_to(dir, &s.base, token, args)
+    }
+
+    fn spawn_to(dir: &Path, base: &str, token: &str, args: &[&str]) -> (Bridge, Option<String>) {
+        let tf = dir.join(format!("token-{}", args[0]));
+        std::fs::write(&tf, format!("{token}\n")).unwrap();
+        let mut child = bin()
+            .arg("feed")
+            .args(args)
+            .args(["--server", base, "--batch-ms", "50", "--status-s", "0.2"])
+            .arg("--token-file")
+            .arg(&tf)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let err = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for l in err.lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+        // `feed cot` says where it listens on stdout.
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let listening = if args[0] == "cot" {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            Some(
+                line.trim()
+                    .strip_prefix("listening on ")
+                    .unwrap()
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        let b = Bridge {
+            child,
+            stderr: rx,
+            seen: Vec::new(),
+        };
+        (b, listening)
+    }
+
+    /// Waits for a status line that contains every one of `parts`.
+    fn status_with(&mut self, parts: &[&str]) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(l) = self
+                .seen
+                .iter()
+                .rev()
+                .find(|l| parts.iter().all(|p| l.contains(p)))
+            {
+                return l.clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no status line with {parts:?}; got {:?}",
+                self.seen
+            );
+            if let Ok(l) = self.stderr.recv_timeout(Duration::from_millis(100)) {
+                self.seen.push(l);
+            }
+        }
+    }
+}
+
+/// The party's own live tracks by asset id.
+fn own(s: &Server, token: &str) -> Vec<Value> {
+    let (st, v) = call("GET", &format!("{}/v1/tracks", s.base), Some(token), None);
+    assert_eq!(st, 200, "{v}");
+    v["own"].as_array().unwrap().clone()
+}
+
+fn stored(s: &Server, token: &str, asset: &str, lat: f64, lng: f64) -> Value {
+    eventually(&format!("{asset} stored at {lat}, {lng}"), || {
+        own(s, token).into_iter().find(|t| {
+            t["asset"] == asset
+                && (t["lat"].as_f64().unwrap() - lat).abs() < 1e-9
+                && (t["lng"].as_f64().unwrap() - lng).abs() < 1e-9
+        })
+    })
+}
+
+fn sbs(kind: u8, icao: &str, f: &[(usize, &str)]) -> String {
+    let mut v = vec![""; 22];
+    let k = kind.to_string();
+    v[..10].copy_from_slice(&[
+        "MSG",
+        &k,
+        "1",
+        "1",
+        icao,
+        "1",
+        "2026/12/01",
+        "18:00:00.000",
+        "2026/12/01",
+        "18:00:00.000",
+    ]);
+    for (i, x) in f {
+        v[*i] = x;
+    }
+    v.join(",") + "\r\n"
+}
+
+#[test]
+fn sbs_lines_from_a_tcp_source_are_stored_and_the_bridge_reconnects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = start(tmp.path());
+    let token = party(tmp.path(), "ADSB");
+    let src = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = src.local_addr().unwrap().to_string();
+    let (go_on, wait) = mpsc::channel::<()>();
+    let feeder = std::thread::spawn(move || {
+        // First connection: two aircraft, bad lines among them; then the source goes away.
+        let (mut c, _) = src.accept().unwrap();
+        let mut text = String::new();
+        text += &sbs(1, "4CA2D6", &[(10, "RYR12AB ")]);
+        text += &sbs(4, "4CA2D6", &[(12, "420"), (13, "90.5"), (16, "-640")]);
+        text += &sbs(5, "4CA2D6", &[(11, "24000")]);
+        text += "MSG,3,1,1,4CA2D6,1,garbage\r\n";
+        text += &sbs(3, "4CA2D6", &[(14, "35.1x"), (15, "35.0")]); // not a number
+        text += &sbs(3, "4CA2D6", &[(11, "24000"), (14, "91.5"), (15, "35.1")]); // impossible
+        text += &sbs(3, "4CA2D6", &[(14, "35.12345"), (15, "35.54321")]);
+        text += &sbs(4, "~A0B1C2", &[(12, "150"), (13, "270"), (16, "0")]);
+        text += &sbs(3, "~A0B1C2", &[(11, "3000"), (14, "34.9"), (15, "35.2")]);
+        text += &sbs(3, "486257", &[(11, "3000"), (14, "34.8"), (15, "35.3")]); // no velocity yet
+        text += "\u{0}\u{7f}\u{1b}[31m not sbs at all\n";
+        c.write_all(text.as_bytes()).unwrap();
+        wait.recv().unwrap();
+        drop(c);
+        // The bridge comes back: the aircraft moved.
+        let (mut c, _) = src.accept().unwrap();
+        let mut text = sbs(4, "4CA2D6", &[(12, "420"), (13, "90.5"), (16, "0")]);
+        text += &sbs(3, "4CA2D6", &[(11, "24100"), (14, "35.2"), (15, "35.6")]);
+        c.write_all(text.as_bytes()).unwrap();
+        wait.recv().unwrap();
+    });
+    let (mut bridge, _) = Bridge::spawn(tmp.path(), &s, &token, &["sbs", &addr]);
+    let t = stored(&s, &token, "4CA2D6", 35.12345, 35.54321);
+    assert!(
+        (t["alt_m"].as_f64().unwrap() - 24000.0 * 0.3048).abs() < 1e-6,
+        "{t}"
+    );
+    assert!(
+        (t["gs_mps"].as_f64().unwrap() - 420.0 * 1852.0 / 3600.0).abs() < 1e-6,
+        "{t}"
+    );
+    assert_eq!(t["track_deg"], 90.5);
+    assert!(
+        (t["vs_mps"].as_f64().unwrap() + 640.0 * 0.3048 / 60.0).abs() < 1e-6,
+        "{t}"
+    );
+    assert_eq!(t["class"], "fixed_wing");
+    let t = stored(&s, &token, "~A0B1C2", 34.9, 35.2);
+    assert!((t["alt_m"].as_f64().unwrap() - 914.4).abs() < 1e-6, "{t}");
+    // The aircraft without a velocity is not reported; the bad lines are counted by reason.
+    assert!(own(&s, &token).iter().all(|t| t["asset"] != "486257"));
+    bridge.status_with(&[
+        "2 posted",
+        "bad_number 1",
+        "impossible_value 1",
+        "no_velocity 1",
+        "malformed 2",
+    ]);
+    go_on.send(()).unwrap();
+    let t = stored(&s, &token, "4CA2D6", 35.2, 35.6);
+    assert_eq!(t["vs_mps"], 0.0);
+    go_on.send(()).unwrap();
+    feeder.join().unwrap();
+}
+
+fn cot(uid: &str, kind: &str, lat: f64, lon: f64, hae: &str, course: f64, speed: f64) -> String {
+    let t = support::rfc(support::now());
+    let stale = support::rfc(support::now() + 30.0);
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><event version="2.0" uid="{uid}" type="{kind}" how="m-g" time="{t}" start="{t}" stale="{stale}"><point lat="{lat}" lon="{lon}" hae="{hae}" ce="9999999.0" le="9999999.0"/><detail><track course="{course}" speed="{speed}"/><contact callsign="{uid}"/></detail></event>"#
+    )
+}
+
+#[test]
+fn cot_events_over_tcp_and_udp_are_stored_with_their_class() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = start(tmp.path());
+    let token = party(tmp.path(), "TAK");
+    let (mut bridge, addr) = Bridge::spawn(tmp.path(), &s, &token, &["cot", "--listen", "127.0.0.1:0"]);
+    let addr = addr.unwrap();
+    // TCP: events back to back with no delimiter, split across writes at awkward places,
+    // with bad ones among them.
+    let mut stream = String::new();
+    stream += &cot("UAV-1", "a-f-A-M-F-Q", 35.1, 35.9, "1200", 270.0, 45.0);
+    stream += &cot("HELO-2", "a-f-A-M-H", 35.2, 35.8, "300.5", 90.0, 60.0);
+    stream += "<event uid='cut' type='a-f-A'><point lat='1'"; // cut off by the next event
+    stream += &cot("QUAD-3", "a-f-A-C-F-Q", 35.3, 35.7, "9999999", 0.0, 5.0); // unknown hae
+    stream += &cot("BAD-4", "a-f-A-M-F", 95.0, 35.7, "100", 0.0, 5.0); // lat 95
+    stream += &cot("FAST-5", "a-f-A-M-F", 35.0, 35.7, "100", 0.0, 1e9); // speed 1e9
+    stream += &cot("ENEMY-6", "a-h-A-M-F-Q", 35.0, 35.7, "100", 0.0, 5.0); // not ours
+    stream += &cot("TRUCK-7", "a-f-G-U-C", 35.0, 35.7, "0", 0.0, 5.0); // not in the air
+    stream += r#"<event uid="x" type="a-f-A"><point lat="1" lon="2" hae="3"><detail></event>"#;
+    let mut c = TcpStream::connect(&addr).unwrap();
+    for chunk in stream.as_bytes().chunks(97) {
+        c.write_all(chunk).unwrap();
+        c.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let t = stored(&s, &token, "UAV-1", 35.1, 35.9);
+    assert_eq!(t["class"], "uas_large");
+    assert_eq!(
+        (t["alt_m"].as_f64(), t["gs_mps"].as_f64(), t["track_deg"].as_f64()),
+        (Some(1200.0), Some(45.0), Some(270.0))
+    );
+    let t = stored(&s, &token, "HELO-2", 35.2, 35.8);
+    assert_eq!(t["class"], "rotorcraft");
+    assert_eq!(t["alt_m"], 300.5);
+    // UDP: one event per datagram, as TAK's mesh SA sends them.
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    u.send_to(
+        cot("QUAD-8", "a-f-A-M-H-Q", 35.4, 35.6, "50", 180.0, 8.0).as_bytes(),
+        &addr,
+    )
+    .unwrap();
+    u.send_to(b"\x01\x02 not xml at all </event>", &addr).unwrap();
+    let t = stored(&s, &token, "QUAD-8", 35.4, 35.6);
+    assert_eq!(t["class"], "uas_small");
+    let line = bridge.status_with(&[
+        "3 posted",
+        "no_altitude 1",
+        "impossible_value 2",
+        "not_own 1",
+        "ignored 1",
+        "truncated 1",
+        "malformed 2",
+    ]);
+    let assets: Vec<Value> = own(&s, &token).iter().map(|t| t["asset"].clone()).collect();
+    for bad in ["QUAD-3", "BAD-4", "FAST-5", "ENEMY-6", "TRUCK-7", "cut", "x"] {
+        assert!(
+            !assets.contains(&Value::from(bad)),
+            "{bad} stored: {assets:?} ({line})"
+        );
+    }
+    // Moving on the same connection updates the stored position.
+    c.write_all(cot("UAV-1", "a-f-A-M-F-Q", 35.11, 35.89, "1210", 270.0, 45.0).as_bytes())
+        .unwrap();
+    stored(&s, &token, "UAV-1", 35.11, 35.89);
+}
+
+#[test]
+fn a_refused_token_stops_the_bridge_with_a_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = start(tmp.path());
+    let (mut bridge, addr) = Bridge::spawn(
+        tmp.path(),
+        &s,
+        "dcf_0000000000000000000000000000000000000000000000000000000000000000",
+        &["cot", "--listen", "127.0.0.1:0"],
+    );
+    let mut c = TcpStream::connect(addr.unwrap()).unwrap();
+    c.write_all(cot("UAV-1", "a-f-A-M-F-Q", 35.1, 35.9, "1200", 270.0, 45.0).as_bytes())
+        .unwrap();
+    let st = eventually("the bridge to stop", || bridge.child.try_wait().unwrap());
+    assert!(!st.success());
+    bridge.status_with(&["refused the token (401)"]);
+}
+
+#[test]
+fn reports_wait_for_a_service_that_is_away_and_go_in_when_it_is_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let token = party(tmp.path(), "LATE");
+    // A port with nothing on it yet: the service starts there later.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let (mut bridge, addr) = Bridge::spawn_to(tmp.path(), &base, &token, &["cot", "--listen", "127.0.0.1:0"]);
+    let mut c = TcpStream::connect(addr.unwrap()).unwrap();
+    c.write_all(cot("UAV-1", "a-f-A-M-F-Q", 35.1, 35.9, "1200", 270.0, 45.0).as_bytes())
+        .unwrap();
+    bridge.status_with(&["service did not take 1 reports (unreachable"]);
+    let cfg = support::write_config(
+        tmp.path(),
+        "coast_s = 30.0\ndrop_s = 60.0\nscan_period_ms = 100\n",
+    );
+    let mut serve = bin();
+    serve
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(tmp.path().join("data"))
+        .arg("--config")
+        .arg(&cfg);
+    let s = Server::spawn(serve, "main", tmp.path(), Duration::from_secs(20));
+    // The batch the service did not acknowledge is tried again with backoff, and goes in.
+    let t = stored(&s, &token, "UAV-1", 35.1, 35.9);
+    assert_eq!(t["class"], "uas_large");
+    bridge.status_with(&["1 reports, 1 posted"]);
+}
