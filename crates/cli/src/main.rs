@@ -1,5 +1,6 @@
 //! The `deconflict` command-line tool.
 
+mod bands;
 mod bench;
 mod bench_attack;
 mod bench_cluster;
@@ -38,6 +39,8 @@ enum Command {
     Detect(detect::DetectArgs),
     /// Run a recorded or scripted file through time; write its conflict episodes.
     Replay(replay::ReplayArgs),
+    /// DAIDALUS-style bands and resolution for the ownship of a .daa file, one JSON line per step.
+    Bands(bands::BandsArgs),
     /// Measure the detector on synthetic traffic against brute force.
     Bench(bench::BenchArgs),
     /// Print the built-in separation table (TOML), a starting point for --table.
@@ -67,6 +70,7 @@ fn main() {
         Command::Demo(a) => demo::run(a),
         Command::Detect(a) => detect::run(a),
         Command::Replay(a) => replay::run(a).map(|_| ()),
+        Command::Bands(a) => bands::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Serve(a) => service::serve(a),
         Command::Party(c) => service::party(c),

@@ -1,0 +1,403 @@
+//! Trial trajectories of the ownship and their conflicts with the traffic.
+//!
+//! Each intruder is seen in the plane tangent to the sphere at the pair's midpoint, exactly as
+//! [`crate::cpa::relative`] sees it (so the current trajectory grades as the alerting does). The
+//! ownship's manoeuvres are built in its own east/north axes and carried into that plane by a
+//! 2×2 matrix (the two frames differ by a rotation of a fraction of a milliradian).
+//!
+//! A trajectory is a list of straight [`Segment`]s, the last one flown to the lookahead.
+//! Instantaneous manoeuvres are one segment. Kinematic ones fly the manoeuvre as chords of
+//! at most [`CHORD_S`] seconds whose ends lie exactly on the manoeuvre (an arc of the turn
+//! rate, a parabola of the acceleration), then straight: a turn of 3°/s at 250 kt leaves the
+//! arc by under a metre between chord ends. Each segment's loss interval is solved in closed
+//! form ([`crate::wellclear::loss_interval`]), with the chord's velocity standing for the
+//! (turning) velocity in modified tau: the approximation of the kinematic bands.
+
+use super::config::{BandsConfig, Mode};
+use crate::cpa::{Relative, VREL2_EPS};
+use crate::geodesy::{cross, dot, east_north, scale, sub, EARTH_RADIUS_M, FPM_TO_MPS, FT_TO_M, KT_TO_MPS};
+use crate::level::AlertLevel;
+use crate::track::TrackReport;
+use crate::wellclear::alerting::TIME_ROUNDING_S;
+use crate::wellclear::{loss_interval, WcvThresholds};
+
+/// Longest chord of a kinematic manoeuvre, seconds.
+pub const CHORD_S: f64 = 1.0;
+
+/// The ownship's current state in its own east/north axes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Own {
+    /// Track, degrees.
+    pub track_deg: f64,
+    /// Ground speed, m/s.
+    pub gs_mps: f64,
+    /// Vertical speed, m/s.
+    pub vs_mps: f64,
+    /// Altitude, metres.
+    pub alt_m: f64,
+}
+
+impl Own {
+    /// From a report.
+    pub fn of(r: &TrackReport) -> Own {
+        Own {
+            track_deg: r.track_deg,
+            gs_mps: r.gs_mps,
+            vs_mps: r.vs_mps,
+            alt_m: r.alt_m,
+        }
+    }
+}
+
+/// One intruder relative to the ownship's current position, in the pair's plane.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Intruder {
+    d: [f64; 2],
+    v: [f64; 2],
+    dalt: f64,
+    vs: f64,
+    /// ownship east/north components → plane components
+    m: [[f64; 2]; 2],
+}
+
+/// The intruders of `traffic` as seen from `own` (those more than 120° of arc away, which
+/// [`crate::cpa::relative`] also drops, and those with the ownship's name are left out).
+pub fn intruders(own: &TrackReport, traffic: &[&TrackReport]) -> Vec<Intruder> {
+    let o = own.state();
+    let (e, n) = east_north(own.lat, own.lng);
+    let mut out = Vec::with_capacity(traffic.len());
+    for t in traffic {
+        if t.asset == own.asset {
+            continue;
+        }
+        let s = t.state();
+        let sum = [o.n[0] + s.n[0], o.n[1] + s.n[1], o.n[2] + s.n[2]];
+        let s2 = dot(sum, sum);
+        if s2 < 1.0 {
+            continue;
+        }
+        let mid = scale(sum, 1.0 / s2.sqrt());
+        let ep = sub(e, scale(mid, dot(e, mid)));
+        let ep = scale(ep, 1.0 / dot(ep, ep).sqrt());
+        let np = cross(mid, ep);
+        let d3 = scale(sub(s.n, o.n), EARTH_RADIUS_M);
+        out.push(Intruder {
+            d: [dot(d3, ep), dot(d3, np)],
+            v: [dot(s.v, ep), dot(s.v, np)],
+            dalt: s.alt_m - o.alt_m,
+            vs: s.vs_mps,
+            m: [[dot(e, ep), dot(n, ep)], [dot(e, np), dot(n, np)]],
+        });
+    }
+    out
+}
+
+/// A straight piece of the ownship's trajectory from `t0`: its offset from the current
+/// position (east/north metres), velocity (east/north m/s), altitude offset and vertical
+/// speed at `t0`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Segment {
+    /// Start, seconds from now.
+    pub t0: f64,
+    /// Horizontal offset at `t0`, east/north metres.
+    pub p: [f64; 2],
+    /// Ground velocity, east/north m/s.
+    pub w: [f64; 2],
+    /// Altitude offset at `t0`, metres.
+    pub z: f64,
+    /// Vertical speed, m/s.
+    pub vz: f64,
+}
+
+/// A trial trajectory: segments in time order, the first at 0, the last flown to the end.
+pub type Trajectory = Vec<Segment>;
+
+fn en(track_deg: f64, gs: f64) -> [f64; 2] {
+    let (s, c) = track_deg.to_radians().sin_cos();
+    [gs * s, gs * c]
+}
+
+impl Intruder {
+    /// The relative geometry `t0` seconds ahead against a segment.
+    #[inline]
+    pub fn relative(&self, s: &Segment) -> Relative {
+        let m = &self.m;
+        let mp = [
+            m[0][0] * s.p[0] + m[0][1] * s.p[1],
+            m[1][0] * s.p[0] + m[1][1] * s.p[1],
+        ];
+        let mw = [
+            m[0][0] * s.w[0] + m[0][1] * s.w[1],
+            m[1][0] * s.w[0] + m[1][1] * s.w[1],
+        ];
+        let d = [
+            self.d[0] + self.v[0] * s.t0 - mp[0],
+            self.d[1] + self.v[1] * s.t0 - mp[1],
+            0.0,
+        ];
+        let v = [self.v[0] - mw[0], self.v[1] - mw[1], 0.0];
+        let vrel2 = dot(v, v);
+        Relative {
+            d,
+            v,
+            dist2: dot(d, d),
+            vrel2: if vrel2 <= VREL2_EPS { 0.0 } else { vrel2 },
+            dalt: self.dalt + self.vs * s.t0 - s.z,
+            dvs: self.vs - s.vz,
+        }
+    }
+}
+
+/// Loss intervals of `thr` along `traj` against `intr`, clipped to `[0, end_s]`, in global
+/// seconds; calls `f(tin, tout)` for each non-degenerate one until it returns `true`; returns
+/// whether it did.
+pub fn any_loss(
+    traj: &[Segment],
+    intr: &Intruder,
+    thr: &WcvThresholds,
+    end_s: f64,
+    mut f: impl FnMut(f64, f64) -> bool,
+) -> bool {
+    for (i, s) in traj.iter().enumerate() {
+        if s.t0 >= end_s {
+            break;
+        }
+        let t1 = traj.get(i + 1).map_or(end_s, |n| n.t0.min(end_s));
+        if let Some(li) = loss_interval(&intr.relative(s), thr, t1 - s.t0) {
+            if li.tin_s < li.tout_s && f(s.t0 + li.tin_s, s.t0 + li.tout_s) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The time horizon of each level's bands against each intruder (DAIDALUS's "conflict bands
+/// aircraft"): an intruder whose current trajectory already raises a level (its volume entered
+/// before the level's alerting time) is avoided over the whole lookahead at that level, so
+/// that leaving the band resolves the conflict for good; any other intruder only over the
+/// alerting time, as the alerting grades it. `current` is the ownship's current trajectory.
+pub fn horizons(current: &[Segment], intruders: &[Intruder], cfg: &BandsConfig) -> Vec<[f64; 3]> {
+    let p = &cfg.profile;
+    intruders
+        .iter()
+        .map(|i| {
+            let mut h = [0.0; 3];
+            for (k, lt) in p.levels.iter().enumerate() {
+                let limit = lt.alerting_time_s - TIME_ROUNDING_S;
+                let now = any_loss(current, i, &lt.wcv, p.lookahead_s, |tin, _| tin < limit);
+                h[k] = if now {
+                    p.lookahead_s
+                } else {
+                    lt.alerting_time_s.min(p.lookahead_s)
+                };
+            }
+            h
+        })
+        .collect()
+}
+
+/// The alert level `traj` leads to: the highest level whose volume is entered, against any
+/// intruder, before that intruder's horizon for the level ([`horizons`]).
+pub fn level(
+    traj: &[Segment],
+    intruders: &[Intruder],
+    horizons: &[[f64; 3]],
+    cfg: &BandsConfig,
+) -> AlertLevel {
+    let p = &cfg.profile;
+    for (k, lt) in p.levels.iter().enumerate().rev() {
+        let hit = intruders.iter().zip(horizons).any(|(i, h)| {
+            let limit = h[k] - TIME_ROUNDING_S;
+            any_loss(traj, i, &lt.wcv, h[k], |tin, _| tin < limit)
+        });
+        if hit {
+            return lt.level;
+        }
+    }
+    AlertLevel::None
+}
+
+/// The dimensions a band is computed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dim {
+    /// Track, degrees.
+    Track,
+    /// Ground speed, knots.
+    Gs,
+    /// Vertical speed, feet per minute.
+    Vs,
+    /// Altitude, feet.
+    Alt,
+}
+
+/// Chords from 0 to `tm` of a manoeuvre whose offset, altitude offset and velocity at time `t`
+/// are `at(t)`, then the straight flight from `tm` with velocity `end`.
+fn chords(tm: f64, at: impl Fn(f64) -> ([f64; 2], f64), end: ([f64; 2], f64)) -> Trajectory {
+    let mut out = Vec::new();
+    let mut t = 0.0;
+    let (mut p, mut z) = at(0.0);
+    while t < tm - 1e-9 {
+        let t1 = (t + CHORD_S).min(tm);
+        let (p1, z1) = at(t1);
+        let dt = t1 - t;
+        out.push(Segment {
+            t0: t,
+            p,
+            w: [(p1[0] - p[0]) / dt, (p1[1] - p[1]) / dt],
+            z,
+            vz: (z1 - z) / dt,
+        });
+        t = t1;
+        p = p1;
+        z = z1;
+    }
+    out.push(Segment {
+        t0: t,
+        p,
+        w: end.0,
+        z,
+        vz: end.1,
+    });
+    out
+}
+
+/// The trajectory to a trial `value` of `dim` (track degrees with `turn` the signed change in
+/// degrees, positive to the right; knots; fpm; feet).
+pub fn trial(own: &Own, dim: Dim, value: f64, turn: f64, mode: Mode, cfg: &BandsConfig) -> Trajectory {
+    let w0 = en(own.track_deg, own.gs_mps);
+    let straight = |w: [f64; 2], z: f64, vz: f64| {
+        vec![Segment {
+            t0: 0.0,
+            p: [0.0, 0.0],
+            w,
+            z,
+            vz,
+        }]
+    };
+    match (dim, mode) {
+        (Dim::Track, Mode::Instantaneous) => straight(en(value, own.gs_mps), 0.0, own.vs_mps),
+        (Dim::Gs, Mode::Instantaneous) => straight(en(own.track_deg, value * KT_TO_MPS), 0.0, own.vs_mps),
+        (Dim::Vs, Mode::Instantaneous) => straight(w0, 0.0, value * FPM_TO_MPS),
+        (Dim::Alt, Mode::Instantaneous) => straight(w0, value * FT_TO_M - own.alt_m, 0.0),
+        (Dim::Track, Mode::Kinematic) => {
+            let omega = cfg.turn_rate_dps.to_radians() * turn.signum();
+            let tm = turn.abs() / cfg.turn_rate_dps;
+            let psi0 = own.track_deg.to_radians();
+            let gs = own.gs_mps;
+            let vs = own.vs_mps;
+            chords(
+                tm,
+                |t| {
+                    if omega == 0.0 {
+                        return ([0.0, 0.0], vs * t);
+                    }
+                    let psi = psi0 + omega * t;
+                    let k = gs / omega;
+                    (
+                        [k * (psi0.cos() - psi.cos()), k * (psi.sin() - psi0.sin())],
+                        vs * t,
+                    )
+                },
+                (en(value, gs), vs),
+            )
+        }
+        (Dim::Gs, Mode::Kinematic) => {
+            let target = value * KT_TO_MPS;
+            let a = cfg.horizontal_accel_mps2 * (target - own.gs_mps).signum();
+            let tm = if a == 0.0 { 0.0 } else { (target - own.gs_mps) / a };
+            let u = en(own.track_deg, 1.0);
+            let (gs0, vs) = (own.gs_mps, own.vs_mps);
+            chords(
+                tm,
+                |t| {
+                    let s = gs0 * t + 0.5 * a * t * t;
+                    ([u[0] * s, u[1] * s], vs * t)
+                },
+                (en(own.track_deg, target), vs),
+            )
+        }
+        (Dim::Vs, Mode::Kinematic) => {
+            let target = value * FPM_TO_MPS;
+            let a = cfg.vertical_accel_mps2 * (target - own.vs_mps).signum();
+            let tm = if a == 0.0 { 0.0 } else { (target - own.vs_mps) / a };
+            let vs0 = own.vs_mps;
+            chords(
+                tm,
+                |t| ([w0[0] * t, w0[1] * t], vs0 * t + 0.5 * a * t * t),
+                (w0, target),
+            )
+        }
+        (Dim::Alt, Mode::Kinematic) => {
+            let (tm, samples) = level_off(
+                value * FT_TO_M - own.alt_m,
+                own.vs_mps,
+                cfg.vertical_rate_fpm * FPM_TO_MPS,
+                cfg.vertical_accel_mps2,
+                cfg.profile.lookahead_s,
+            );
+            let target = value * FT_TO_M - own.alt_m;
+            chords(
+                tm,
+                |t| {
+                    let z = sample(&samples, t).unwrap_or(target);
+                    ([w0[0] * t, w0[1] * t], z)
+                },
+                (w0, 0.0),
+            )
+        }
+    }
+}
+
+/// Integration step of [`level_off`], seconds.
+const LEVEL_OFF_DT: f64 = 0.05;
+
+/// The altitude offset (and vertical speed) of a climb or descent by `dz` metres from
+/// vertical speed `vs0`: accelerate by `accel` towards the vertical `rate`, hold it, and
+/// brake so as to level off at `dz` (the profile DAIDALUS's altitude bands fly). Returns the
+/// time it levels off (at most `horizon`) and the offset and vertical speed every
+/// [`LEVEL_OFF_DT`] seconds up to it.
+pub fn level_off(dz: f64, vs0: f64, rate: f64, accel: f64, horizon: f64) -> (f64, Vec<(f64, f64)>) {
+    let mut z = 0.0;
+    let mut v = vs0;
+    let mut t = 0.0;
+    let mut out = vec![(z, v)];
+    let dv = accel * LEVEL_OFF_DT;
+    while t < horizon {
+        let e = dz - z;
+        if e.abs() < 0.01 && v.abs() <= dv {
+            break;
+        }
+        let want = e.signum() * rate.min((2.0 * accel * e.abs()).sqrt());
+        let v1 = if want > v {
+            (v + dv).min(want)
+        } else {
+            (v - dv).max(want)
+        };
+        z += 0.5 * (v + v1) * LEVEL_OFF_DT;
+        v = v1;
+        t += LEVEL_OFF_DT;
+        out.push((z, v));
+    }
+    if t < horizon {
+        if let Some(last) = out.last_mut() {
+            *last = (dz, 0.0);
+        }
+    }
+    (t.min(horizon), out)
+}
+
+/// The offset at `t` from [`level_off`]'s samples (linear between them); `None` past them.
+fn sample(s: &[(f64, f64)], t: f64) -> Option<f64> {
+    let x = t / LEVEL_OFF_DT;
+    let i = x.floor() as usize;
+    if i + 1 >= s.len() {
+        return if i < s.len() && (x - i as f64) < 1e-9 {
+            Some(s[i].0)
+        } else {
+            None
+        };
+    }
+    let f = x - i as f64;
+    Some(s[i].0 + (s[i + 1].0 - s[i].0) * f)
+}
