@@ -17,10 +17,11 @@ fi
 mkdir -p target/browser
 DATA="$(mktemp -d)"
 LOG="$DATA/demo.log"
-# Kept serving after the scenario (no --exit) while the pages look at it; stopped below.
+# Kept serving after the scenario (no --exit) while the pages look at it; stopped by the trap
+# with SIGTERM (a background job of a script ignores SIGINT).
 "$BIN" demo --listen 127.0.0.1:0 --speed 10 --data-dir "$DATA" --play-s 120 >"$LOG" 2>&1 &
 DEMO=$!
-trap 'kill -INT $DEMO 2>/dev/null || true; wait $DEMO 2>/dev/null || true; rm -rf "$DATA"' EXIT
+trap 'kill $DEMO 2>/dev/null || true; wait $DEMO 2>/dev/null || true; rm -rf "$DATA"' EXIT
 URL=""
 for _ in $(seq 1 150); do
   URL="$(grep -o 'the service is up at http://[0-9.:]*' "$LOG" | awk '{print $NF}' || true)"
