@@ -88,7 +88,16 @@ fn banner(base: &str, dir: &Path, temporary: bool, speed: f64, scenario: &Path) 
             dir.join("tokens").join(format!("{}.token", p.name)).display()
         );
     }
-    println!("  (the web map of issue 13 is not in this build yet) meanwhile, as COAL:");
+    println!("  the map: open {base}/ and sign in with the party's token (paste the file's contents;");
+    println!("  it stays in that browser tab only). Each party's map:");
+    for p in PARTIES {
+        println!(
+            "    {:<8} {base}/   token: {}",
+            p.name,
+            dir.join("tokens").join(format!("{}.token", p.name)).display()
+        );
+    }
+    println!("  or from a terminal, as COAL:");
     println!(
         "    curl -N -H \"Authorization: Bearer $(cat {}/tokens/COAL.token)\" {base}/v1/stream",
         dir.display()

@@ -5,9 +5,10 @@
 //! * [`alerts`] and [`stream`]: the caller's alerts, paged and live (SSE);
 //! * [`audit`]: the audit entries about the caller, checkpoints, the public key;
 //! * [`filings`]: operational intents and constraints; [`geojson`]: the same as GeoJSON;
-//! * [`messages`]: the hotline (send, the mailbox, acknowledge).
+//! * [`messages`]: the hotline (send, the mailbox, acknowledge);
+//! * [`web`]: the web map at `/` and its built-in assets (no token, not in the OpenAPI document).
 //!
-//! Every route but `/healthz`, `/metrics` and `/openapi.json` needs a bearer token; every read
+//! Every route but `/`, `/assets/…`, `/healthz`, `/metrics` and `/openapi.json` needs a bearer token; every read
 //! is scoped to the caller's party (the store takes the party on every query, and the engine's
 //! views filter by it).
 
@@ -20,6 +21,7 @@ pub mod messages;
 pub mod schemas;
 pub mod stream;
 pub mod tracks;
+pub mod web;
 
 use crate::http::{header_limits, json_errors, ApiError, ErrorBody};
 use crate::state::AppState;
@@ -41,6 +43,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(filings::routes())
         .merge(geojson::routes())
         .merge(messages::routes())
+        .merge(web::routes())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route", None) })
         // Every other error answer (a 405's empty body, an extractor's text) in the one shape.
         .layer(axum::middleware::map_response(json_errors))

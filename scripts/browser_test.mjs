@@ -1,0 +1,116 @@
+// The browser test (scripts/browser_test.sh runs it): COAL's and RUS's maps side by side
+// against `deconflict demo`, in Debian's Chromium through playwright-core.
+// Usage: node scripts/browser_test.mjs URL TOKENS_DIR SHOTS_DIR
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const require = createRequire(new URL('./browser/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+const [url, tokens, shots] = process.argv.slice(2);
+let passed = 0;
+const problems = [];
+const step = (what) => {
+  passed += 1;
+  console.log(`ok ${passed} - ${what}`);
+};
+
+async function signIn(browser, party) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`${party} console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`${party} page error: ${e.message}`));
+  page.on('request', (r) => {
+    if (!r.url().startsWith(url)) problems.push(`${party} fetched from outside: ${r.url()}`);
+  });
+  await page.goto(`${url}/`);
+  await page.fill('#token', readFileSync(join(tokens, `${party}.token`), 'utf8').trim());
+  await page.click('#signin-form button');
+  await page.waitForFunction(() => window.deconflictMap && window.deconflictMap.signedIn, null, { timeout: 10000 });
+  if (page.url().includes('token') || page.url() !== `${url}/`) throw new Error(`${party}: the URL changed: ${page.url()}`);
+  await page.waitForFunction(() => window.deconflictMap.connection.startsWith('live'), null, { timeout: 10000 });
+  return page;
+}
+
+const counts = (page) => page.evaluate(() => window.deconflictMap.counts);
+const conflictsShown = (page) =>
+  page.evaluate(() => [...document.querySelectorAll('#alerts li button.to-other-side')].map((b) => b.dataset.conflict));
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox'],
+});
+try {
+  const coal = await signIn(browser, 'COAL');
+  const rus = await signIn(browser, 'RUS');
+  step('COAL and RUS signed in with their tokens (the URL carries no token), both streams live');
+
+  await coal.waitForFunction(() => window.deconflictMap.counts.ownDrawn > 0, null, { timeout: 30000 });
+  const c0 = await counts(coal);
+  await coal.screenshot({ path: join(shots, 'coal-own-tracks.png') });
+  step(`COAL's own tracks are drawn (${c0.ownDrawn}), ${c0.filings} filings on the map`);
+
+  // The scripted conflict: one both sides were told (the same id on both streams).
+  let shared = null;
+  const until = Date.now() + 100000;
+  while (!shared && Date.now() < until) {
+    const [a, b] = [await conflictsShown(coal), await conflictsShown(rus)];
+    shared = a.find((id) => b.includes(id)) || null;
+    if (!shared) await coal.waitForTimeout(500);
+  }
+  if (!shared) throw new Error('no conflict shown to both COAL and RUS');
+  await coal.waitForFunction(() => window.deconflictMap.counts.alertsDrawn > 0, null, { timeout: 10000 });
+  const c1 = await counts(coal);
+  await coal.screenshot({ path: join(shots, 'coal-alert.png') });
+  step(`COAL sees the conflict ${shared} as an alert on the map (${c1.alertsDrawn} drawn, ${c1.intrudersDrawn} intruders)`);
+
+  const text = `Browser test ${Date.now()}: your aircraft in ${shared}, please climb.`;
+  await coal.click(`#alerts li button.to-other-side[data-conflict="${shared}"]`);
+  const prefilled = await coal.evaluate(() => {
+    const f = document.querySelector('#send').elements;
+    return [f.to_kind.value, f.to.value, f.kind.value];
+  });
+  if (prefilled[0] !== 'conflict' || prefilled[1] !== shared) throw new Error(`not pre-filled: ${prefilled}`);
+  await coal.fill('#send textarea[name=text]', text);
+  await coal.click('#send button[type=submit]');
+  await coal.waitForFunction(() => document.querySelector('#send-status').textContent.startsWith('sent m-'), null, { timeout: 10000 });
+  step('COAL sent a request to "the other side of this conflict" from the alert');
+
+  const inRus = rus.locator('#inbox li.msg', { hasText: text });
+  await inRus.waitFor({ timeout: 20000 });
+  const from = await inRus.locator('.head').textContent();
+  await rus.screenshot({ path: join(shots, 'rus-request.png') });
+  step(`RUS's page shows it (${from.trim()})`);
+  await inRus.locator('button.ack').click();
+  await rus.locator('#inbox li.msg.acked', { hasText: text }).waitFor({ timeout: 10000 });
+  step('RUS acknowledged it');
+
+  await coal.locator('#sent li.msg', { hasText: text }).locator('.recipient.acked').waitFor({ timeout: 20000 });
+  await coal.screenshot({ path: join(shots, 'coal-acknowledged.png') });
+  step("COAL's page shows the acknowledgement");
+
+  await coal.evaluate(() => window.deconflictMap.injectSynthetic(10000));
+  const fr = await coal.evaluate(() => window.deconflictMap.measure(3000));
+  const drawn = (await counts(coal)).syntheticDrawn;
+  await coal.screenshot({ path: join(shots, 'coal-10000-tracks.png') });
+  if (drawn !== 10000) throw new Error(`drew ${drawn} synthetic tracks`);
+  console.log(
+    `frame rate with 10,000 tracks: ${fr.fps.toFixed(1)} frames/s over ${fr.seconds.toFixed(1)} s (${fr.frames} frames; ${fr.drawMsMean.toFixed(1)} ms to draw one)`,
+  );
+  step('10,000 synthetic tracks drawn by the renderer');
+
+  if (problems.length) throw new Error(problems.join('\n'));
+  step('no console error, no CSP violation, nothing fetched from outside');
+  console.log(`browser: ${passed} passed, 0 failed`);
+} catch (e) {
+  console.log(`not ok - ${e.message}`);
+  if (problems.length) console.log(problems.join('\n'));
+  console.log(`browser: ${passed} passed, 1 failed`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
