@@ -176,7 +176,13 @@ fn metrics_answer_only_to_the_operators_token() {
             None,
         );
         let t = v.as_str().unwrap().to_string();
-        t.contains("deconflict_scans_total").then_some(t)
+        // A counter is there from the start (at 0): wait for a scan to be counted.
+        let scanned = t
+            .lines()
+            .find_map(|l| l.strip_prefix("deconflict_scan_seconds_count "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .is_some_and(|n| n >= 1.0);
+        scanned.then_some(t)
     });
     let value = |name: &str| -> f64 {
         text.lines()
