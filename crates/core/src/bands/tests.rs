@@ -220,9 +220,22 @@ proptest! {
             let lvl = raw(&o, &traffic);
             prop_assert!(lvl < AlertLevel::Corrective, "resolution {x} flown is {lvl:?}");
         }
-        // and the resolution is there exactly when the current value is in a conflict band
+        // and a track resolution is there exactly when the current track is in a conflict
+        // band; flying on in conflict, the current track is in a conflict band, or in a
+        // recovery band when well clear is already lost and holding the track recovers
+        // (the current track is a grid value: on the edge of two bands, it is in the free one)
+        let trk = own.track_deg.rem_euclid(360.0);
+        let holding: Vec<BandLevel> = b
+            .track_deg
+            .iter()
+            .filter(|b| b.lo - 1e-6 <= trk && trk <= b.hi + 1e-6)
+            .map(|b| b.level)
+            .collect();
+        let free_now = holding.iter().any(|l| l.is_free());
+        prop_assert_eq!(r.preferred_track.is_some(), !free_now && b.track_deg.iter().any(|b| b.level.is_free()));
         let now = raw(&own, &traffic);
-        let conflict = cfg.region_of(now) >= Corrective;
-        prop_assert_eq!(conflict, r.preferred_track.is_some() || b.track_deg.iter().all(|b| !b.level.is_free()));
+        if cfg.region_of(now) >= Corrective {
+            prop_assert!(!free_now || holding.contains(&BandLevel::Recovery), "flying on is {now:?}, its track bands {holding:?}");
+        }
     }
 }
