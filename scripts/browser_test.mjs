@@ -68,6 +68,15 @@ try {
   await coal.screenshot({ path: join(shots, 'coal-alert.png') });
   step(`COAL sees the conflict ${shared} as an alert on the map (${c1.alertsDrawn} drawn, ${c1.intrudersDrawn} intruders)`);
 
+  // Each side is shown advice for its own aircraft in that conflict's alert.
+  const adviceOf = (page) => page.evaluate((id) => [...document.querySelectorAll('#alerts li')]
+    .filter((li) => li.querySelector(`button.to-other-side[data-conflict="${id}"]`))
+    .map((li) => li.querySelector('span.advice')?.textContent || '')
+    .find((t) => t.startsWith('advice: ')) || null, shared);
+  const [adviceCoal, adviceRus] = [await adviceOf(coal), await adviceOf(rus)];
+  if (!adviceCoal || !adviceRus) throw new Error(`advice missing: COAL ${adviceCoal}, RUS ${adviceRus}`);
+  step(`each side sees advice for its own aircraft: COAL "${adviceCoal}", RUS "${adviceRus}"`);
+
   const text = `Browser test ${Date.now()}: your aircraft in ${shared}, please climb.`;
   await coal.click(`#alerts li button.to-other-side[data-conflict="${shared}"]`);
   const prefilled = await coal.evaluate(() => {

@@ -1,7 +1,7 @@
 // The page: sign-in (the token kept in sessionStorage, never in the URL), the live picture
 // (GET /v1/tracks each second, the filings' GeoJSON every 10 s) and the party's stream
 // (alerts, strategic conflicts, hotline news), drawn by map.js; the hotline panel; replay.
-import { MapView, rewind } from './map.js';
+import { MapView, adviceText, rewind } from './map.js';
 import { runStream } from './stream.js';
 import { Hotline } from './hotline.js';
 import { Replay, parseLines } from './replay.js';
@@ -177,7 +177,7 @@ function renderAlerts() {
     li.append(document.createTextNode(`${a.time || ''} ${what}`));
     if (a.intruder) li.append(document.createElement('br'), document.createTextNode(
       `intruder ${a.intruder.class} ${Math.round(a.intruder.alt_m)} m, ${Math.round(a.intruder.gs_mps)} m/s, ${Math.round(a.intruder.track_deg)}°${a.intruder.stale ? ' (stale)' : ''}; tcpa ${a.tcpa_s ?? '?'} s, dcpa ${a.dcpa_m ?? '?'} m`));
-    if (a.advice) li.append(document.createElement('br'), document.createTextNode(`advice: ${JSON.stringify(a.advice)}`));
+    if (a.advice) li.append(document.createElement('br'), Object.assign(document.createElement('span'), { className: 'advice', textContent: `advice: ${adviceText(a.advice)}` }));
     if (a.conflict_id && kind !== 'cleared') {
       const b = document.createElement('button');
       b.type = 'button';

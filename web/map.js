@@ -13,6 +13,29 @@ const STALE = '#9aa0a6';
 
 // d3-geo reads a ring's winding on the sphere: an RFC 7946 (counter-clockwise) polygon would
 // be taken as the whole globe outside it. Any polygon larger than a hemisphere is reversed.
+// An alert's resolution advice for its own aircraft as one line: the preferred manoeuvre
+// first, then the other options (docs/api.md, "advice").
+export function adviceText(adv) {
+  if (!adv || typeof adv !== 'object') return '';
+  const r = (x) => Math.round(x * 10) / 10;
+  const said = {
+    turn_left: (p) => `turn left to ${r(p.track_deg)}°`,
+    turn_right: (p) => `turn right to ${r(p.track_deg)}°`,
+    speed_up: (p) => `speed up to ${r(p.gs_mps)} m/s`,
+    slow_down: (p) => `slow down to ${r(p.gs_mps)} m/s`,
+    vs_up: (p) => `vertical speed up to ${r(p.vs_mps)} m/s`,
+    vs_down: (p) => `vertical speed down to ${r(p.vs_mps)} m/s`,
+  };
+  const p = adv.preferred;
+  const head = p && said[p.manoeuvre] ? said[p.manoeuvre](p) : 'no manoeuvre needed now';
+  const opts = [
+    ['left', adv.track_left_deg, '°'], ['right', adv.track_right_deg, '°'],
+    ['gs+', adv.gs_up_mps, ' m/s'], ['gs−', adv.gs_down_mps, ' m/s'],
+    ['vs+', adv.vs_up_mps, ' m/s'], ['vs−', adv.vs_down_mps, ' m/s'],
+  ].filter(([, v]) => typeof v === 'number').map(([k, v, u]) => `${k} ${r(v)}${u}`);
+  return `${head}${opts.length ? ` (${opts.join(', ')})` : ''} [${adv.method || '?'}]`;
+}
+
 export function rewind(geo) {
   if (!geo) return geo;
   const g = geo.type === 'Feature' ? geo.geometry : geo;
@@ -319,8 +342,9 @@ export class MapView {
     return n;
   }
 
-  // DO-365 advice and bands, where an alert carries them (the service sends none yet): bands
-  // as coloured arcs of heading around the own aircraft, advice as a label.
+  // Advice and DO-365 bands, where an alert carries them (the service sends advice; bands are
+  // not on the wire yet): bands as coloured arcs of heading around the own aircraft, advice as
+  // a label.
   drawAdvice(c, a) {
     if (!a.own || (!a.advice && !a.bands)) return;
     const p = this.fast()(a.own);
@@ -338,7 +362,7 @@ export class MapView {
     if (a.advice) {
       c.fillStyle = '#000';
       c.font = 'bold 12px sans-serif';
-      const text = typeof a.advice === 'string' ? a.advice : JSON.stringify(a.advice);
+      const text = typeof a.advice === 'string' ? a.advice : adviceText(a.advice);
       c.fillText(text.slice(0, 80), p[0] + 8, p[1] + 30);
     }
   }

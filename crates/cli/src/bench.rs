@@ -62,6 +62,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
          single-threaded scan; machine has {cores} cores"
     );
     pair_costs(args.seed);
+    crate::bench_advice::advice_costs(10_000, args.seed)?;
     let mut medians = Vec::new();
     for &n in &args.tracks {
         let states = generate(&SynthParams::bench(n, args.seed));

@@ -2,6 +2,7 @@
 
 mod bands;
 mod bench;
+mod bench_advice;
 mod bench_attack;
 mod bench_cluster;
 mod bench_feeds;

@@ -28,6 +28,7 @@
 //! * [`wellclear`]: DO-365 alerting as DAIDALUS does it: the well-clear volume with modified
 //!   tau, its loss interval in closed form, alert levels and M-of-N hysteresis.
 
+pub mod advice;
 pub mod bands;
 pub mod class;
 pub mod cpa;

@@ -44,6 +44,9 @@ pub struct Config {
     /// At most this many alerts per party per scan, the most urgent; the rest are counted
     /// in one `alert_summary` (0: no limit).
     pub max_alerts_per_scan: usize,
+    /// At most this many conflicts get resolution advice per scan, shared equally between the
+    /// parties with alerts in it (0: no limit); the others' alerts go without.
+    pub max_advice_per_scan: usize,
     /// Alerts buffered per live stream; a client further behind is cut off.
     pub stream_buffer: usize,
     /// A signed checkpoint every this many audit entries.
@@ -95,6 +98,7 @@ impl Default for Config {
             scan_min_interval_ms: 20,
             own_conflicts: false,
             max_alerts_per_scan: 256,
+            max_advice_per_scan: 64,
             stream_buffer: 4096,
             checkpoint_every: 1000,
             party_checkpoint_s: 60.0,

@@ -4,7 +4,7 @@
 //! hotline messages re-sent and escalated.
 
 use crate::state::{unix_now, AppState};
-use crate::tactical::{coalesce, AlertEvent};
+use crate::tactical::{advise, coalesce, AlertEvent};
 use deconflict_store::{NewAlert, PartyId, StoredAlert};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +16,15 @@ pub async fn detect_once(state: &Arc<AppState>) -> Duration {
     let t = Instant::now();
     let events = state.engine().tick(now);
     let took = t.elapsed();
-    let (events, suppressed) = coalesce(events, state.config.max_alerts_per_scan);
+    let (mut events, suppressed) = coalesce(events, state.config.max_alerts_per_scan);
+    let table = state.engine().table().clone();
+    let advised = advise(&mut events, &table, state.config.max_advice_per_scan);
+    if advised.skipped > 0 {
+        tracing::debug!(
+            "{} events left without advice this scan (max_advice_per_scan)",
+            advised.skipped
+        );
+    }
     let mut alerts: Vec<NewAlert> = events.iter().map(to_alert).collect();
     alerts.extend(suppressed.iter().map(|s| NewAlert {
         party: s.party,

@@ -1,7 +1,7 @@
 //! A party's alerts: `GET /v1/alerts?after=SEQ`, oldest first, each about one of its own
 //! assets (the live stream is in [`super::stream`]).
 
-use super::schemas::Alert;
+use super::schemas::{Advice, Alert};
 use crate::http::query::{FromQuery, QueryParams, MAX_SEQ};
 use crate::http::{ApiError, Caller, ErrorBody, JsonQuery};
 use crate::state::AppState;
@@ -22,7 +22,7 @@ pub(crate) fn routes() -> Router<AppRef> {
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(paths(get_alerts))]
+#[openapi(paths(get_alerts), components(schemas(Advice)))]
 pub(crate) struct Doc;
 
 /// The largest page (`limit`).
@@ -67,8 +67,9 @@ pub(crate) fn alert_json(a: &StoredAlert) -> Value {
 
 /// Your alerts after a sequence number, oldest first. Each alert is about one of your assets:
 /// the conflict id, the event (`new`, `raised`, `lowered`, `cleared`, `degraded`), the level,
-/// the intruder's class and state vector, and `tin_s`/`tcpa_s`/`dcpa_m`. Never the intruder's
-/// id or callsign.
+/// the intruder's class and state vector, `tin_s`/`tcpa_s`/`dcpa_m`, and `advice` for your own
+/// aircraft (coordinated with the other side's, which you are never shown). Never the
+/// intruder's id or callsign.
 #[utoipa::path(get, path = "/v1/alerts", params(AfterQuery),
     responses((status = 200, body = Vec<Alert>, description = "your alerts, oldest first"),
               (status = 400, body = ErrorBody, description = "a malformed `after` or `limit` (named in `field`)"),

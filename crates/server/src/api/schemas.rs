@@ -192,7 +192,25 @@ schemas! {
     Alert => json!({"type": "object", "required": ["seq"], "properties": {
         "seq": {"type": "integer", "minimum": 1},
         "conflict_id": {"type": "string"},
-        "event": {"type": "string"}}});
+        "event": {"type": "string"},
+        "advice": reference("Advice")}});
+    /// Resolution advice for your own aircraft in an alert, coordinated with the other side's
+    /// (never shown to you). Each value is the nearest conflict-free one that way, `null` when
+    /// none is needed or none is free.
+    Advice => json!({"type": "object", "required": ["method", "preferred"], "properties": {
+        "method": {"type": "string", "enum": ["bands", "mvp"],
+                   "description": "bands: DO-365 instantaneous bands (pairs with a UAS); mvp: Modified Voltage Potential (manned pairs)"},
+        "track_left_deg": {"type": ["number", "null"]},
+        "track_right_deg": {"type": ["number", "null"]},
+        "gs_up_mps": {"type": ["number", "null"]},
+        "gs_down_mps": {"type": ["number", "null"]},
+        "vs_up_mps": {"type": ["number", "null"]},
+        "vs_down_mps": {"type": ["number", "null"]},
+        "preferred": {"type": ["object", "null"], "required": ["manoeuvre"], "properties": {
+            "manoeuvre": {"type": "string", "enum": ["turn_left", "turn_right", "speed_up", "slow_down", "vs_up", "vs_down"]},
+            "track_deg": {"type": "number"},
+            "gs_mps": {"type": "number"},
+            "vs_mps": {"type": "number"}}}}});
     /// The body of `POST /v1/messages`.
     MessageRequest => json!({"type": "object", "required": ["kind", "text"], "additionalProperties": false, "properties": {
         "to": {"oneOf": [

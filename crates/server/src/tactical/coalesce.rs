@@ -99,6 +99,7 @@ mod tests {
     use crate::tactical::views::StateVector;
 
     fn ev(party: PartyId, n: usize, kind: EventKind, level: AlertLevel) -> AlertEvent {
+        let here = deconflict_core::TrackState::new(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, Default::default());
         AlertEvent {
             party,
             conflict_id: format!("c-{n}"),
@@ -118,6 +119,7 @@ mod tests {
                     vs_mps: 0.0,
                 },
                 stale: false,
+                exact: here,
             },
             geometry: Geometry {
                 tin_s: 0.0,
@@ -128,6 +130,8 @@ mod tests {
                 hsep_m: 0.0,
                 vsep_m: 0.0,
             },
+            own_state: here,
+            advice: None,
         }
     }
 

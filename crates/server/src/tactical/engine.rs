@@ -224,6 +224,7 @@ impl Engine {
     fn event_for(&self, own: usize, other: usize, ch: &Change, now: f64) -> Option<AlertEvent> {
         let (o, x) = (self.slots[own].as_ref()?, self.slots[other].as_ref()?);
         let st = x.state.propagated((now - x.report.time).max(0.0));
+        let own_state = o.state.propagated((now - o.report.time).max(0.0));
         Some(AlertEvent {
             party: o.party,
             conflict_id: ch.id.to_string(),
@@ -234,8 +235,11 @@ impl Engine {
             intruder: Intruder {
                 state: StateVector::of(&st, now),
                 stale: x.coasting,
+                exact: st,
             },
             geometry: Geometry::from(ch.conflict),
+            own_state,
+            advice: None,
         })
     }
 
@@ -497,6 +501,11 @@ impl Engine {
                     .iter()
                     .any(|i| self.slots[**i].as_ref().is_some_and(|s| s.party == party))
         })
+    }
+
+    /// The separation table the engine scans with.
+    pub fn table(&self) -> &SeparationTable {
+        &self.table
     }
 
     /// Classes known to the engine (for metrics and docs).

@@ -3,7 +3,8 @@
 //! [`AlertEvent::to_body`] (in [`super::wire`]), applied where alerts are handed to the store.
 
 use super::views::StateVector;
-use deconflict_core::{AlertLevel, PairConflict, PartyId};
+use deconflict_core::advice::Advice;
+use deconflict_core::{AlertLevel, PairConflict, PartyId, TrackState};
 
 /// One change of a conflict, as told to one of its two sides.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +26,11 @@ pub struct AlertEvent {
     /// The pair's geometry at the scan that found the change (for a clearance or a degraded
     /// picture: at the last scan that found the conflict).
     pub geometry: Geometry,
+    /// The side's own aircraft at `time` (service-internal: the advice is computed from it).
+    pub own_state: TrackState,
+    /// Resolution advice for the side's own aircraft, coordinated with the other side's
+    /// ([`super::advise`]); `None` for a clearance, or when the scan's advice budget ran out.
+    pub advice: Option<Advice>,
 }
 
 /// The other aircraft of a conflict, as disclosed to one side: its state vector at the time of
@@ -35,6 +41,9 @@ pub struct Intruder {
     pub state: StateVector,
     /// No report for longer than the coasting time.
     pub stale: bool,
+    /// The exact state behind [`Intruder::state`] (service-internal, never on the wire: the
+    /// advice is computed from it).
+    pub exact: TrackState,
 }
 
 /// The geometry of a pair (from [`PairConflict`], without its level).

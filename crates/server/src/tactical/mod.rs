@@ -7,6 +7,8 @@
 //! durably and only then streams them.
 //! * [`coalesce`]: at most `max_alerts_per_scan` events per party per scan, the most urgent,
 //!   and a summary of the rest;
+//! * [`advise`]: coordinated resolution advice for each side's own aircraft, after
+//!   coalescing, within a per-scan budget shared fairly between parties;
 //! * [`engine`]: the scene, the scan, each pair's alert level (the core's shared hysteresis),
 //!   and the events of a tick;
 //! * [`events`]: the typed events ([`AlertEvent`], [`EventKind`]);
@@ -14,6 +16,7 @@
 //! * [`ids`]: node origins, which node speaks for a pair, and conflict ids ([`ConflictIds`]);
 //! * [`views`]: what a party may see (own tracks in full; of others, the state vector only).
 
+pub mod advise;
 pub mod coalesce;
 pub mod engine;
 pub mod events;
@@ -24,6 +27,7 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use advise::{advise, Advised};
 pub use coalesce::{coalesce, Suppressed};
 pub use engine::{Engine, Staleness};
 pub use events::{AlertEvent, ClearReason, EventKind, Geometry, Intruder};

@@ -5,9 +5,10 @@
 //! chain, which hashes the stored bytes): `conflict_id`, `event`, `level`, `level_name`,
 //! `time`, `own_asset`, `intruder` (the state vector and `stale`), the geometry (`tin_s`,
 //! `tout_s`, `tcpa_s`, `dcpa_m`, `los`, `hsep_m`, `vsep_m`; numbers to 1e-3, non-finite as
-//! `null`) and, for the kinds that have one, `reason`.
+//! `null`) and, for the kinds that have one, `reason`; `advice` when the event has one.
 
 use super::events::AlertEvent;
+use deconflict_core::advice::Advice;
 use deconflict_core::track::format_rfc3339;
 use serde_json::{json, Value};
 
@@ -18,6 +19,36 @@ fn num(x: f64) -> Value {
     } else {
         Value::Null
     }
+}
+
+/// The advice's wire form: every key present (`null` when no value that way), numbers to
+/// 1e-3, the preferred manoeuvre as `{"manoeuvre": …, "<its unit>": value}` or `null`.
+fn advice_body(a: &Advice) -> Value {
+    let opt = |x: Option<f64>| x.map_or(Value::Null, num);
+    let preferred = match a.preferred {
+        None => Value::Null,
+        Some(m) => {
+            let mut v = serde_json::to_value(m).unwrap_or(Value::Null);
+            if let Value::Object(o) = &mut v {
+                for (k, x) in o.iter_mut() {
+                    if k != "manoeuvre" {
+                        *x = x.as_f64().map_or(Value::Null, num);
+                    }
+                }
+            }
+            v
+        }
+    };
+    json!({
+        "method": a.method,
+        "track_left_deg": opt(a.track_left_deg),
+        "track_right_deg": opt(a.track_right_deg),
+        "gs_up_mps": opt(a.gs_up_mps),
+        "gs_down_mps": opt(a.gs_down_mps),
+        "vs_up_mps": opt(a.vs_up_mps),
+        "vs_down_mps": opt(a.vs_down_mps),
+        "preferred": preferred,
+    })
 }
 
 impl AlertEvent {
@@ -44,6 +75,9 @@ impl AlertEvent {
         body["vsep_m"] = num(g.vsep_m);
         if let Some(r) = self.kind.reason() {
             body["reason"] = json!(r);
+        }
+        if let Some(a) = &self.advice {
+            body["advice"] = advice_body(a);
         }
         body
     }

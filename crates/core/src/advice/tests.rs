@@ -1,0 +1,212 @@
+#![allow(clippy::unwrap_used)]
+//! The advice resolves what it says, the two sides' advices never work against each other, and
+//! the computation is the same from either side.
+
+use super::*;
+use crate::class::AssetClass;
+use crate::cpa::detect_pair;
+use crate::separation::SeparationTable;
+use crate::wellclear::{raw_level, Do365Profile};
+use crate::AlertLevel;
+use proptest::prelude::*;
+
+fn state(lat: f64, lng: f64, alt: f64, gs: f64, trk: f64, vs: f64, class: AssetClass) -> TrackState {
+    TrackState::new(lat, lng, alt, gs, trk, vs, class)
+}
+
+fn manned() -> SeparationStandard {
+    *SeparationTable::defaults().get(AssetClass::FixedWing, AssetClass::FixedWing)
+}
+
+fn drones() -> SeparationStandard {
+    *SeparationTable::defaults().get(AssetClass::UasLarge, AssetClass::UasLarge)
+}
+
+/// `s` flying the horizontal part of `a` (new track and ground speed).
+fn fly_horizontal(s: &TrackState, a: &Advice) -> TrackState {
+    let (lat, lng) = s.lat_lng();
+    let trk = a.track_left_deg.or(a.track_right_deg).unwrap_or(s.track_deg());
+    let gs = a.gs_up_mps.or(a.gs_down_mps).unwrap_or(s.ground_speed());
+    state(lat, lng, s.alt_m, gs, trk, s.vs_mps, s.class)
+}
+
+/// `s` flying the vertical part of `a`.
+fn fly_vertical(s: &TrackState, a: &Advice) -> TrackState {
+    TrackState {
+        vs_mps: a.vs_up_mps.or(a.vs_down_mps).unwrap_or(s.vs_mps),
+        ..*s
+    }
+}
+
+/// `s` flying manoeuvre `m`.
+fn fly(s: &TrackState, m: &Manoeuvre) -> TrackState {
+    let (lat, lng) = s.lat_lng();
+    let (mut trk, mut gs, mut vs) = (s.track_deg(), s.ground_speed(), s.vs_mps);
+    match *m {
+        Manoeuvre::TurnLeft { track_deg } | Manoeuvre::TurnRight { track_deg } => trk = track_deg,
+        Manoeuvre::SpeedUp { gs_mps } | Manoeuvre::SlowDown { gs_mps } => gs = gs_mps,
+        Manoeuvre::VsUp { vs_mps } | Manoeuvre::VsDown { vs_mps } => vs = vs_mps,
+    }
+    state(lat, lng, s.alt_m, gs, trk, vs, s.class)
+}
+
+#[test]
+fn manned_head_on_both_turn_right_and_separate_vertically_apart() {
+    let std = manned();
+    // head-on on one meridian, 20 NM apart, the northbound 300 ft below
+    let a = state(35.0, 36.0, 6000.0, 220.0, 0.0, 0.0, AssetClass::FixedWing);
+    let b = state(
+        35.0 + 20.0 * 1852.0 / 111_195.0,
+        36.0,
+        6091.44,
+        220.0,
+        180.0,
+        0.0,
+        AssetClass::FixedWing,
+    );
+    assert!(detect_pair(&a, &b, &std).is_some());
+    let (x, y) = coordinated(&a, &b, &std);
+    assert_eq!(x.method, Method::Mvp);
+    assert!(
+        x.track_right_deg.is_some() && y.track_right_deg.is_some(),
+        "{x:?} {y:?}"
+    );
+    assert!(
+        x.vs_down_mps.is_some() && y.vs_up_mps.is_some(),
+        "the lower descends: {x:?} {y:?}"
+    );
+    assert!(x.vs_down_mps.unwrap() < 0.0 && y.vs_up_mps.unwrap() > 0.0);
+    // either half on its own is not meant to be enough; both together are
+    assert!(detect_pair(&fly_horizontal(&a, &x), &fly_horizontal(&b, &y), &std).is_none());
+    assert!(detect_pair(&fly_vertical(&a, &x), &fly_vertical(&b, &y), &std).is_none());
+    assert!(x.preferred.is_some() && y.preferred.is_some());
+}
+
+#[test]
+fn no_conflict_no_advice() {
+    let std = manned();
+    let a = state(35.0, 36.0, 6000.0, 220.0, 0.0, 0.0, AssetClass::FixedWing);
+    let b = state(35.0, 37.0, 6000.0, 220.0, 90.0, 0.0, AssetClass::FixedWing);
+    let (x, y) = coordinated(&a, &b, &std);
+    assert_eq!((x, y), (Advice::none(Method::Mvp), Advice::none(Method::Mvp)));
+}
+
+#[test]
+fn drones_head_on_get_coordinated_bands_advice() {
+    let std = drones();
+    // 3 km apart head-on, co-altitude: a conflict DO-365 grades corrective or worse
+    let a = state(35.0, 36.0, 900.0, 40.0, 90.0, 0.0, AssetClass::UasLarge);
+    let b = state(
+        35.0,
+        36.0 + 3000.0 / 91_100.0,
+        900.0,
+        40.0,
+        270.0,
+        0.0,
+        AssetClass::UasLarge,
+    );
+    let (x, y) = coordinated(&a, &b, &std);
+    assert_eq!(x.method, Method::Bands);
+    let (px, py) = (x.preferred.unwrap(), y.preferred.unwrap());
+    let turns = |m: &Manoeuvre| matches!(m, Manoeuvre::TurnLeft { .. } | Manoeuvre::TurnRight { .. });
+    if turns(&px) && turns(&py) {
+        // dead ahead: no side to turn towards, so the tie goes to both turning right
+        assert!(matches!(px, Manoeuvre::TurnRight { .. }) && matches!(py, Manoeuvre::TurnRight { .. }));
+    }
+    // both flown together, the pair is no longer corrective
+    let (fa, fb) = (fly(&a, &px), fly(&b, &py));
+    assert!(level_of(&fa, &fb) < AlertLevel::Corrective, "{px:?} {py:?}");
+}
+
+fn level_of(a: &TrackState, b: &TrackState) -> AlertLevel {
+    let p = Do365Profile::do365a();
+    crate::cpa::relative(a.n, a.v, a.alt_m, a.vs_mps, b.n, b.v, b.alt_m, b.vs_mps)
+        .map(|r| raw_level(&r, &p, AlertLevel::None))
+        .unwrap_or(AlertLevel::None)
+}
+
+/// Two aircraft converging on a point `t` seconds ahead of `a`, `b` missing it by up to
+/// 0.02° and `dz` metres, each with a vertical speed up to `vs`: (a, b).
+fn pair(
+    class: AssetClass,
+    speeds: std::ops::Range<f64>,
+    dz: f64,
+    vs: f64,
+) -> impl Strategy<Value = (TrackState, TrackState)> {
+    (
+        (speeds.clone(), 0.0..360.0f64, -vs..vs),
+        (speeds, 0.0..360.0f64, -vs..vs),
+        (20.0..200.0f64, -0.02..0.02f64, -0.02..0.02f64, -dz..dz),
+    )
+        .prop_map(move |((gs, trk, v), (gs2, trk2, v2), (t, mlat, mlng, z))| {
+            let a = state(35.0, 36.0, 3000.0, gs, trk, v, class);
+            let (lat, lng) = a.propagated(t).lat_lng();
+            let at_meet = state(lat + mlat, lng + mlng, 3000.0 + z + v * t, gs2, trk2, v2, class);
+            (a, at_meet.propagated(-t))
+        })
+}
+
+fn swapped((x, y): (Advice, Advice)) -> (Advice, Advice) {
+    (y, x)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Both sides flying their MVP halves, horizontal or vertical, are in conflict no more,
+    /// whenever there was time to manoeuvre (separation not lost within 10 s).
+    #[test]
+    fn mvp_resolves_when_both_fly_it((a, b) in pair(AssetClass::FixedWing, 100.0..250.0, 600.0, 10.0)) {
+        let std = manned();
+        let c = detect_pair(&a, &b, &std);
+        prop_assume!(c.is_some_and(|c| c.tin_s >= 10.0));
+        let (x, y) = coordinated(&a, &b, &std);
+        let horizontal = |a: &Advice| a.track_left_deg.or(a.track_right_deg).or(a.gs_up_mps).or(a.gs_down_mps).is_some();
+        let vertical = |a: &Advice| a.vs_up_mps.or(a.vs_down_mps).is_some();
+        // a pair not closing horizontally (at its closest point now) has no horizontal push
+        prop_assert!(horizontal(&x) || vertical(&x), "no advice for {a:?} against {b:?}");
+        prop_assert_eq!(horizontal(&x), horizontal(&y));
+        if horizontal(&x) {
+            let h = detect_pair(&fly_horizontal(&a, &x), &fly_horizontal(&b, &y), &std);
+            prop_assert!(h.is_none(), "horizontal {x:?} {y:?} leaves {h:?}");
+        }
+        let v = detect_pair(&fly_vertical(&a, &x), &fly_vertical(&b, &y), &std);
+        prop_assert!(v.is_none(), "vertical {x:?} {y:?} leaves {v:?}");
+        // and opposite senses
+        prop_assert!(!(x.vs_up_mps.is_some() && y.vs_up_mps.is_some()));
+        prop_assert!(!(x.vs_down_mps.is_some() && y.vs_down_mps.is_some()));
+    }
+
+    /// Asked from either side, the advice is the same.
+    #[test]
+    fn advice_is_the_same_from_either_side(
+        (a, b) in pair(AssetClass::UasLarge, 20.0..80.0, 200.0, 4.0),
+        manned_pair in any::<bool>(),
+    ) {
+        let std = if manned_pair { manned() } else { drones() };
+        prop_assert_eq!(coordinated(&a, &b, &std), swapped(coordinated(&b, &a, &std)));
+    }
+
+    /// The two preferred manoeuvres never work against each other: never the same vertical
+    /// sense, never crossing (the lower at the closest point of approach never climbs), never
+    /// both turning towards the other, never the same speed sense.
+    #[test]
+    fn preferred_manoeuvres_never_conflict((a, b) in pair(AssetClass::UasLarge, 20.0..80.0, 200.0, 4.0)) {
+        let std = drones();
+        let (x, y) = coordinated(&a, &b, &std);
+        let (Some(p), Some(q)) = (x.preferred, y.preferred) else { return Ok(()); };
+        use Manoeuvre::*;
+        match (p, q) {
+            (VsUp { .. }, VsUp { .. }) | (VsDown { .. }, VsDown { .. }) => prop_assert!(false, "same sense {p:?} {q:?}"),
+            (SpeedUp { .. }, SpeedUp { .. }) | (SlowDown { .. }, SlowDown { .. }) => prop_assert!(false, "same speed sense {p:?} {q:?}"),
+            (VsUp { .. }, VsDown { .. }) => prop_assert_eq!(above(&a, &b, std.lookahead_s), Some(true)),
+            (VsDown { .. }, VsUp { .. }) => prop_assert_eq!(above(&a, &b, std.lookahead_s), Some(false)),
+            (TurnLeft { .. } | TurnRight { .. }, TurnLeft { .. } | TurnRight { .. }) => {
+                let dir = |m: &Manoeuvre| if matches!(m, TurnLeft { .. }) { Direction::Left } else { Direction::Right };
+                let towards = side_of(&a, &b) == Some(dir(&p)) && side_of(&b, &a) == Some(dir(&q));
+                prop_assert!(!towards, "both turn towards the other: {p:?} {q:?}");
+            }
+            _ => {}
+        }
+    }
+}

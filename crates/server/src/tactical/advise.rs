@@ -1,0 +1,230 @@
+//! Resolution advice put on the events a scan tells, after coalescing: for each conflict, both
+//! sides' advice computed together ([`deconflict_core::advice::coordinated`]), each side's event
+//! given its own half. The other side's advice never leaves this module.
+//!
+//! Advice costs about a millisecond a conflict (two sets of DO-365 bands), so a scan advises at
+//! most `budget` conflicts, shared fairly: each party with events gets an equal quota of the
+//! budget, its most urgent events first, and a conflict advised for one side is free for the
+//! other. However many conflicts one party's aircraft make, the others' still get advice, and
+//! the scan's cost stays bounded. Clearances get none.
+
+use super::events::{AlertEvent, EventKind};
+use deconflict_core::advice::{coordinated, Advice};
+use deconflict_core::{PartyId, SeparationTable};
+use std::collections::HashMap;
+
+/// What one scan's advising did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Advised {
+    /// Conflicts advised.
+    pub conflicts: usize,
+    /// Events left without advice for lack of budget.
+    pub skipped: usize,
+}
+
+/// Puts advice on `events` (see the module docs), at most `budget` conflicts (0: no limit).
+pub fn advise(events: &mut [AlertEvent], table: &SeparationTable, budget: usize) -> Advised {
+    let wants = |e: &AlertEvent| !matches!(e.kind, EventKind::Cleared(_));
+    let mut order: Vec<usize> = (0..events.len()).filter(|&i| wants(&events[i])).collect();
+    // most urgent first (the level, then new and raised first), stable in the scan's order
+    order.sort_by_key(|&i| {
+        let e = &events[i];
+        let fresh = matches!(e.kind, EventKind::New | EventKind::Raised);
+        (std::cmp::Reverse(e.level), !fresh)
+    });
+    let mut parties: Vec<PartyId> = order.iter().map(|&i| events[i].party).collect();
+    parties.sort_unstable();
+    parties.dedup();
+    let quota = if budget == 0 {
+        usize::MAX
+    } else {
+        (budget / parties.len().max(1)).max(1)
+    };
+    let mut used: HashMap<PartyId, usize> = HashMap::new();
+    // conflict id → (the first side's own state bits, its advice, the other side's advice)
+    let mut done: HashMap<String, ([u64; 4], Advice, Advice)> = HashMap::new();
+    let mut out = Advised::default();
+    let key = |s: &deconflict_core::TrackState| {
+        [
+            s.n[0].to_bits(),
+            s.n[1].to_bits(),
+            s.alt_m.to_bits(),
+            s.vs_mps.to_bits(),
+        ]
+    };
+    for i in order {
+        let e = &events[i];
+        if let Some((first, x, y)) = done.get(&e.conflict_id) {
+            let mine = if *first == key(&e.own_state) { *x } else { *y };
+            events[i].advice = Some(mine);
+            continue;
+        }
+        let n = used.entry(e.party).or_default();
+        if *n >= quota || (budget > 0 && out.conflicts >= budget) {
+            out.skipped += 1;
+            continue;
+        }
+        *n += 1;
+        out.conflicts += 1;
+        let std = table.get(e.own_state.class, e.intruder.exact.class);
+        let (x, y) = coordinated(&e.own_state, &e.intruder.exact, std);
+        done.insert(e.conflict_id.clone(), (key(&e.own_state), x, y));
+        events[i].advice = Some(x);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tactical::{ConflictIds, Engine, Staleness};
+    use deconflict_core::advice::{Manoeuvre, Method};
+    use deconflict_core::{AssetClass, TrackReport};
+
+    fn rep(asset: &str, lat: f64, lng: f64, trk: f64, class: AssetClass) -> TrackReport {
+        let manned = matches!(class, AssetClass::FixedWing);
+        TrackReport {
+            asset: asset.into(),
+            time: 100.0,
+            lat,
+            lng,
+            alt_m: if manned { 6000.0 } else { 900.0 },
+            gs_mps: if manned { 200.0 } else { 40.0 },
+            track_deg: trk,
+            vs_mps: 0.0,
+            class,
+        }
+    }
+
+    fn engine() -> Engine {
+        Engine::new(
+            SeparationTable::defaults(),
+            Staleness::default(),
+            ConflictIds::Salted(7),
+        )
+    }
+
+    /// Whether track `t` is reached from `from` turning right by less than 180°.
+    fn right_of(from: f64, t: f64) -> bool {
+        let d = (t - from).rem_euclid(360.0);
+        d > 0.0 && d < 180.0
+    }
+
+    #[test]
+    fn each_side_gets_advice_for_its_own_aircraft_coordinated_with_the_other() {
+        let mut e = engine();
+        // drones 3 km apart head-on, 10 m apart vertically
+        e.ingest(1, &[rep("UAV-1", 35.0, 36.0, 90.0, AssetClass::UasLarge)]);
+        let mut other = rep(
+            "UAV-9",
+            35.0,
+            36.0 + 3000.0 / 91_100.0,
+            270.0,
+            AssetClass::UasLarge,
+        );
+        other.alt_m += 10.0;
+        e.ingest(2, &[other]);
+        let mut ev = e.tick(100.0);
+        assert_eq!(ev.len(), 2);
+        let table = e.table().clone();
+        assert_eq!(
+            advise(&mut ev, &table, 64),
+            Advised {
+                conflicts: 1,
+                skipped: 0
+            }
+        );
+        let mine = |p: PartyId| ev.iter().find(|x| x.party == p).unwrap();
+        let (a, b) = (mine(1).advice.unwrap(), mine(2).advice.unwrap());
+        assert_eq!((a.method, b.method), (Method::Bands, Method::Bands));
+        // each side's track options are about its own track
+        assert!(right_of(90.0, a.track_right_deg.unwrap()), "{a:?}");
+        assert!(right_of(270.0, b.track_right_deg.unwrap()), "{b:?}");
+        assert_ne!(a, b);
+        // never the same vertical sense, and the lower (party 1's) never told to go up
+        match (a.preferred.unwrap(), b.preferred.unwrap()) {
+            (Manoeuvre::VsUp { .. }, _) | (_, Manoeuvre::VsDown { .. }) => panic!("{a:?} {b:?}"),
+            _ => {}
+        }
+        // on the wire, in the side's own alert only
+        let body = mine(1).to_body();
+        assert_eq!(body["advice"]["method"], "bands");
+        assert!(body["advice"]["preferred"]["manoeuvre"].is_string(), "{body}");
+        assert_eq!(
+            body["advice"]["track_right_deg"],
+            mine(1).to_body()["advice"]["track_right_deg"]
+        );
+        assert_ne!(body["advice"], mine(2).to_body()["advice"]);
+    }
+
+    #[test]
+    fn manned_pairs_get_mvp_and_clearances_none() {
+        let mut e = engine();
+        e.ingest(1, &[rep("F-1", 35.0, 36.0, 0.0, AssetClass::FixedWing)]);
+        e.ingest(
+            2,
+            &[rep(
+                "F-2",
+                35.0 + 30_000.0 / 111_195.0,
+                36.0,
+                180.0,
+                AssetClass::FixedWing,
+            )],
+        );
+        let mut ev = e.tick(100.0);
+        assert_eq!(ev.len(), 2);
+        let table = e.table().clone();
+        advise(&mut ev, &table, 0);
+        for x in &ev {
+            let a = x.advice.unwrap();
+            assert_eq!(a.method, Method::Mvp);
+            // head-on: both turn right
+            assert!(a.track_right_deg.is_some(), "{a:?}");
+        }
+        for x in &mut ev {
+            x.kind = EventKind::Cleared(crate::tactical::ClearReason::Separated);
+            x.advice = None;
+        }
+        assert_eq!(advise(&mut ev, &table, 0), Advised::default());
+        assert!(ev
+            .iter()
+            .all(|x| x.advice.is_none() && x.to_body().get("advice").is_none()));
+    }
+
+    #[test]
+    fn a_storm_of_one_party_leaves_the_others_their_advice() {
+        let mut e = engine();
+        // parties 1 and 3: 20 drones each, in one crowd; parties 2 and 4: one pair, elsewhere
+        let crowd = |k: usize, east: bool| {
+            let lat = 35.0 + 0.001 * k as f64;
+            let (lng, trk) = if east {
+                (36.0, 90.0)
+            } else {
+                (36.0 + 2000.0 / 91_100.0, 270.0)
+            };
+            rep(&format!("D{k}"), lat, lng, trk, AssetClass::UasLarge)
+        };
+        e.ingest(1, &(0..20).map(|k| crowd(k, true)).collect::<Vec<_>>());
+        e.ingest(3, &(0..20).map(|k| crowd(k, false)).collect::<Vec<_>>());
+        e.ingest(2, &[rep("X", 36.0, 36.0, 90.0, AssetClass::UasLarge)]);
+        e.ingest(
+            4,
+            &[rep(
+                "Y",
+                36.0,
+                36.0 + 3000.0 / 90_000.0,
+                270.0,
+                AssetClass::UasLarge,
+            )],
+        );
+        let mut ev = e.tick(100.0);
+        assert!(ev.len() > 40, "{}", ev.len());
+        let table = e.table().clone();
+        let done = advise(&mut ev, &table, 8);
+        assert!(done.conflicts <= 8 && done.skipped > 0, "{done:?}");
+        for p in [2, 4] {
+            let x = ev.iter().find(|x| x.party == p).unwrap();
+            assert!(x.advice.is_some(), "party {p} went without advice");
+        }
+    }
+}
