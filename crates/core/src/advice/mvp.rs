@@ -13,18 +13,28 @@
 //! * A pair already within the radius horizontally gets vertical advice only: no horizontal
 //!   change takes it out of the cylinder before the vertical loss.
 //!
+//! A push that would ask either aircraft for a ground speed outside 10–700 kt or a vertical
+//! speed beyond ±6,000 fpm (the bands' limits) is not given: the two halves only resolve
+//! together.
+//!
 //! The horizontal advice is one manoeuvre, the new track and the new ground speed together;
 //! the preferred manoeuvre is the horizontal one or the vertical one, whichever is quicker to
 //! fly.
 
 use super::{time_to_fly, Advice, Manoeuvre, Method};
 use crate::cpa::relative;
-use crate::geodesy::{add, cross, dot, norm, scale, sub, track_deg, Vec3};
+use crate::geodesy::{add, cross, dot, norm, scale, sub, track_deg, Vec3, FPM_TO_MPS, KT_TO_MPS};
 use crate::separation::SeparationStandard;
 use crate::track::TrackState;
 
 /// How far beyond the protected volume the advice aims.
 pub(crate) const MARGIN: f64 = 1.1;
+/// The ground speeds a manoeuvre may ask for, m/s: the bands' limits (10–700 kt). The two
+/// halves of a push only resolve together, so a push that asks either aircraft for more is not
+/// given at all.
+const GS_LIMITS_MPS: (f64, f64) = (10.0 * KT_TO_MPS, 700.0 * KT_TO_MPS);
+/// The vertical speed a manoeuvre may ask for, m/s either way: the bands' ±6,000 fpm.
+const VS_LIMIT_MPS: f64 = 6000.0 * FPM_TO_MPS;
 /// Rounds of the horizontal push.
 const ROUNDS: usize = 8;
 /// The shortest time a change is spread over, seconds (a closest point of approach or a
@@ -183,8 +193,10 @@ pub fn mvp(a: &TrackState, b: &TrackState, std: &SeparationStandard) -> (Advice,
     } else {
         [0.0; 3]
     };
-    let (va, vb) = if norm(dv) > 0.0 {
-        (Some(sub(a.v, scale(dv, 0.5))), Some(add(b.v, scale(dv, 0.5))))
+    let (va, vb) = (sub(a.v, scale(dv, 0.5)), add(b.v, scale(dv, 0.5)));
+    let flyable = |v: Vec3| (GS_LIMITS_MPS.0..=GS_LIMITS_MPS.1).contains(&norm(v));
+    let (va, vb) = if norm(dv) > 0.0 && flyable(va) && flyable(vb) {
+        (Some(va), Some(vb))
     } else {
         (None, None)
     };
@@ -204,8 +216,9 @@ pub fn mvp(a: &TrackState, b: &TrackState, std: &SeparationStandard) -> (Advice,
     } else {
         0.0
     };
-    let (vsa, vsb) = if dvs != 0.0 {
-        (Some(a.vs_mps - dvs / 2.0), Some(b.vs_mps + dvs / 2.0))
+    let (vsa, vsb) = (a.vs_mps - dvs / 2.0, b.vs_mps + dvs / 2.0);
+    let (vsa, vsb) = if dvs != 0.0 && vsa.abs() <= VS_LIMIT_MPS && vsb.abs() <= VS_LIMIT_MPS {
+        (Some(vsa), Some(vsb))
     } else {
         (None, None)
     };

@@ -83,6 +83,25 @@ fn manned_head_on_both_turn_right_and_separate_vertically_apart() {
 }
 
 #[test]
+fn mvp_asks_for_no_speed_beyond_the_limits() {
+    let std = manned();
+    // head-on 5 km apart at 250 m/s each: pushing the miss out to 5.5 NM in the 10 s left would
+    // take some 500 m/s each, and 300 m of height in a second about 150 m/s each
+    let a = state(35.0, 36.0, 6000.0, 250.0, 0.0, 0.0, AssetClass::FixedWing);
+    let b = state(
+        35.0 + 5000.0 / 111_195.0,
+        36.0,
+        6000.0,
+        250.0,
+        180.0,
+        0.0,
+        AssetClass::FixedWing,
+    );
+    let (x, y) = coordinated(&a, &b, &std);
+    assert_eq!((x, y), (Advice::none(Method::Mvp), Advice::none(Method::Mvp)));
+}
+
+#[test]
 fn no_conflict_no_advice() {
     let std = manned();
     let a = state(35.0, 36.0, 6000.0, 220.0, 0.0, 0.0, AssetClass::FixedWing);
@@ -163,9 +182,10 @@ proptest! {
         let (x, y) = coordinated(&a, &b, &std);
         let horizontal = |a: &Advice| a.track_left_deg.or(a.track_right_deg).or(a.gs_up_mps).or(a.gs_down_mps).is_some();
         let vertical = |a: &Advice| a.vs_up_mps.or(a.vs_down_mps).is_some();
-        // a pair not closing horizontally (at its closest point now) has no horizontal push
-        prop_assert!(horizontal(&x) || vertical(&x), "no advice for {a:?} against {b:?}");
+        // a pair not closing horizontally (at its closest point now) has no horizontal push;
+        // a push past the speed limits is not given; both sides get a push or neither does
         prop_assert_eq!(horizontal(&x), horizontal(&y));
+        prop_assert_eq!(vertical(&x), vertical(&y));
         if horizontal(&x) {
             let h = detect_pair(&fly_horizontal(&a, &x), &fly_horizontal(&b, &y), &std);
             prop_assert!(h.is_none(), "horizontal {x:?} {y:?} leaves {h:?}");
