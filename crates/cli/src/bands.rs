@@ -46,15 +46,10 @@ pub(crate) fn run(args: &BandsArgs) -> Result<()> {
     };
     let mut alerting = EncounterAlerting::new(Do365Profile::do365a(), MofNConfig::DAIDALUS);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut start = 0;
-    while start < reports.len() {
-        let t = reports[start].time;
-        let end = reports[start..]
-            .iter()
-            .position(|r| r.time != t)
-            .map_or(reports.len(), |p| start + p);
-        let own = &reports[start];
-        let traffic: Vec<&TrackReport> = reports[start + 1..end].iter().collect();
+    // consecutive reports of one time are a step whose first report is the ownship
+    for step in reports.chunk_by(|a, b| a.time == b.time) {
+        let (own, t) = (&step[0], step[0].time);
+        let traffic: Vec<&TrackReport> = step[1..].iter().collect();
         let level = alerting
             .step(t, own, &traffic)
             .iter()
@@ -73,7 +68,6 @@ pub(crate) fn run(args: &BandsArgs) -> Result<()> {
             "resolution": b.resolution,
         });
         writeln!(out, "{line}")?;
-        start = end;
     }
     out.flush()?;
     Ok(())

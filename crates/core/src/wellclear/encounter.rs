@@ -77,16 +77,9 @@ impl EncounterAlerting {
     /// reports of one time form a step whose first report is the ownship.
     pub fn run(&mut self, reports: &[TrackReport]) -> Vec<LevelRow> {
         let mut out = Vec::new();
-        let mut start = 0;
-        while start < reports.len() {
-            let t = reports[start].time;
-            let end = reports[start..]
-                .iter()
-                .position(|r| r.time != t)
-                .map_or(reports.len(), |p| start + p);
-            let intruders: Vec<&TrackReport> = reports[start + 1..end].iter().collect();
-            out.extend(self.step(t, &reports[start], &intruders));
-            start = end;
+        for step in reports.chunk_by(|a, b| a.time == b.time) {
+            let intruders: Vec<&TrackReport> = step[1..].iter().collect();
+            out.extend(self.step(step[0].time, &step[0], &intruders));
         }
         out
     }
