@@ -21,8 +21,9 @@
 //! * of a side's turn, speed change and vertical change, the preferred is the quickest to fly
 //!   with DAIDALUS's kinematic defaults (3°/s, 2 m/s², 0.25 g).
 //!
-//! The computation is symmetric: `coordinated(b, a, …)` is `coordinated(a, b, …)` swapped, so
-//! the two sides may be advised from one call or from two. Two states at one altitude and
+//! The computation is symmetric: `coordinated(b, a, …)` is `coordinated(a, b, …)` swapped (the
+//! two are always taken in one fixed order, so ties break alike), so the two sides may be
+//! advised from one call or from two. Two states at one altitude and
 //! level at the closest point of approach have no vertical order: neither gets a vertical
 //! preference.
 
@@ -133,6 +134,29 @@ const VACCEL: f64 = 0.25 * 9.806_65;
 /// The advice for `a` and for `b` of a conflict under `std`: bands for a DO-365 standard,
 /// MVP for the cylinder; then coordinated.
 pub fn coordinated(a: &TrackState, b: &TrackState, std: &SeparationStandard) -> (Advice, Advice) {
+    // Always computed in one order of the two, so that every tie (grid values make equal
+    // turns and speed changes common) is broken the same way whichever side asks.
+    if !canonical_first(a, b) {
+        let (y, x) = coordinated_in_order(b, a, std);
+        return (x, y);
+    }
+    coordinated_in_order(a, b, std)
+}
+
+/// Whether `a` comes first of the two in a fixed order of states (altitude, position,
+/// velocity, vertical speed); both ways when they are identical.
+fn canonical_first(a: &TrackState, b: &TrackState) -> bool {
+    let key = |s: &TrackState| [s.alt_m, s.n[0], s.n[1], s.n[2], s.v[0], s.v[1], s.v[2], s.vs_mps];
+    let (ka, kb) = (key(a), key(b));
+    ka.iter()
+        .zip(&kb)
+        .map(|(x, y)| x.total_cmp(y))
+        .find(|o| o.is_ne())
+        .is_none_or(|o| o.is_lt())
+}
+
+/// [`coordinated`] with `a` taken first.
+fn coordinated_in_order(a: &TrackState, b: &TrackState, std: &SeparationStandard) -> (Advice, Advice) {
     let (x, y) = match &std.do365 {
         Some(profile) => {
             let cfg = BandsConfig {
