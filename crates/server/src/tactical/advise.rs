@@ -41,21 +41,17 @@ pub fn advise(events: &mut [AlertEvent], table: &SeparationTable, budget: usize)
         (budget / parties.len().max(1)).max(1)
     };
     let mut used: HashMap<PartyId, usize> = HashMap::new();
-    // conflict id → (the first side's own state bits, its advice, the other side's advice)
-    let mut done: HashMap<String, ([u64; 4], Advice, Advice)> = HashMap::new();
+    // conflict id → (the first side advised: its party and asset, its advice, the other's)
+    let mut done: HashMap<String, ((PartyId, String), Advice, Advice)> = HashMap::new();
     let mut out = Advised::default();
-    let key = |s: &deconflict_core::TrackState| {
-        [
-            s.n[0].to_bits(),
-            s.n[1].to_bits(),
-            s.alt_m.to_bits(),
-            s.vs_mps.to_bits(),
-        ]
-    };
     for i in order {
         let e = &events[i];
         if let Some((first, x, y)) = done.get(&e.conflict_id) {
-            let mine = if *first == key(&e.own_state) { *x } else { *y };
+            let mine = if (first.0, first.1.as_str()) == (e.party, e.own_asset.as_str()) {
+                *x
+            } else {
+                *y
+            };
             events[i].advice = Some(mine);
             continue;
         }
@@ -68,7 +64,7 @@ pub fn advise(events: &mut [AlertEvent], table: &SeparationTable, budget: usize)
         out.conflicts += 1;
         let std = table.get(e.own_state.class, e.intruder.exact.class);
         let (x, y) = coordinated(&e.own_state, &e.intruder.exact, std);
-        done.insert(e.conflict_id.clone(), (key(&e.own_state), x, y));
+        done.insert(e.conflict_id.clone(), ((e.party, e.own_asset.clone()), x, y));
         events[i].advice = Some(x);
     }
     out
