@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
-use support::single::{cli, eventually, party, start};
+use support::single::{cli, eventually, party, start, start_with};
 use support::{alerts, bin, call, north, now, post, read_n_events, report, Server};
 
 /// The two drones of the scenario: RUS-UAV-1 flying north from 35.0, COAL-UAV-9 flying south
@@ -28,7 +28,7 @@ fn converge(s: &Server, rus: &str, coal: &str, gap: f64) {
 #[test]
 fn two_parties_are_both_alerted_and_see_only_what_they_may() {
     let tmp = tempfile::tempdir().unwrap();
-    let s = start(tmp.path());
+    let s = start_with(tmp.path(), "metrics_token = \"operator-metrics-0123\"\n");
     let rus = party(tmp.path(), "RUS");
     let coal = party(tmp.path(), "COAL");
     let (rus_id, coal_id) = ("RUS-UAV-1", "COAL-UAV-9");
@@ -77,6 +77,49 @@ fn two_parties_are_both_alerted_and_see_only_what_they_may() {
     }
     assert_eq!(a1.0[0]["conflict_id"], a1.1[0]["conflict_id"]);
     let conflict = a1.0[0]["conflict_id"].as_str().unwrap().to_string();
+
+    // Each side is advised for its own drone (MVP: the tests' table separates every pair by a
+    // 50 m cylinder, not DO-365), and the two
+    // preferred manoeuvres are coordinated: never both climbing or both descending, never
+    // both turning towards the other (head-on: left would cross).
+    let preferred: Vec<&serde_json::Value> = [&a1.0[0], &a1.1[0]]
+        .iter()
+        .map(|a| {
+            assert_eq!(a["advice"]["method"], "mvp", "{a}");
+            let p = &a["advice"]["preferred"];
+            assert!(
+                p["manoeuvre"].is_string(),
+                "a corrective alert needs a manoeuvre: {a}"
+            );
+            p
+        })
+        .collect();
+    let kinds: Vec<&str> = preferred
+        .iter()
+        .map(|p| p["manoeuvre"].as_str().unwrap())
+        .collect();
+    assert_ne!(kinds, ["vs_up", "vs_up"]);
+    assert_ne!(kinds, ["vs_down", "vs_down"]);
+    assert!(
+        !kinds.contains(&"turn_left"),
+        "head-on, both turn right: {kinds:?}"
+    );
+    // The advice step is on the operator's metrics.
+    let (st, m) = call(
+        "GET",
+        &format!("{}/metrics", s.base),
+        Some("operator-metrics-0123"),
+        None,
+    );
+    assert_eq!(st, 200);
+    let m = m.as_str().unwrap().to_string();
+    let advised = m
+        .lines()
+        .find_map(|l| l.strip_prefix("deconflict_advice_conflicts_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    assert!(advised.is_some_and(|n| n >= 1.0), "{m}");
+    assert!(m.contains("# TYPE deconflict_advice_seconds histogram"), "{m}");
+    assert!(m.contains("deconflict_advice_skipped_total 0"), "{m}");
 
     // Own picture: own track in full, the intruder as a state vector only.
     let (st, pic) = call("GET", &format!("{}/v1/tracks", s.base), Some(&rus), None);

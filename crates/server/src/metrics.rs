@@ -36,6 +36,12 @@ pub struct Metrics {
     pub scans: Counter,
     /// Seconds per detection scan.
     pub scan_seconds: Histogram,
+    /// Seconds per scan spent on resolution advice (after the scan, before storing).
+    pub advice_seconds: Histogram,
+    /// Conflicts given advice.
+    pub advice_conflicts: Counter,
+    /// Alert events left without advice past `max_advice_per_scan`.
+    pub advice_skipped: Counter,
     pub streams_cut: Counter,
     /// How far behind a live stream was (entries waiting for it) when it took one.
     pub stream_lag: Histogram,
@@ -59,6 +65,9 @@ impl Default for Metrics {
             scans: Counter::default(),
             // 0.25 ms to about 4 s.
             scan_seconds: Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
+            advice_seconds: Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
+            advice_conflicts: Counter::default(),
+            advice_skipped: Counter::default(),
             streams_cut: Counter::default(),
             // 0 to 4096 entries behind (stream_buffer's default).
             stream_lag: Histogram::new([0.0, 1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0]),
@@ -161,6 +170,21 @@ impl Metrics {
             "scan_seconds",
             "Time of one detection scan",
             self.scan_seconds.clone(),
+        );
+        r.register(
+            "advice_seconds",
+            "Time spent on resolution advice in one detection step",
+            self.advice_seconds.clone(),
+        );
+        r.register(
+            "advice_conflicts",
+            "Conflicts given resolution advice",
+            self.advice_conflicts.clone(),
+        );
+        r.register(
+            "advice_skipped",
+            "Alert events left without advice past max_advice_per_scan",
+            self.advice_skipped.clone(),
         );
         r.register(
             "streams_cut",

@@ -18,8 +18,15 @@ pub async fn detect_once(state: &Arc<AppState>) -> Duration {
     let took = t.elapsed();
     let (mut events, suppressed) = coalesce(events, state.config.max_alerts_per_scan);
     let table = state.engine().table().clone();
+    let t_advice = Instant::now();
     let advised = advise(&mut events, &table, state.config.max_advice_per_scan);
+    state
+        .metrics
+        .advice_seconds
+        .observe(t_advice.elapsed().as_secs_f64());
+    state.metrics.advice_conflicts.inc_by(advised.conflicts as u64);
     if advised.skipped > 0 {
+        state.metrics.advice_skipped.inc_by(advised.skipped as u64);
         tracing::debug!(
             "{} events left without advice this scan (max_advice_per_scan)",
             advised.skipped

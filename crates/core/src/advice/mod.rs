@@ -131,8 +131,8 @@ const TURN_DPS: f64 = 3.0;
 const HACCEL: f64 = 2.0;
 const VACCEL: f64 = 0.25 * 9.806_65;
 
-/// The advice for `a` and for `b` of a conflict under `std`: bands for a DO-365 standard,
-/// MVP for the cylinder; then coordinated.
+/// The advice for `a` and for `b` of a conflict under `std`, coordinated: bands for a DO-365
+/// standard, then [`coordinate`]; MVP for the cylinder, whose halves are coordinated as made.
 pub fn coordinated(a: &TrackState, b: &TrackState, std: &SeparationStandard) -> (Advice, Advice) {
     // Always computed in one order of the two, so that every tie (grid values make equal
     // turns and speed changes common) is broken the same way whichever side asks.
@@ -157,17 +157,18 @@ fn canonical_first(a: &TrackState, b: &TrackState) -> bool {
 
 /// [`coordinated`] with `a` taken first.
 fn coordinated_in_order(a: &TrackState, b: &TrackState, std: &SeparationStandard) -> (Advice, Advice) {
-    let (x, y) = match &std.do365 {
+    match &std.do365 {
         Some(profile) => {
             let cfg = BandsConfig {
                 profile: *profile,
                 ..BandsConfig::do365a()
             };
-            (bands_advice(a, b, &cfg), bands_advice(b, a, &cfg))
+            let (x, y) = (bands_advice(a, b, &cfg), bands_advice(b, a, &cfg));
+            coordinate(a, b, x, y, std.lookahead_s)
         }
+        // MVP's two halves are coordinated as they are made (see `mvp`)
         None => mvp(a, b, std),
-    };
-    coordinate(a, b, x, y, std.lookahead_s)
+    }
 }
 
 /// A state as a report at time 0 (the bands take reports).

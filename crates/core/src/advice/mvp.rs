@@ -17,9 +17,13 @@
 //! speed beyond ±6,000 fpm (the bands' limits) is not given: the two halves only resolve
 //! together.
 //!
-//! The horizontal advice is one manoeuvre, the new track and the new ground speed together;
-//! the preferred manoeuvre is the horizontal one or the vertical one, whichever is quicker to
-//! fly.
+//! The horizontal advice is one manoeuvre, the new track and the new ground speed together.
+//! The two sides are told to fly the same dimension (both the horizontal halves or both the
+//! vertical ones: a half alone is not meant to resolve), whichever the slower side flies
+//! sooner. This is the whole coordination of MVP: the halves are opposite by construction, so
+//! the turn vetoes of the bands' coordination (never both towards the other) do not apply —
+//! they would refuse the right turns of a head-on whose tracks are a hair apart, where each
+//! aircraft is, by a millimetre, on the other's right.
 
 use super::{time_to_fly, Advice, Manoeuvre, Method};
 use crate::cpa::relative;
@@ -115,8 +119,12 @@ fn tangent(n: Vec3, v: Vec3) -> Vec3 {
     sub(v, scale(n, dot(v, n)))
 }
 
-/// The advice of one side given its new velocity and vertical speed.
-fn advice_of(own: &TrackState, v_new: Option<Vec3>, vs_new: Option<f64>) -> Advice {
+/// A manoeuvre and the seconds it takes to fly.
+type Choice = Option<(Manoeuvre, f64)>;
+
+/// The advice of one side given its new velocity and vertical speed (no preference yet), with
+/// its horizontal and its vertical manoeuvre.
+fn advice_of(own: &TrackState, v_new: Option<Vec3>, vs_new: Option<f64>) -> (Advice, Choice, Choice) {
     let mut a = Advice::none(Method::Mvp);
     let mut horizontal = None;
     if let Some(v) = v_new {
@@ -166,11 +174,26 @@ fn advice_of(own: &TrackState, v_new: Option<Vec3>, vs_new: Option<f64>) -> Advi
         };
         vertical = Some((m, time_to_fly(own, &m)));
     }
-    a.preferred = match (horizontal, vertical) {
-        (Some(h), Some(v)) => Some(if v.1 < h.1 { v.0 } else { h.0 }),
-        (h, v) => h.or(v).map(|x| x.0),
+    (a, horizontal, vertical)
+}
+
+/// Sets both sides' preferred manoeuvre in one dimension: the two halves of a push only
+/// resolve together, so both fly the horizontal halves or both the vertical ones, whichever
+/// the slower of the two flies sooner (ties: horizontal).
+fn prefer(
+    (mut x, hx, vx): (Advice, Choice, Choice),
+    (mut y, hy, vy): (Advice, Choice, Choice),
+) -> (Advice, Advice) {
+    let both = |p: Choice, q: Choice| p.zip(q).map(|(p, q)| (p.0, q.0, p.1.max(q.1)));
+    let pick = match (both(hx, hy), both(vx, vy)) {
+        (Some(h), Some(v)) => Some(if v.2 < h.2 { v } else { h }),
+        (h, v) => h.or(v),
     };
-    a
+    if let Some((p, q, _)) = pick {
+        x.preferred = Some(p);
+        y.preferred = Some(q);
+    }
+    (x, y)
 }
 
 /// The MVP advice of `a` and of `b` against each other under the cylinder of `std`.
@@ -222,5 +245,5 @@ pub fn mvp(a: &TrackState, b: &TrackState, std: &SeparationStandard) -> (Advice,
     } else {
         (None, None)
     };
-    (advice_of(a, va, vsa), advice_of(b, vb, vsb))
+    prefer(advice_of(a, va, vsa), advice_of(b, vb, vsb))
 }

@@ -170,7 +170,7 @@ fn swapped((x, y): (Advice, Advice)) -> (Advice, Advice) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig { max_global_rejects: 100_000, ..ProptestConfig::with_cases(256) })]
 
     /// Both sides flying their MVP halves, horizontal or vertical, are in conflict no more,
     /// whenever there was time to manoeuvre (separation not lost within 10 s).
@@ -195,6 +195,11 @@ proptest! {
         // and opposite senses
         prop_assert!(!(x.vs_up_mps.is_some() && y.vs_up_mps.is_some()));
         prop_assert!(!(x.vs_down_mps.is_some() && y.vs_down_mps.is_some()));
+        // both sides are told to fly the same dimension (a half alone does not resolve)
+        use Manoeuvre::*;
+        let dim = |m: Option<Manoeuvre>| m.map(|m| matches!(m, VsUp { .. } | VsDown { .. }));
+        prop_assert_eq!(dim(x.preferred), dim(y.preferred), "{:?} {:?}", x.preferred, y.preferred);
+        prop_assert_eq!(x.preferred.is_some(), horizontal(&x) || vertical(&x));
     }
 
     /// Asked from either side, the advice is the same.
@@ -229,4 +234,29 @@ proptest! {
             _ => {}
         }
     }
+}
+
+/// The head-on of the service's end-to-end test: two drones under a 50 m cylinder on one
+/// meridian, a hair apart, so that each is (by floating point) on the other's right. MVP's
+/// halves turn both right; the bands' "never both towards the other" veto once refused both
+/// turns, leaving one side a 0.009 m/s speed change and the other nothing.
+#[test]
+fn mvp_head_on_a_hair_apart_turns_both_right() {
+    let std = SeparationStandard {
+        radius_m: 50.0,
+        half_height_m: 15.0,
+        lookahead_s: 60.0,
+        ..manned()
+    };
+    let a = state(35.0, 35.0, 120.0, 20.0, 0.0, 0.0, AssetClass::UasSmall);
+    let b = state(35.016184, 35.0, 120.0, 20.0, 180.0, 0.0, AssetClass::UasSmall);
+    let (x, y) = coordinated(&a, &b, &std);
+    assert!(
+        matches!(x.preferred, Some(Manoeuvre::TurnRight { .. }))
+            && matches!(y.preferred, Some(Manoeuvre::TurnRight { .. })),
+        "{x:?} {y:?}"
+    );
+    let (fa, fb) = (fly(&a, &x.preferred.unwrap()), fly(&b, &y.preferred.unwrap()));
+    let (fa, fb) = (fly_horizontal(&fa, &x), fly_horizontal(&fb, &y));
+    assert!(detect_pair(&fa, &fb, &std).is_none());
 }
