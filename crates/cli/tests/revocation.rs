@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
 //! Revocation ends everything a token holds: a live stream opened before `token revoke` is
-//! told so and closed within a second, and the token opens no new one.
+//! told so and closed within a second, and the token opens no new one. A stopping service ends
+//! its open streams too, rather than wait for their clients.
 
 mod support;
 
@@ -45,4 +46,38 @@ fn a_revoked_tokens_open_stream_closes_within_a_second() {
     let fresh_rx = open(&fresh);
     std::thread::sleep(Duration::from_millis(600));
     assert!(fresh_rx.try_recv().is_err_and(|e| e == mpsc::TryRecvError::Empty));
+}
+
+/// A stream held open must not hold up a graceful shutdown: on SIGTERM each open stream is
+/// told the service is stopping (with the last sequence number it got, to resume from) and
+/// ended, and the process exits. (It once waited for every client to hang up, for ever.)
+#[test]
+fn sigterm_ends_open_streams_and_the_process_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = start(dir.path());
+    let alpha = party(dir.path(), "ALPHA");
+    let rx = support::stream_lines(&s.base, &alpha);
+    std::thread::sleep(Duration::from_millis(500));
+    let t0 = Instant::now();
+    let pid = s.child.id().to_string();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let (ended_after, lines) = support::stream_end(&rx, t0, "the stream of a stopping service");
+    assert!(
+        lines.iter().any(|l| l.contains("shutting down") && l.contains("last_seq")),
+        "no shutdown event: {lines:?}"
+    );
+    let exited = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "still running 10 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    eprintln!(
+        "stream ended {} ms and the process exited ({exited}) {} ms after SIGTERM",
+        ended_after.as_millis(),
+        t0.elapsed().as_millis()
+    );
+    assert!(exited.success(), "{exited}");
 }

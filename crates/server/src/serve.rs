@@ -47,6 +47,13 @@ where
         .shared
         .then(|| tokio::spawn(shared_store_loop(state.clone(), stop_rx)));
     let app = crate::api::router(state.clone());
+    // Streams never end by themselves: they are told to when the shutdown begins, or the
+    // graceful shutdown would wait for their clients for ever.
+    let stopping = state.stopping.clone();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
     match tls {
         Some(tls) => {
             axum::serve(crate::tls::TlsListener::new(listener, tls)?, app)

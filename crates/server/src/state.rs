@@ -39,6 +39,9 @@ pub struct AppState {
     /// How many tokens have ever been revoked (by any process on the store): open streams
     /// re-check their token when it changes ([`crate::runtime::revocation_loop`]).
     pub revocations: tokio::sync::watch::Sender<u64>,
+    /// Set when the service begins to stop: open streams end at once, so that the graceful
+    /// shutdown, which waits for every open request, is not held up by a client.
+    pub stopping: tokio::sync::watch::Sender<bool>,
     /// Strategic disclosures received per pair of parties in the last hour (this node's).
     pub budget: Mutex<crate::strategic::Budget>,
     /// Per-party request and report rates.
@@ -208,6 +211,7 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         cluster,
         shared: config_shared,
         revocations: tokio::sync::watch::channel(revoked).0,
+        stopping: tokio::sync::watch::channel(false).0,
         budget: Mutex::new(Default::default()),
         rate: crate::http::RateLimits::new(&config_rate),
     }))

@@ -108,7 +108,7 @@ fn revoked_event() -> Event {
 /// A client too slow to keep up is sent an `error` event naming the last sequence number it
 /// got, and is disconnected rather than slowing the service. When the token is revoked (by
 /// any process on the store, on any node), the stream gets an `error` event and ends within
-/// a second.
+/// a second; so does every stream when the service begins to stop (with `last_seq`).
 #[utoipa::path(get, path = "/v1/stream", params(StreamQuery,
         ("Last-Event-ID" = Option<u64>, Header, nullable = false, minimum = 0, maximum = 9223372036854775807_u64,
          description = "resume after this sequence number")),
@@ -148,6 +148,7 @@ async fn stream(
     let mut rx = s.stream(party).subscribe();
     // Likewise for revocations: one revoked after the token was checked is seen below.
     let mut revoked = s.revocations.subscribe();
+    let mut stopping = s.stopping.subscribe();
     let state = s.clone();
     let events = async_stream::stream! {
         if !still_valid(&state, &token, party).await {
@@ -207,6 +208,11 @@ async fn stream(
             let got = tokio::select! {
                 r = rx.recv() => Some(r),
                 _ = poll.tick(), if state.shared => None,
+                _ = stopping.changed() => {
+                    let msg = json!({"error": "the service is shutting down; reconnect with Last-Event-ID to resume", "last_seq": last});
+                    yield Ok(Event::default().event("error").data(msg.to_string()));
+                    return;
+                }
                 changed = revoked.changed() => {
                     if changed.is_err() || !still_valid(&state, &token, party).await {
                         yield Ok(revoked_event());
