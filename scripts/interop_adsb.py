@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """The ADS-B half of scripts/interop_feeds.sh: real Beast frames into dump1090-mutability, its
-SBS-1 output through `deconflict feed sbs` into a live service, and pyModeS as the independent
+SBS-1 output through `deconflict feed sbs` and its Beast output through `deconflict feed beast`
+into a live service (each bridge posting as a party of its own), and pyModeS as the independent
 decoder of the same frames.
 
-    interop_adsb.py --frames tests/data/beast-slice.csv.gz --beast-port P --server URL --token T
+    interop_adsb.py --frames tests/data/beast-slice.csv.gz --beast-port P --server URL \
+        --token sbs=T1 --token beast=T2
 
 1. Sends each frame (`unix_time,hex`: a Beast frame, unescaped) to dump1090's Beast input port,
    paced as recorded (`--speed` > 1 compresses time; dump1090 checks that successive positions
    are reachable at a plausible speed, so keep it at 1 for a faithful replay).
-2. Meanwhile polls `GET /v1/tracks` every 100 ms and keeps every distinct stored position.
+2. Meanwhile polls `GET /v1/tracks` of every party every 100 ms and keeps every distinct stored
+   position.
 3. Decodes the same frames with pyModeS (even/odd CPR pairs, then local decoding).
-4. Checks: every aircraft pyModeS finds an airborne position for is stored; every stored
+4. Checks, for each party (each bridge): every aircraft pyModeS finds an airborne position for
+   is stored; every stored
    position is within `--tolerance-m` (5 m) of a position pyModeS decoded for that aircraft;
    and the last stored position of each aircraft matches pyModeS's last within the same bound.
 Exits 1 naming each failure.
@@ -104,7 +108,8 @@ def main():
     ap.add_argument("--frames", required=True)
     ap.add_argument("--beast-port", type=int, required=True)
     ap.add_argument("--server", required=True)
-    ap.add_argument("--token", required=True)
+    ap.add_argument("--token", required=True, action="append",
+                    help="LABEL=TOKEN: a party whose stored tracks are checked (repeatable)")
     ap.add_argument("--speed", type=float, default=1.0)
     ap.add_argument("--tolerance-m", type=float, default=5.0)
     ap.add_argument("--settle-s", type=float, default=3.0)
@@ -116,9 +121,13 @@ def main():
     if not truth:
         sys.exit("interop_adsb: pyModeS found no position in the frames: wrong slice?")
 
-    seen, stop = {}, threading.Event()
-    poller = threading.Thread(target=poll, args=(a.server, a.token, stop, seen), daemon=True)
-    poller.start()
+    parties = [t.split("=", 1) for t in a.token]
+    stop = threading.Event()
+    seen = {label: {} for label, _ in parties}
+    pollers = [threading.Thread(target=poll, args=(a.server, tok, stop, seen[label]), daemon=True)
+               for label, tok in parties]
+    for p in pollers:
+        p.start()
     sock = socket.create_connection(("127.0.0.1", a.beast_port), timeout=10)
     t_start, first, n = time.monotonic(), None, 0
     for t, fr in frames(a.frames):
@@ -131,34 +140,43 @@ def main():
     print(f"interop_adsb: sent {n} Beast frames in {time.monotonic() - t_start:.1f} s")
     time.sleep(a.settle_s)
     stop.set()
-    poller.join()
+    for p in pollers:
+        p.join()
     sock.close()
 
     failures = []
-    for icao, positions in sorted(truth.items()):
-        stored = seen.get(icao)
-        if not stored:
-            failures.append(f"{icao}: pyModeS has {len(positions)} positions, the service stored none")
-            continue
-        worst = 0.0
-        for p in stored:
-            d = min(metres(p, q) for q in positions)
-            worst = max(worst, d)
-            if d > a.tolerance_m:
-                failures.append(f"{icao}: stored {p} is {d:.1f} m from every pyModeS position")
-        last = list(stored)[-1]
-        d_last = metres(last, positions[-1])
-        print(f"interop_adsb: {icao}: {len(stored)} distinct stored positions, each within "
-              f"{worst:.2f} m of a pyModeS position; the last {d_last:.2f} m from pyModeS's last")
-        if d_last > a.tolerance_m:
-            failures.append(f"{icao}: last stored {last} is {d_last:.1f} m from pyModeS's last {positions[-1]}")
-    for icao in sorted(set(seen) - set(truth)):
-        failures.append(f"{icao}: stored, but pyModeS decodes no position for it")
+    for label, _ in parties:
+        failures += check(label, truth, seen[label], a.tolerance_m)
     for f in failures[:40]:
         print(f"interop_adsb: FAIL {f}", file=sys.stderr)
     if failures:
         sys.exit(1)
     print("interop_adsb: ok")
+
+
+def check(label, truth, seen, tolerance_m):
+    """The failures of one party's stored tracks against pyModeS's positions."""
+    failures = []
+    for icao, positions in sorted(truth.items()):
+        stored = seen.get(icao)
+        if not stored:
+            failures.append(f"{label}: {icao}: pyModeS has {len(positions)} positions, the service stored none")
+            continue
+        worst = 0.0
+        for p in stored:
+            d = min(metres(p, q) for q in positions)
+            worst = max(worst, d)
+            if d > tolerance_m:
+                failures.append(f"{label}: {icao}: stored {p} is {d:.1f} m from every pyModeS position")
+        last = list(stored)[-1]
+        d_last = metres(last, positions[-1])
+        print(f"interop_adsb: {label}: {icao}: {len(stored)} distinct stored positions, each within "
+              f"{worst:.2f} m of a pyModeS position; the last {d_last:.2f} m from pyModeS's last")
+        if d_last > tolerance_m:
+            failures.append(f"{label}: {icao}: last stored {last} is {d_last:.1f} m from pyModeS's last {positions[-1]}")
+    for icao in sorted(set(seen) - set(truth)):
+        failures.append(f"{label}: {icao}: stored, but pyModeS decodes no position for it")
+    return failures
 
 
 if __name__ == "__main__":

@@ -3,13 +3,16 @@
 #
 #  ADS-B: Debian's dump1090-mutability (--net-only) is fed real Beast frames of a recorded
 #    flight (tests/data/beast-slice.csv.gz, 160 s of ../shared/data/adsb/beast_30min.csv.gz),
-#    `deconflict feed sbs` reads its SBS-1 port into a live `deconflict serve`, and
-#    scripts/interop_adsb.py checks with pyModeS, decoding the same frames, that every stored
-#    position is within 5 m of an independently decoded one and every aircraft with a position
-#    in the slice is tracked.
+#    `deconflict feed sbs` reads its SBS-1 port and `deconflict feed beast` its Beast output
+#    port into a live `deconflict serve` (each as a party of its own), and
+#    scripts/interop_adsb.py checks with pyModeS, decoding the same frames, that every position
+#    each bridge stored is within 5 m of an independently decoded one and every aircraft with a
+#    position in the slice is tracked by both.
 #  TAK: pytak sends the CoT tracks of two converging drones of two parties, each to its own
 #    `deconflict feed cot` (one over TCP, one over UDP); scripts/interop_tak.py checks the
-#    tracks are stored as sent and both parties are alerted.
+#    tracks are stored as sent and both parties are alerted, and that a pytak client on COAL's
+#    `deconflict feed cot-out` receives the intruder as a CoT track and the alert as GeoChat
+#    within 2 s of the alert, without RUS's drone named.
 #
 #   scripts/interop_feeds.sh [BINARY]      (default target/release/deconflict)
 #
@@ -78,7 +81,7 @@ listening() {
   return 1
 }
 
-echo "== interop: deconflict serve, parties ADSB, RUS, COAL"
+echo "== interop: deconflict serve, parties ADSB, BEAST, RUS, COAL"
 DATA="$WORK/data"
 cat >"$WORK/table.toml" <<'EOF'
 [alerting]
@@ -91,8 +94,8 @@ lookahead_s = 60.0
 EOF
 # Long coast/drop times: an aircraft of the slice heard briefly stays listed until the check.
 printf 'table = "%s"\ncoast_s = 300.0\ndrop_s = 600.0\n' "$WORK/table.toml" >"$WORK/config.toml"
-for p in ADSB RUS COAL; do "$BIN" party add "$p" --data-dir "$DATA" >/dev/null; done
-for p in ADSB RUS COAL; do "$BIN" token issue "$p" --data-dir "$DATA" >"$WORK/$p.token"; done
+for p in ADSB BEAST RUS COAL; do "$BIN" party add "$p" --data-dir "$DATA" >/dev/null; done
+for p in ADSB BEAST RUS COAL; do "$BIN" token issue "$p" --data-dir "$DATA" >"$WORK/$p.token"; done
 RUST_LOG=warn "$BIN" serve --data-dir "$DATA" --listen 127.0.0.1:0 --config "$WORK/config.toml" \
   >"$WORK/serve.out" 2>"$WORK/serve.log" &
 PIDS+=($!)
@@ -112,27 +115,44 @@ echo "   dump1090: Beast in on $BI, SBS-1 out on $SBS, Beast out on $BO"
 "$BIN" feed sbs "127.0.0.1:$SBS" --server "$BASE" --token-file "$WORK/ADSB.token" --status-s 5 \
   >"$WORK/feed-sbs.out" 2>"$WORK/feed-sbs.log" &
 PIDS+=($!)
+"$BIN" feed beast "127.0.0.1:$BO" --server "$BASE" --token-file "$WORK/BEAST.token" --status-s 5 \
+  >"$WORK/feed-beast.out" 2>"$WORK/feed-beast.log" &
+PIDS+=($!)
 for _ in $(seq 1 100); do grep -q "connected to" "$WORK/feed-sbs.log" && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -q "connected to" "$WORK/feed-beast.log" && break; sleep 0.1; done
 "$PY" "$ROOT/scripts/interop_adsb.py" --frames "$ROOT/tests/data/beast-slice.csv.gz" \
-  --beast-port "$BI" --server "$BASE" --token "$(cat "$WORK/ADSB.token")"
+  --beast-port "$BI" --server "$BASE" \
+  --token "sbs=$(cat "$WORK/ADSB.token")" --token "beast=$(cat "$WORK/BEAST.token")"
+sleep 0.5
 echo "   feed sbs: $(grep '^feed: [0-9]* msg/s' "$WORK/feed-sbs.log" | tail -n 1)"
+echo "   feed beast: $(grep '^feed: [0-9]* msg/s' "$WORK/feed-beast.log" | tail -n 1)"
 
 fi
 
 if [ "$ONLY" != adsb ]; then
-echo "== interop TAK: pytak to two deconflict feed cot bridges (TCP and UDP)"
+echo "== interop TAK: pytak to two deconflict feed cot bridges (TCP and UDP), and from COAL's feed cot-out"
 "$BIN" feed cot --listen 127.0.0.1:0 --server "$BASE" --token-file "$WORK/RUS.token" --status-s 5 \
   >"$WORK/feed-cot-a.out" 2>"$WORK/feed-cot-a.log" &
 PIDS+=($!)
 "$BIN" feed cot --listen 127.0.0.1:0 --server "$BASE" --token-file "$WORK/COAL.token" --status-s 5 \
   >"$WORK/feed-cot-b.out" 2>"$WORK/feed-cot-b.log" &
 PIDS+=($!)
+"$BIN" feed cot-out --listen 127.0.0.1:0 --server "$BASE" --token-file "$WORK/COAL.token" --status-s 5 \
+  >"$WORK/feed-cot-out.out" 2>"$WORK/feed-cot-out.log" &
+COT_OUT_PID=$!
+PIDS+=($COT_OUT_PID)
 COT_A="$(listening "$WORK/feed-cot-a.out")"
 COT_B="$(listening "$WORK/feed-cot-b.out")"
+COT_OUT="$(listening "$WORK/feed-cot-out.out")"
+for _ in $(seq 1 100); do grep -q "stream open" "$WORK/feed-cot-out.log" && break; sleep 0.1; done
 "$PY" "$ROOT/scripts/interop_tak.py" --cot-a "$COT_A" --cot-b "$COT_B" --server "$BASE" \
-  --token-a "$(cat "$WORK/RUS.token")" --token-b "$(cat "$WORK/COAL.token")"
+  --token-a "$(cat "$WORK/RUS.token")" --token-b "$(cat "$WORK/COAL.token")" --cot-out "$COT_OUT"
 sleep 0.5
 echo "   feed cot (TCP): $(grep '^feed: [0-9]* msg/s' "$WORK/feed-cot-a.log" | tail -n 1)"
 echo "   feed cot (UDP): $(grep '^feed: [0-9]* msg/s' "$WORK/feed-cot-b.log" | tail -n 1)"
+echo "   feed cot-out: $(grep '^feed: [0-9]* clients' "$WORK/feed-cot-out.log" | tail -n 1)"
+# Stopped before the service: serve's graceful shutdown waits for open streams to close.
+kill "$COT_OUT_PID" 2>/dev/null || true
+wait "$COT_OUT_PID" 2>/dev/null || true
 fi
 echo "== interop: real-peer checks passed (${ONLY:-adsb and tak})"

@@ -2,13 +2,19 @@
 """The TAK half of scripts/interop_feeds.sh: pytak, the real TAK client library, sends the
 CoT tracks of two converging drones of two parties, each to that party's
 `deconflict feed cot` (party A over TCP, party B over UDP); the service must store both
-tracks as sent and alert both parties.
+tracks as sent and alert both parties. With --cot-out, a pytak client of party B is also
+connected (over TCP, through pytak's own reader and RXWorker) to B's `deconflict feed
+cot-out`, and must receive the intruder as a CoT track and the alert as a GeoChat message
+within --max-latency-s (2 s) of the alert, measured from the alert's own `time` and from
+the moment it is first seen on B's GET /v1/alerts; neither may name A's drone.
 
     interop_tak.py --cot-a HOST:PORT --cot-b HOST:PORT --server URL --token-a T --token-b T
+                   [--cot-out HOST:PORT]
 
 The drones fly at 120 m, 1.8 km apart, closing head-on at 40 m/s; each sends its position
 every 0.5 s (pytak.gen_cot_xml, with <track course speed> added to its detail). Exits 1 when
-a track is not stored as sent or no alert reaches both parties within --timeout-s.
+a track is not stored as sent, no alert reaches both parties within --timeout-s, or the CoT
+out check fails.
 """
 import argparse
 import asyncio
@@ -18,6 +24,7 @@ import time
 import urllib.request
 import xml.etree.ElementTree as ET
 from configparser import ConfigParser
+from datetime import datetime
 
 import pytak
 
@@ -72,6 +79,36 @@ async def fly(url, uid, lat0, course, seconds, sent):
         pass
 
 
+class Receiver(pytak.QueueWorker):
+    """Takes the events pytak's RXWorker read from the bridge (cut at </event>) off the
+    receive queue, and keeps each with the wall-clock time it arrived."""
+
+    def __init__(self, queue, config, got):
+        super().__init__(queue, config)
+        self.got = got
+
+    async def handle_data(self, data):
+        at = time.time()
+        try:
+            ev = ET.fromstring(data.strip())
+        except ET.ParseError as e:
+            self.got.append((at, None, data, str(e)))
+            return
+        self.got.append((at, ev, data, None))
+
+
+async def tak_client(url, got):
+    """A pytak TAK client (reads and writes, sends its hello as TAK clients do) that keeps
+    every event it receives, until cancelled."""
+    cfg = ConfigParser()
+    cfg["client"] = {"COT_URL": url}
+    cfg = cfg["client"]
+    tool = pytak.CLITool(cfg)
+    await tool.setup()
+    tool.add_tasks({Receiver(tool.rx_queue, cfg, got)})
+    await tool.run()
+
+
 def get(server, token, path):
     req = urllib.request.Request(f"{server}{path}", headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(req, timeout=5) as r:
@@ -86,6 +123,7 @@ async def watch(a, t0, result):
             alerts = await asyncio.to_thread(get, a.server, tok, "/v1/alerts?after=0")
             if alerts:
                 got[name] = alerts[0]
+                result.setdefault(f"seen_{name}", time.time())
         if len(got) == 2:
             result["alerts"] = got
             result["after_s"] = time.monotonic() - t0
@@ -94,7 +132,11 @@ async def watch(a, t0, result):
 
 
 async def run(a):
-    sent, result = {}, {}
+    sent, result, got = {}, {}, []
+    client = None
+    if a.cot_out:
+        client = asyncio.create_task(tak_client(f"tcp://{a.cot_out}", got))
+        await asyncio.sleep(0.5)  # connected before the first alert
     t0 = time.monotonic()
     gap = 1800.0
     await asyncio.gather(
@@ -102,7 +144,70 @@ async def run(a):
         fly(f"udp+wo://{a.cot_b}", "COAL-UAV-9", 35.0 + gap / M_PER_DEG, 180, a.fly_s, sent),
         watch(a, t0, result),
     )
+    if client is not None:
+        if client.done() and client.exception() is not None:
+            result["client_error"] = repr(client.exception())
+        client.cancel()
+        try:
+            await client
+        except (asyncio.CancelledError, Exception):  # pylint: disable=broad-except
+            pass
+    result["cot_out"] = got
     return sent, result
+
+
+def check_cot_out(a, result):
+    """The intruder's track and the alert's chat message, as B's pytak client got them."""
+    failures = []
+    if "client_error" in result:
+        return [f"the pytak client failed: {result['client_error']}"]
+    alert = result.get("alerts", {}).get("B")
+    if alert is None:
+        return ["no alert for party B to compare the CoT with"]
+    cid = alert["conflict_id"]
+    got = result["cot_out"]
+    bad = [g for g in got if g[1] is None]
+    if bad:
+        failures.append(f"{len(bad)} events pytak could not parse: {bad[0][2][:200]!r} ({bad[0][3]})")
+    events = [(at, ev, raw) for at, ev, raw, _ in got if ev is not None]
+    track = next(((at, ev, raw) for at, ev, raw in events
+                  if ev.get("type", "").startswith("a-u-A") and ev.get("uid") == f"deconflict-{cid}"),
+                 None)
+    chat = next(((at, ev, raw) for at, ev, raw in events
+                 if ev.get("type") == "b-t-f" and cid in (ev.findtext("detail/remarks") or "")), None)
+    if track is None:
+        failures.append(f"no CoT track with uid deconflict-{cid} among {len(events)} events: "
+                        f"{[(e.get('type'), e.get('uid')) for _, e, _ in events][:10]}")
+    if chat is None:
+        failures.append(f"no GeoChat (b-t-f) message naming {cid}")
+    if failures:
+        return failures
+    at, ev, raw = track
+    point, contact = ev.find("point"), ev.find("detail/contact")
+    callsign = contact.get("callsign") if contact is not None else None
+    if callsign != f"INTRUDER {cid}":
+        failures.append(f"the track's callsign is {callsign!r}, not 'INTRUDER {cid}'")
+    for secret in ("RUS-UAV-1", "RUS"):
+        if secret in ev.get("uid", "") or secret in (callsign or ""):
+            failures.append(f"the track's uid/callsign names the other side ({secret}): {raw[:300]!r}")
+    if b"RUS-UAV-1" in raw or b"RUS-UAV-1" in chat[2]:
+        failures.append("an event names the other side's drone RUS-UAV-1")
+    lat, hae = float(point.get("lat")), float(point.get("hae"))
+    want = alert["intruder"]
+    if abs(lat - want["lat"]) > 1e-6 or abs(hae - 120.0) > 1e-6 or ev.get("how") != "m-g":
+        failures.append(f"the track is at {lat}, {hae} m; the alert's intruder is {want}")
+    alert_t = datetime.fromisoformat(alert["time"].replace("Z", "+00:00")).timestamp()
+    first = min(track[0], chat[0])
+    last = max(track[0], chat[0])
+    seen = result.get("seen_B", alert_t)
+    print(f"interop_tak: pytak (feed cot-out of B) got the intruder {ev.get('uid')} "
+          f"({ev.get('type')}, callsign {callsign!r}) and the alert as GeoChat "
+          f"{last - alert_t:.3f} s after the alert's time and {last - seen:+.3f} s after it was "
+          f"first seen on GET /v1/alerts (polled every 0.1 s); first event {first - alert_t:.3f} s")
+    if last - alert_t > a.max_latency_s or last - seen > a.max_latency_s:
+        failures.append(f"the CoT came {last - alert_t:.3f} s after the alert's time "
+                        f"({last - seen:+.3f} s after /v1/alerts showed it), over {a.max_latency_s} s")
+    return failures
 
 
 def main():
@@ -114,6 +219,8 @@ def main():
     ap.add_argument("--token-b", required=True)
     ap.add_argument("--fly-s", type=float, default=12.0)
     ap.add_argument("--timeout-s", type=float, default=12.0)
+    ap.add_argument("--cot-out", help="B's deconflict feed cot-out, HOST:PORT")
+    ap.add_argument("--max-latency-s", type=float, default=2.0)
     a = ap.parse_args()
     sent, result = asyncio.run(run(a))
     failures = []
@@ -144,6 +251,8 @@ def main():
         for mine, theirs in (("A", "COAL-UAV-9"), ("B", "RUS-UAV-1")):
             if theirs in json.dumps(al[mine]):
                 failures.append(f"party {mine}'s alert names the other side's drone {theirs}")
+    if a.cot_out:
+        failures += check_cot_out(a, result)
     for f in failures:
         print(f"interop_tak: FAIL {f}", file=sys.stderr)
     if failures:

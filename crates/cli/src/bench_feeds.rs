@@ -6,6 +6,7 @@
 //! The sources are in this process: a TCP server that writes pre-rendered SBS-1 lines (a
 //! `MSG,4` velocity and a `MSG,3` position per report, `--aircraft` aircraft in turn) as fast
 //! as the bridge reads them, and a TCP client that writes pre-rendered CoT events back to back.
+//! Before them, the Beast decoder alone on a recorded flight's frames (frames/s).
 
 use crate::bench_http::{start_server_with, BENCH_METRICS_TOKEN};
 use anyhow::{bail, Context, Result};
@@ -30,6 +31,63 @@ pub(crate) struct FeedsArgs {
     /// Distinct aircraft the lines and events are about.
     #[arg(long, default_value_t = 2_000)]
     pub aircraft: usize,
+    /// Recorded Beast frames (`unix_time,hex` lines, gzip) to time the Beast decoder on, in
+    /// this process (skipped when the file is missing).
+    #[arg(long, default_value = "tests/data/beast-slice.csv.gz")]
+    pub beast_frames: std::path::PathBuf,
+}
+
+/// The Beast decoder (`rs1090` and the merger) on recorded frames, in this process: the file
+/// read `rounds` times over with the times moved on, so the CPR state sees a flight going on.
+fn beast_decode(path: &std::path::Path) -> Result<()> {
+    use deconflict_feeds::beast::BeastMerger;
+    use std::io::Read;
+    let Ok(f) = std::fs::File::open(path) else {
+        eprintln!("bench feeds: {} missing; beast decode skipped", path.display());
+        return Ok(());
+    };
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(f).read_to_string(&mut text)?;
+    let mut frames: Vec<(f64, Vec<u8>)> = Vec::new();
+    for line in text.lines() {
+        let Some((t, hex)) = line.split_once(',') else {
+            continue;
+        };
+        let (Ok(t), Some(bytes)) = (t.parse::<f64>(), hex.get(18..)) else {
+            continue;
+        };
+        let msg: Option<Vec<u8>> = (0..bytes.len())
+            .step_by(2)
+            .map(|i| bytes.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .collect();
+        if let Some(m) = msg {
+            frames.push((t, m));
+        }
+    }
+    anyhow::ensure!(!frames.is_empty(), "{}: no frames in it", path.display());
+    let span = frames.last().map(|f| f.0).unwrap_or(0.0) - frames[0].0 + 1.0;
+    let rounds = 20;
+    let mut m = BeastMerger::new();
+    let (mut reports, mut refused) = (0u64, 0u64);
+    let t0 = Instant::now();
+    for r in 0..rounds {
+        for (t, msg) in &frames {
+            match m.push_frame(msg, t + f64::from(r) * span) {
+                Ok(Some(_)) => reports += 1,
+                Ok(None) => {}
+                Err(_) => refused += 1,
+            }
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let n = frames.len() * rounds as usize;
+    println!(
+        "{}",
+        json!({"feed": "beast_decode", "frames": n, "reports": reports, "refused": refused,
+               "seconds": (secs * 1e4).round() / 1e4, "frames_per_s": (n as f64 / secs).round(),
+               "note": "rs1090 decoding and the merger only, in this process; most refused frames are not DF17 and are skipped before decoding"})
+    );
+    Ok(())
 }
 
 fn unix_now() -> f64 {
@@ -140,6 +198,7 @@ fn until_posted(b: &Bridge, n: u64, limit: Duration) -> Result<Instant> {
 }
 
 pub(crate) fn run(args: &FeedsArgs) -> Result<()> {
+    beast_decode(&args.beast_frames)?;
     let aircraft = args.aircraft.clamp(1, 100_000);
     let tmp = tempfile::tempdir()?;
     let data = tmp.path().join("data");

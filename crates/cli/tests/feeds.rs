@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
-//! The feed bridges end to end: a real `deconflict serve`, a real `deconflict feed sbs|cot`
-//! process, and a source in the test (an SBS-1 server on TCP; CoT sent over TCP and UDP).
+//! The feed bridges end to end: a real `deconflict serve`, a real `deconflict feed sbs|beast|cot`
+//! process, and a source in the test (an SBS-1 or Beast server on TCP; CoT sent over TCP and
+//! UDP).
 //! What counts is what the service stored, read back with `GET /v1/tracks`.
 
 mod support;
@@ -331,4 +332,248 @@ fn reports_wait_for_a_service_that_is_away_and_go_in_when_it_is_back() {
     let t = stored(&s, &token, "UAV-1", 35.1, 35.9);
     assert_eq!(t["class"], "uas_large");
     bridge.status_with(&["1 reports, 1 posted"]);
+}
+
+/// Beast frames (hex) of the recorded flight in `tests/data/beast-slice.csv.gz`: KLM1302, ICAO
+/// 486257, climbing out of Toulouse. Identification, odd position, velocity, even position.
+const BEAST: [&str; 4] = [
+    "1a330003730619eab58c486257232cc371cf0ca0b6b98a",
+    "1a330003b919b1f5a78d4862575807e49976518250099c",
+    "1a330003b92617a3ad8d48625799242506100405d0f0b8",
+    "1a330003b96fd20db78d4862575807e11594537076cd57",
+];
+/// The next odd position of the same aircraft, as an AVR line.
+const AVR_NEXT: &str = "*8d4862575807e49982517d6598de;\n";
+
+fn unhex(h: &str) -> Vec<u8> {
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// A Beast frame as sent: every 0x1a after the first byte doubled.
+fn beast_escaped(h: &str) -> Vec<u8> {
+    let f = unhex(h);
+    let mut out = vec![f[0]];
+    for &b in &f[1..] {
+        out.push(b);
+        if b == 0x1a {
+            out.push(0x1a);
+        }
+    }
+    out
+}
+
+#[test]
+fn beast_and_avr_frames_are_stored_where_pymodes_decodes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = start(tmp.path());
+    let token = party(tmp.path(), "ADSB");
+    let src = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = src.local_addr().unwrap().to_string();
+    let (go_on, wait) = mpsc::channel::<()>();
+    let feeder = std::thread::spawn(move || {
+        // First connection, Beast: garbage, a corrupted copy of the even position, a frame cut
+        // off by the next, then the flight's frames in order.
+        let (mut c, _) = src.accept().unwrap();
+        let mut bytes = b"\x00\x01 not beast".to_vec();
+        let mut bad = beast_escaped(BEAST[3]);
+        bad[20] ^= 0x04;
+        bytes.extend(&bad);
+        bytes.extend(&beast_escaped(BEAST[0])[..12]);
+        for f in BEAST {
+            bytes.extend(beast_escaped(f));
+        }
+        c.write_all(&bytes).unwrap();
+        wait.recv().unwrap();
+        drop(c);
+        // The bridge comes back to a source that now speaks AVR.
+        let (mut c, _) = src.accept().unwrap();
+        c.write_all(format!("*zz;\n{AVR_NEXT}").as_bytes()).unwrap();
+        wait.recv().unwrap();
+    });
+    let (mut bridge, _) = Bridge::spawn(tmp.path(), &s, &token, &["beast", &addr]);
+    // pyModeS's position for the even/odd pair.
+    let t = stored(&s, &token, "486257", 43.626434326171875, 1.364348655523256);
+    assert!(
+        (t["alt_m"].as_f64().unwrap() - 550.0 * 0.3048).abs() < 1e-6,
+        "{t}"
+    );
+    assert!((t["track_deg"].as_f64().unwrap() - 322.549).abs() < 0.01, "{t}");
+    assert_eq!(t["class"], "fixed_wing");
+    bridge.status_with(&[
+        "1 posted",
+        "bad_crc 1",
+        "truncated 1",
+        "malformed 1",
+        "no_position 1",
+    ]);
+    go_on.send(()).unwrap();
+    // pyModeS's position for the next odd frame, decoded against the last position.
+    stored(&s, &token, "486257", 43.62656932766154, 1.3642011369977678);
+    bridge.status_with(&["2 posted", "malformed 2"]);
+    go_on.send(()).unwrap();
+    feeder.join().unwrap();
+}
+
+/// Python's `ssl` (a TLS client someone else wrote) sends `data` to `addr`, trusting `ca`,
+/// presenting `client` (cert, key) if given; prints what happened.
+fn python_tls_send(addr: &str, ca: &Path, client: Option<(&Path, &Path)>, data: &str) -> String {
+    let script = r#"
+import socket, ssl, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+if len(sys.argv) > 5:
+    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+try:
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        with ctx.wrap_socket(s, server_hostname="localhost") as t:
+            t.sendall(sys.argv[3].encode())
+            time.sleep(0.3)
+    print("SENT")
+except Exception as e:
+    print("ERROR", type(e).__name__, e)
+"#;
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg("-c").arg(script).arg(addr).arg(ca).arg(data);
+    if let Some((c, k)) = client {
+        cmd.arg(c).arg(k);
+    }
+    let out = cmd.output().expect("python3 runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn cot_over_mutual_tls_takes_a_client_with_a_certificate_and_refuses_one_without() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let s = start(dir);
+    let token = party(dir, "TAK");
+    // A CA of the party's own, the bridge's certificate and a crew's client certificate.
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // Distinct names: a leaf named like its issuer would read as self-signed.
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "TAK party CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let write = |name: &str, text: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let ca = write("ca.pem", ca_cert.pem());
+    let leaf = |names: Vec<String>, stem: &str| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.distinguished_name.push(DnType::CommonName, stem);
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        (
+            write(&format!("{stem}.pem"), cert.pem()),
+            write(&format!("{stem}.key"), key.serialize_pem()),
+        )
+    };
+    let (server_cert, server_key) = leaf(vec!["localhost".into()], "server");
+    let (client_cert, client_key) = leaf(vec!["crew-1".into()], "client");
+    let (mut bridge, addr) = Bridge::spawn(
+        dir,
+        &s,
+        &token,
+        &[
+            "cot",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            server_cert.to_str().unwrap(),
+            "--tls-key",
+            server_key.to_str().unwrap(),
+            "--tls-client-ca",
+            ca.to_str().unwrap(),
+        ],
+    );
+    let addr = addr.unwrap();
+    // Without a client certificate: refused at the handshake, nothing stored.
+    let out = python_tls_send(
+        &addr,
+        &ca,
+        None,
+        &cot("NOCERT-1", "a-f-A-M-F-Q", 35.5, 35.5, "100", 0.0, 10.0),
+    );
+    bridge.status_with(&["TLS handshake failed"]);
+    // With one: stored.
+    let sent = python_tls_send(
+        &addr,
+        &ca,
+        Some((&client_cert, &client_key)),
+        &cot("CREW-UAV-2", "a-f-A-M-F-Q", 35.6, 35.4, "800", 90.0, 30.0),
+    );
+    assert_eq!(sent, "SENT");
+    let t = stored(&s, &token, "CREW-UAV-2", 35.6, 35.4);
+    assert_eq!(t["class"], "uas_large");
+    assert!(
+        own(&s, &token).iter().all(|t| t["asset"] != "NOCERT-1"),
+        "a client without a certificate got a report in ({out})"
+    );
+    // Plain TCP to the TLS port: nothing stored either.
+    let mut c = TcpStream::connect(&addr).unwrap();
+    let _ = c.write_all(cot("PLAIN-3", "a-f-A-M-F-Q", 35.7, 35.3, "100", 0.0, 10.0).as_bytes());
+    drop(c);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(own(&s, &token).iter().all(|t| t["asset"] != "PLAIN-3"));
+}
+
+#[test]
+fn trickling_cot_clients_are_cut_and_hold_no_slot_from_a_real_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = start(tmp.path());
+    let token = party(tmp.path(), "TAK");
+    let (mut bridge, addr) = Bridge::spawn(
+        tmp.path(),
+        &s,
+        &token,
+        &[
+            "cot",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-connections",
+            "2",
+            "--event-timeout-s",
+            "1",
+        ],
+    );
+    let addr = addr.unwrap();
+    // Two clients take every slot, each trickling one event a byte every 100 ms: never idle
+    // long enough for --idle-s (300 s), never finishing.
+    let event = cot("SLOW-1", "a-f-A-M-F-Q", 35.5, 35.5, "100", 0.0, 10.0);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickles: Vec<_> = (0..2)
+        .map(|_| {
+            let (addr, event, stop) = (addr.clone(), event.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut c = TcpStream::connect(&addr).unwrap();
+                for b in event.as_bytes() {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) || c.write_all(&[*b]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // Both are cut after 1 s; a real client then gets a slot and its event is stored.
+    bridge.status_with(&["slow_source 2"]);
+    let mut c = TcpStream::connect(&addr).unwrap();
+    c.write_all(cot("REAL-2", "a-f-A-M-F-Q", 35.6, 35.4, "800", 90.0, 30.0).as_bytes())
+        .unwrap();
+    stored(&s, &token, "REAL-2", 35.6, 35.4);
+    assert!(own(&s, &token).iter().all(|t| t["asset"] != "SLOW-1"));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in trickles {
+        t.join().unwrap();
+    }
 }

@@ -60,18 +60,26 @@ fn sigterm_ends_open_streams_and_the_process_exits() {
     std::thread::sleep(Duration::from_millis(500));
     let t0 = Instant::now();
     let pid = s.child.id().to_string();
-    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let (ended_after, lines) = support::stream_end(&rx, t0, "the stream of a stopping service");
     assert!(
-        lines.iter().any(|l| l.contains("shutting down") && l.contains("last_seq")),
+        lines
+            .iter()
+            .any(|l| l.contains("shutting down") && l.contains("last_seq")),
         "no shutdown event: {lines:?}"
     );
     let exited = loop {
         if let Some(st) = s.child.try_wait().unwrap() {
             break st;
         }
-        assert!(t0.elapsed() < Duration::from_secs(10), "still running 10 s after SIGTERM");
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     eprintln!(

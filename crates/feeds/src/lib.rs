@@ -3,16 +3,22 @@
 //!
 //! - [`sbs`]: SBS-1 / BaseStation text (dump1090 and readsb, port 30003), one `MSG,n` line at
 //!   a time, merged per ICAO address;
+//! - [`beast`]: Mode S frames from a receiver's Beast binary port (30005) or AVR text,
+//!   decoded with `rs1090` and merged per ICAO address;
 //! - [`cot`]: Cursor-on-Target `<event>` XML, one event at a time, and [`frame::Framer`], which
 //!   splits a TAK byte stream (events back to back, no delimiter) into events with a bounded
-//!   buffer.
+//!   buffer;
+//! - [`cot_out`]: the other way, a party's alerts rendered as the CoT events TAK clients
+//!   display (`deconflict feed cot-out`).
 //!
 //! Nothing here touches a socket, a clock or a file: the caller passes each line or frame and
 //! the time it was received, so the parsers can be fuzzed and tested alone. A bad input is
 //! never a panic and never a half-filled report: it is a [`Reject`] naming a reason from a
 //! fixed set, which the bridges count.
 
+pub mod beast;
 pub mod cot;
+pub mod cot_out;
 pub mod frame;
 pub mod sbs;
 
@@ -50,11 +56,13 @@ pub enum Reject {
     Oversized,
     /// The start of an event cut off before its end (the next event began first).
     Truncated,
+    /// A Mode S extended squitter whose parity (CRC) does not check: a corrupted frame.
+    BadCrc,
 }
 
 impl Reject {
     /// Every reason, in the order of [`Reject::index`].
-    pub const ALL: [Reject; 14] = [
+    pub const ALL: [Reject; 15] = [
         Reject::Malformed,
         Reject::BadNumber,
         Reject::ImpossibleValue,
@@ -69,6 +77,7 @@ impl Reject {
         Reject::TooManyAircraft,
         Reject::Oversized,
         Reject::Truncated,
+        Reject::BadCrc,
     ];
 
     /// The snake_case name counted and logged.
@@ -88,6 +97,7 @@ impl Reject {
             Reject::TooManyAircraft => "too_many_aircraft",
             Reject::Oversized => "oversized",
             Reject::Truncated => "truncated",
+            Reject::BadCrc => "bad_crc",
         }
     }
 
@@ -109,6 +119,50 @@ pub const FT_TO_M: f64 = 0.3048;
 pub const KT_TO_MPS: f64 = 1852.0 / 3600.0;
 /// Feet per minute to metres per second.
 pub const FPM_TO_MPS: f64 = 0.3048 / 60.0;
+
+/// What a receiver feed (SBS-1, Beast) has heard of an aircraft's altitude and velocity, each
+/// with the time it was heard: barometric altitude in feet; ground speed kt, track deg and
+/// vertical rate ft/min.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Heard {
+    pub alt: Option<(f64, f64)>,
+    pub vel: Option<(f64, f64, Option<f64>, f64)>,
+}
+
+impl Heard {
+    /// The report of a position at `lat`, `lon` heard at `now`, when the altitude and the
+    /// velocity were heard within `max_age_s` of it (else `no_altitude` / `no_velocity`:
+    /// stale state is never reported as fresh); a missing vertical rate is 0.
+    pub(crate) fn report(
+        &self,
+        asset: String,
+        (lat, lon): (f64, f64),
+        now: f64,
+        max_age_s: f64,
+        class: deconflict_core::AssetClass,
+    ) -> Result<TrackReport, Reject> {
+        let fresh = |t: f64| (now - t).abs() <= max_age_s;
+        let alt_ft = match self.alt {
+            Some((ft, t)) if fresh(t) => ft,
+            _ => return Err(Reject::NoAltitude),
+        };
+        let (gs_kt, trk, vr_fpm) = match self.vel {
+            Some((gs, trk, vr, t)) if fresh(t) => (gs, trk, vr),
+            _ => return Err(Reject::NoVelocity),
+        };
+        checked(TrackReport {
+            asset,
+            time: now,
+            lat,
+            lng: lon,
+            alt_m: alt_ft * FT_TO_M,
+            gs_mps: gs_kt * KT_TO_MPS,
+            track_deg: if trk >= 360.0 { 0.0 } else { trk },
+            vs_mps: vr_fpm.unwrap_or(0.0) * FPM_TO_MPS,
+            class,
+        })
+    }
+}
 
 /// The last check before a report leaves a parser: every field in the ranges the service
 /// accepts ([`TrackReport::validate`]), so a bridge never posts what the service would refuse

@@ -20,7 +20,7 @@
 //! non-ICAO TIS-B addresses; kept, it is an id character). The class is `fixed_wing`: SBS-1
 //! carries no emitter category.
 
-use crate::{checked, Reject, FPM_TO_MPS, FT_TO_M, KT_TO_MPS};
+use crate::{Heard, Reject, FPM_TO_MPS, FT_TO_M, KT_TO_MPS};
 use deconflict_core::{AssetClass, TrackReport};
 use std::collections::HashMap;
 
@@ -191,9 +191,7 @@ pub fn parse_line(line: &str) -> Result<Option<SbsMessage>, Reject> {
 #[derive(Debug, Clone, Default)]
 struct Aircraft {
     callsign: Option<String>,
-    alt: Option<(f64, f64)>,
-    /// (ground speed kt, track deg, vertical rate ft/min, time)
-    vel: Option<(f64, f64, Option<f64>, f64)>,
+    heard: Heard,
     last_heard: f64,
 }
 
@@ -201,10 +199,6 @@ struct Aircraft {
 #[derive(Debug, Default)]
 pub struct SbsMerger {
     aircraft: HashMap<String, Aircraft>,
-}
-
-fn fresh(heard: f64, now: f64) -> bool {
-    (now - heard).abs() <= MAX_AGE_S
 }
 
 impl SbsMerger {
@@ -262,7 +256,7 @@ impl SbsMerger {
                 Ok(None)
             }
             SbsMessage::Altitude { alt_ft, .. } => {
-                a.alt = Some((alt_ft, now));
+                a.heard.alt = Some((alt_ft, now));
                 Ok(None)
             }
             SbsMessage::Velocity {
@@ -271,7 +265,7 @@ impl SbsMerger {
                 vr_fpm,
                 ..
             } => {
-                a.vel = Some((gs_kt, track_deg, vr_fpm, now));
+                a.heard.vel = Some((gs_kt, track_deg, vr_fpm, now));
                 Ok(None)
             }
             SbsMessage::Position {
@@ -281,28 +275,11 @@ impl SbsMerger {
                 alt_ft,
             } => {
                 if let Some(ft) = alt_ft {
-                    a.alt = Some((ft, now));
+                    a.heard.alt = Some((ft, now));
                 }
-                let alt_ft = match a.alt {
-                    Some((ft, t)) if fresh(t, now) => ft,
-                    _ => return Err(Reject::NoAltitude),
-                };
-                let (gs_kt, trk, vr_fpm) = match a.vel {
-                    Some((gs, trk, vr, t)) if fresh(t, now) => (gs, trk, vr),
-                    _ => return Err(Reject::NoVelocity),
-                };
-                checked(TrackReport {
-                    asset: icao,
-                    time: now,
-                    lat,
-                    lng: lon,
-                    alt_m: alt_ft * FT_TO_M,
-                    gs_mps: gs_kt * KT_TO_MPS,
-                    track_deg: if trk >= 360.0 { 0.0 } else { trk },
-                    vs_mps: vr_fpm.unwrap_or(0.0) * FPM_TO_MPS,
-                    class: AssetClass::FixedWing,
-                })
-                .map(Some)
+                a.heard
+                    .report(icao, (lat, lon), now, MAX_AGE_S, AssetClass::FixedWing)
+                    .map(Some)
             }
         }
     }

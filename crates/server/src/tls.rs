@@ -24,21 +24,54 @@ pub const MAX_HANDSHAKES: usize = 1024;
 /// The server's TLS configuration from PEM files: a certificate chain (leaf first) and its
 /// private key (PKCS#8, PKCS#1 or SEC1). TLS 1.2 and 1.3; ALPN `h2` and `http/1.1`.
 pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>> {
-    let certs = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("cannot read the certificate {}", cert.display()))?
+    let mut config = stream_config(cert, key, None)?;
+    if let Some(c) = Arc::get_mut(&mut config) {
+        c.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    }
+    Ok(config)
+}
+
+fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("cannot read the certificate {}", path.display()))?
         .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("{}: not a PEM certificate chain", cert.display()))?;
-    anyhow::ensure!(!certs.is_empty(), "{}: no certificate in it", cert.display());
+        .with_context(|| format!("{}: not a PEM certificate chain", path.display()))?;
+    anyhow::ensure!(!certs.is_empty(), "{}: no certificate in it", path.display());
+    Ok(certs)
+}
+
+/// A TLS configuration for a byte stream other than HTTP (the CoT bridge's listener): no ALPN;
+/// with `client_ca`, every client must present a certificate that CA signed (mutual TLS, as a
+/// TAK Server's streaming port asks), else the handshake fails.
+pub fn stream_config(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Result<Arc<ServerConfig>> {
+    let certs = certificates(cert)?;
     let key = PrivateKeyDer::from_pem_file(key)
         .with_context(|| format!("{}: no PEM private key in it", key.display()))?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
+    let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .context("TLS protocol versions")?
-        .with_no_client_auth()
+        .context("TLS protocol versions")?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+            for c in certificates(ca)? {
+                roots
+                    .add(c)
+                    .with_context(|| format!("{}: not a usable CA certificate", ca.display()))?;
+            }
+            let verifier = tokio_rustls::rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .context("the client CA")?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder
         .with_single_cert(certs, key)
         .context("the TLS certificate and key do not go together")?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 

@@ -1,11 +1,15 @@
 //! `deconflict feed`: bridges from the feeds parties already run into the service, each a
 //! client with a party's token. This module owns wiring a source to the poster; [`args`] is
-//! the command line, [`sbs`] and [`cot`] read their sources (the parsing is the sans-IO
-//! `deconflict-feeds` crate), [`sink`] takes their reports, [`post`] batches and posts them,
-//! [`status`] counts.
+//! the command line; [`sbs`], [`beast`] (both TCP clients through [`client`]) and [`cot`] read
+//! their sources (the parsing is the sans-IO `deconflict-feeds` crate); [`sink`] takes their
+//! reports, [`post`] batches and posts them, [`status`] counts. [`cot_out`] is the bridge the
+//! other way (a party's alert stream out to TAK clients), with a loop of its own.
 
 mod args;
+mod beast;
+mod client;
 mod cot;
+mod cot_out;
 mod post;
 mod sbs;
 mod sink;
@@ -21,7 +25,12 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 fn token(args: &ServiceArgs) -> Result<String> {
-    let t = match &args.token_file {
+    read_token(args.token_file.as_deref())
+}
+
+/// The party's token: from `file`, else from the DECONFLICT_TOKEN variable.
+fn read_token(file: Option<&std::path::Path>) -> Result<String> {
+    let t = match file {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
         None => std::env::var("DECONFLICT_TOKEN")
             .context("no token: give --token-file FILE or set DECONFLICT_TOKEN")?,
@@ -33,7 +42,10 @@ fn token(args: &ServiceArgs) -> Result<String> {
 
 pub(crate) fn run(cmd: &FeedCmd) -> Result<()> {
     let service = match cmd {
+        // Stream in, TCP out: a bridge of another shape, with its own loop.
+        FeedCmd::CotOut(a) => return cot_out::run(a, read_token(a.token_file.as_deref())?),
         FeedCmd::Sbs(a) => &a.service,
+        FeedCmd::Beast(a) => &a.service,
         FeedCmd::Cot(a) => &a.service,
     };
     let cfg = post::PostConfig {
@@ -64,7 +76,9 @@ pub(crate) fn run(cmd: &FeedCmd) -> Result<()> {
         let source = async move {
             match cmd {
                 FeedCmd::Sbs(a) => sbs::run(a, sink).await,
+                FeedCmd::Beast(a) => beast::run(a, sink).await,
                 FeedCmd::Cot(a) => cot::run(a, sink).await,
+                FeedCmd::CotOut(_) => Ok(()), // returned above
             }
         };
         let result = tokio::select! {

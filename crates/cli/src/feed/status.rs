@@ -119,6 +119,24 @@ impl Stats {
         }
     }
 
+    /// Prints `line()` for ever, as [`Stats::report`] does its own: for a bridge with a
+    /// status of another shape (`feed cot-out`).
+    pub(crate) async fn report_with(self: Arc<Self>, every: Duration, line: impl Fn() -> String) {
+        let period = if self.terminal {
+            Duration::from_secs(1)
+        } else {
+            every
+        };
+        loop {
+            tokio::time::sleep(period).await;
+            if self.terminal {
+                eprint!("\r\x1b[K{}", line());
+            } else {
+                eprintln!("feed: {}", line());
+            }
+        }
+    }
+
     /// The closing line.
     pub(crate) fn summary(&self) -> String {
         self.line(0.0)

@@ -1,0 +1,434 @@
+//! `deconflict feed cot-out`: one party's alert stream out to its TAK clients. This module
+//! owns the network side; what the events say is `deconflict_feeds::cot_out`.
+//!
+//! - **In**: the party's `GET /v1/stream` (its bearer token), held open and reopened with
+//!   backoff (0.5 s doubling to 10 s) with `Last-Event-ID`, so nothing is missed across a
+//!   reconnection. A refused token (401/403) stops the bridge with an error. Every
+//!   `--refresh-s` it also reads `GET /v1/tracks`, whose `intruders` move the tracks on show
+//!   between alerts (an alert comes only when a conflict's level changes). Entries over a
+//!   minute old when they arrive (a fresh stream replays from the first) are skipped.
+//! - **Out**: a TCP listener (at most `--max-connections` clients). A client is first given
+//!   the intruders not yet stale, then every event as it is made. Each client has a queue of
+//!   `--queue` events; a client that falls further behind (or whose socket accepts nothing for
+//!   10 s) is dropped and counted, so a slow client never holds up the others or the stream.
+//!   What a client sends (its own position, pings) is read and thrown away.
+
+mod sse;
+
+use super::args::CotOutArgs;
+use super::sink::unix_now;
+use super::status::Stats;
+use anyhow::{Context, Result};
+use deconflict_feeds::cot_out::{is_history, message_event, Picture};
+use serde_json::Value;
+use sse::{Sse, SseEvent};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Semaphore};
+
+/// The stream is reopened when it sends nothing, not even a keep-alive (every 15 s), for this.
+const STREAM_IDLE: Duration = Duration::from_secs(45);
+/// A client whose socket takes nothing for this long is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the status line shows.
+#[derive(Default)]
+struct Counters {
+    alerts: AtomicU64,
+    messages: AtomicU64,
+    /// Events handed to clients (one event to three clients is three).
+    sent: AtomicU64,
+    clients: AtomicU64,
+    /// Clients dropped for being too slow.
+    dropped: AtomicU64,
+    /// Connections closed at once for being over `--max-connections`.
+    refused: AtomicU64,
+    reconnects: AtomicU64,
+    /// Entries too old to show (the replay of a fresh stream, or held back by an outage).
+    history: AtomicU64,
+    connected: AtomicBool,
+}
+
+struct Inner {
+    picture: Picture,
+    clients: HashMap<u64, mpsc::Sender<Arc<str>>>,
+    next: u64,
+}
+
+/// The picture and the clients' queues, behind one lock that is never held across an await.
+struct Hub {
+    inner: Mutex<Inner>,
+    queue: usize,
+    c: Counters,
+    stats: Arc<Stats>,
+}
+
+impl Hub {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands `events` to every client; a client whose queue is full is dropped.
+    fn broadcast(&self, inner: &mut Inner, events: Vec<String>) {
+        if events.is_empty() {
+            return;
+        }
+        let events: Vec<Arc<str>> = events.into_iter().map(Arc::from).collect();
+        let mut slow = Vec::new();
+        for (id, tx) in &inner.clients {
+            for ev in &events {
+                if tx.try_send(ev.clone()).is_err() {
+                    slow.push(*id);
+                    break;
+                }
+                self.c.sent.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        for id in slow {
+            inner.clients.remove(&id);
+            self.c.dropped.fetch_add(1, Ordering::Relaxed);
+            self.c
+                .clients
+                .store(inner.clients.len() as u64, Ordering::Relaxed);
+            self.stats
+                .once("slow", &format!("a client {} events behind dropped", self.queue));
+        }
+    }
+
+    /// A new client's queue, holding the intruders on show.
+    fn join(&self, now: f64) -> (u64, mpsc::Receiver<Arc<str>>) {
+        let (tx, rx) = mpsc::channel(self.queue);
+        let mut inner = self.lock();
+        for ev in inner.picture.current(now) {
+            if tx.try_send(Arc::from(ev)).is_err() {
+                break;
+            }
+            self.c.sent.fetch_add(1, Ordering::Relaxed);
+        }
+        let id = inner.next;
+        inner.next += 1;
+        inner.clients.insert(id, tx);
+        self.c
+            .clients
+            .store(inner.clients.len() as u64, Ordering::Relaxed);
+        (id, rx)
+    }
+
+    fn leave(&self, id: u64) {
+        let mut inner = self.lock();
+        inner.clients.remove(&id);
+        self.c
+            .clients
+            .store(inner.clients.len() as u64, Ordering::Relaxed);
+    }
+
+    /// One event of the stream; returns its sequence number when it has one.
+    fn event(&self, ev: &SseEvent) -> Option<u64> {
+        let seq = ev.id.as_deref().and_then(|i| i.trim().parse::<u64>().ok());
+        let now = unix_now();
+        let body: Value = match serde_json::from_str(&ev.data) {
+            Ok(v) => v,
+            Err(_) => {
+                self.stats
+                    .reject("malformed", 1, "an event whose data is not JSON");
+                return seq;
+            }
+        };
+        if is_history(&body, now) {
+            self.c.history.fetch_add(1, Ordering::Relaxed);
+            return seq;
+        }
+        let made = match ev.event.as_str() {
+            "alert" => {
+                let mut inner = self.lock();
+                match inner.picture.alert(&body, seq, now) {
+                    Ok(evs) => {
+                        self.c.alerts.fetch_add(1, Ordering::Relaxed);
+                        self.broadcast(&mut inner, evs);
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            "message" => match message_event(&body, now) {
+                Ok(ev) => {
+                    self.c.messages.fetch_add(1, Ordering::Relaxed);
+                    let mut inner = self.lock();
+                    self.broadcast(&mut inner, vec![ev]);
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            _ => Ok(()),
+        };
+        if let Err(why) = made {
+            let mut s: String = ev.data.chars().take(120).collect();
+            s.retain(|c| !c.is_control());
+            self.stats.reject(why.reason(), 1, &format!("{} {s:?}", ev.event));
+        }
+        seq
+    }
+
+    fn line(&self) -> String {
+        let c = &self.c;
+        let rej = self.stats.rejected();
+        let total: u64 = rej.values().sum();
+        let by: Vec<String> = rej.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        format!(
+            "{} clients, {} alerts, {} messages, {} events sent, {} intruders, {} dropped clients, {} refused connections, stream {} ({} reconnects, {} old entries skipped), {total} rejected{}",
+            c.clients.load(Ordering::Relaxed),
+            c.alerts.load(Ordering::Relaxed),
+            c.messages.load(Ordering::Relaxed),
+            c.sent.load(Ordering::Relaxed),
+            self.lock().picture.len(),
+            c.dropped.load(Ordering::Relaxed),
+            c.refused.load(Ordering::Relaxed),
+            if c.connected.load(Ordering::Relaxed) { "open" } else { "closed" },
+            c.reconnects.load(Ordering::Relaxed),
+            c.history.load(Ordering::Relaxed),
+            if by.is_empty() { String::new() } else { format!(" ({})", by.join(", ")) }
+        )
+    }
+}
+
+/// Runs the bridge with the party's `token` until Ctrl-C, or an error when the token is refused.
+pub(crate) fn run(args: &CotOutArgs, token: String) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(serve(args, token))
+}
+
+async fn serve(args: &CotOutArgs, token: String) -> Result<()> {
+    let tcp = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on TCP {}", args.listen))?;
+    println!("listening on {} (tcp)", tcp.local_addr()?);
+    let stats = Stats::new();
+    let hub = Arc::new(Hub {
+        inner: Mutex::new(Inner {
+            picture: Picture::default(),
+            clients: HashMap::new(),
+            next: 0,
+        }),
+        queue: args.queue.max(1),
+        c: Counters::default(),
+        stats: stats.clone(),
+    });
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .build()?;
+    let server = args.server.trim_end_matches('/').to_string();
+    let line_hub = hub.clone();
+    let status = tokio::spawn(
+        stats
+            .clone()
+            .report_with(Duration::from_secs_f64(args.status_s.max(0.1)), move || {
+                line_hub.line()
+            }),
+    );
+    let refresh = tokio::spawn(refresh(
+        hub.clone(),
+        http.clone(),
+        format!("{server}/v1/tracks"),
+        token.clone(),
+        args.refresh_s,
+    ));
+    let accept = tokio::spawn(accept(tcp, hub.clone(), args.max_connections.max(1)));
+    let stream_url = format!("{server}/v1/stream");
+    let result = tokio::select! {
+        r = stream(&hub, &http, &stream_url, &token) => r,
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    };
+    for t in [status, refresh, accept] {
+        t.abort();
+    }
+    stats.log(&format!("stopped: {}", hub.line()));
+    result
+}
+
+/// Accepts TAK clients for ever.
+async fn accept(tcp: TcpListener, hub: Arc<Hub>, max: usize) {
+    let permits = Arc::new(Semaphore::new(max));
+    loop {
+        let (sock, peer) = match tcp.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                hub.stats.once("accept", &format!("accept failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            hub.c.refused.fetch_add(1, Ordering::Relaxed);
+            hub.stats
+                .once("connections", &format!("{peer}: over --max-connections, closed"));
+            continue;
+        };
+        let _ = sock.set_nodelay(true);
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            let (id, rx) = hub.join(unix_now());
+            let why = client(sock, rx).await;
+            hub.leave(id);
+            hub.stats
+                .once(&format!("closed {peer}"), &format!("{peer} closed: {why}"));
+            drop(permit);
+        });
+    }
+}
+
+/// Writes what the client's queue brings; reads and discards what it sends.
+async fn client(sock: TcpStream, mut rx: mpsc::Receiver<Arc<str>>) -> String {
+    let (mut rd, mut wr) = sock.into_split();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        tokio::select! {
+            m = rx.recv() => match m {
+                Some(ev) => match tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(ev.as_bytes())).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return e.to_string(),
+                    Err(_) => return format!("took nothing for {} s", WRITE_TIMEOUT.as_secs()),
+                },
+                None => return "dropped: too far behind".into(),
+            },
+            r = rd.read(&mut buf) => match r {
+                Ok(0) => return "end of stream".into(),
+                Ok(_) => {}
+                Err(e) => return e.to_string(),
+            },
+        }
+    }
+}
+
+/// Every `every_s`: the intruders of `GET /v1/tracks` move the tracks on show; those past
+/// their `stale` are forgotten.
+async fn refresh(hub: Arc<Hub>, http: reqwest::Client, url: String, token: String, every_s: f64) {
+    let every = Duration::from_secs_f64(if every_s > 0.0 { every_s.max(0.1) } else { 1.0 });
+    loop {
+        tokio::time::sleep(every).await;
+        if every_s > 0.0 {
+            let got = http
+                .get(&url)
+                .bearer_auth(&token)
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await;
+            match got {
+                Ok(r) if r.status().is_success() => match r.json::<Value>().await {
+                    Ok(v) => {
+                        let mut inner = hub.lock();
+                        let evs = inner.picture.refresh(&v["intruders"], unix_now());
+                        hub.broadcast(&mut inner, evs);
+                    }
+                    Err(e) => hub.stats.once("refresh", &format!("GET /v1/tracks: {e}")),
+                },
+                Ok(r) => hub
+                    .stats
+                    .once("refresh", &format!("GET /v1/tracks: {}", r.status())),
+                Err(e) => hub.stats.once("refresh", &format!("GET /v1/tracks: {e}")),
+            }
+        }
+        hub.lock().picture.expire(unix_now());
+    }
+}
+
+/// Backoff before try `n + 1` of opening the stream: 0.5 s doubling, at most 10 s.
+fn backoff(n: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1 << n.min(5)).min(10_000))
+}
+
+enum Ended {
+    /// Open it again (why it ended); `true` when it had been open.
+    Again(String, bool),
+    /// The token was refused: stop.
+    Refused(String),
+}
+
+/// Holds the stream for ever; ends only when the token is refused.
+async fn stream(hub: &Hub, http: &reqwest::Client, url: &str, token: &str) -> Result<()> {
+    let mut last: Option<u64> = None;
+    let mut fails = 0u32;
+    loop {
+        let ended = once(hub, http, url, token, &mut last).await;
+        hub.c.connected.store(false, Ordering::Relaxed);
+        match ended {
+            Ended::Refused(why) => anyhow::bail!("{why}"),
+            Ended::Again(why, was_open) => {
+                if was_open {
+                    fails = 0;
+                }
+                let wait = backoff(fails);
+                fails = fails.saturating_add(1);
+                hub.c.reconnects.fetch_add(1, Ordering::Relaxed);
+                // Once a minute per kind of ending (unreachable, closed, ...).
+                let kind = why.split([':', '(']).next().unwrap_or("");
+                hub.stats.once(
+                    &format!("stream {kind}"),
+                    &format!("the stream ended ({why}); again in {:.1} s", wait.as_secs_f64()),
+                );
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// One connection of the stream, resumed after `last`, which it advances.
+async fn once(hub: &Hub, http: &reqwest::Client, url: &str, token: &str, last: &mut Option<u64>) -> Ended {
+    let mut req = http
+        .get(url)
+        .bearer_auth(token)
+        .header("accept", "text/event-stream");
+    if let Some(s) = last {
+        req = req.header("last-event-id", s.to_string());
+    }
+    let mut resp = match req.send().await {
+        Ok(r) => r,
+        Err(e) => return Ended::Again(format!("unreachable: {e}"), false),
+    };
+    let status = resp.status().as_u16();
+    if status != 200 {
+        let body = resp.text().await.unwrap_or_default();
+        let body: String = body.chars().take(200).collect();
+        return match status {
+            401 | 403 => Ended::Refused(format!("the service refused the token ({status}): {body}")),
+            _ => Ended::Again(format!("{status}: {body}"), false),
+        };
+    }
+    hub.c.connected.store(true, Ordering::Relaxed);
+    if last.is_none() {
+        hub.stats.log(&format!("stream open at {url}"));
+    }
+    let mut sse = Sse::default();
+    let mut events = Vec::new();
+    loop {
+        let chunk = match tokio::time::timeout(STREAM_IDLE, resp.chunk()).await {
+            Ok(Ok(Some(c))) => c,
+            Ok(Ok(None)) => return Ended::Again("the service closed it".into(), true),
+            Ok(Err(e)) => return Ended::Again(format!("broken: {e}"), true),
+            Err(_) => return Ended::Again(format!("nothing for {} s", STREAM_IDLE.as_secs()), true),
+        };
+        if let Err(e) = sse.push(&chunk, &mut events) {
+            return Ended::Again(e, true);
+        }
+        for ev in events.drain(..) {
+            if ev.event == "error" {
+                // A slow consumer is told the last sequence number it got: resume there.
+                let v: Value = serde_json::from_str(&ev.data).unwrap_or(Value::Null);
+                if let Some(s) = v["last_seq"].as_u64() {
+                    *last = Some(s);
+                }
+                let why = v["error"].as_str().unwrap_or("error").to_string();
+                return Ended::Again(format!("the service said: {why}"), true);
+            }
+            if let Some(s) = hub.event(&ev) {
+                *last = Some(last.map_or(s, |l| l.max(s)));
+            }
+        }
+    }
+}
