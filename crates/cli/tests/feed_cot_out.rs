@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the message
 //! `deconflict feed cot-out` end to end: a real `deconflict serve` with two parties, their
 //! converging drones posted over HTTP, the bridge run with one party's token, and TAK clients
-//! in the test (plain TCP sockets) reading the CoT it sends.
+//! in the test (plain TCP sockets; Python's `ssl` for the mutual-TLS listener) reading the CoT
+//! it sends.
 
 mod support;
 
@@ -331,4 +332,56 @@ fn the_stream_is_reopened_with_backoff_and_resumed_without_duplicates() {
     unique.dedup();
     assert_eq!(unique.len(), chats.len(), "an alert came twice: {chats:#?}");
     drop(s);
+}
+
+#[test]
+fn over_mutual_tls_only_a_client_with_the_partys_certificate_sees_its_picture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = start(tmp.path());
+    let rus = party(tmp.path(), "RUS");
+    let coal = party(tmp.path(), "COAL");
+    let f = support::tls::mutual_tls(tmp.path());
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let (cert, key, ca) = (path(&f.server_cert), path(&f.server_key), path(&f.ca));
+    let mut bridge = Bridge::spawn(
+        tmp.path(),
+        &s,
+        &rus,
+        &["--tls-cert", &cert, "--tls-key", &key, "--tls-client-ca", &ca],
+    );
+    bridge.line_with(&["stream open"]);
+    let t = now();
+    assert_eq!(post(&s, &rus, &[report("RUS-UAV-1", t, 35.0, 0.0, 20.0)]).0, 200);
+    assert_eq!(
+        post(
+            &s,
+            &coal,
+            &[report("COAL-UAV-9", t, 35.0 + north(1000.0), 180.0, 20.0)]
+        )
+        .0,
+        200
+    );
+    bridge.line_with(&["1 intruders"]);
+    // An enrolled crew's client: given the intruder on joining, over TLS.
+    let got = support::tls::python_tls(
+        &bridge.addr,
+        &f.ca,
+        Some((&f.client_cert, &f.client_key)),
+        "",
+        2.0,
+    );
+    assert!(got.starts_with("SENT"), "{got}");
+    assert!(
+        got.contains("uid=\"deconflict-c-") && got.contains("a-u-A-M-F-Q"),
+        "{got}"
+    );
+    // Without a certificate, or in plain TCP: nothing of the picture.
+    let got = support::tls::python_tls(&bridge.addr, &f.ca, None, "", 2.0);
+    assert!(!got.contains("deconflict-c-"), "{got}");
+    let mut plain = TcpStream::connect(&bridge.addr).unwrap();
+    plain.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = plain.read(&mut buf).unwrap_or(0);
+    assert!(!String::from_utf8_lossy(&buf[..n]).contains("deconflict-c-"));
+    bridge.line_with(&["TLS handshake failed"]);
 }

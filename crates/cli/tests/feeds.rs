@@ -417,68 +417,16 @@ fn beast_and_avr_frames_are_stored_where_pymodes_decodes_them() {
     feeder.join().unwrap();
 }
 
-/// Python's `ssl` (a TLS client someone else wrote) sends `data` to `addr`, trusting `ca`,
-/// presenting `client` (cert, key) if given; prints what happened.
-fn python_tls_send(addr: &str, ca: &Path, client: Option<(&Path, &Path)>, data: &str) -> String {
-    let script = r#"
-import socket, ssl, sys, time
-host, port = sys.argv[1].rsplit(":", 1)
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-if len(sys.argv) > 5:
-    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
-try:
-    with socket.create_connection((host, int(port)), timeout=10) as s:
-        with ctx.wrap_socket(s, server_hostname="localhost") as t:
-            t.sendall(sys.argv[3].encode())
-            time.sleep(0.3)
-    print("SENT")
-except Exception as e:
-    print("ERROR", type(e).__name__, e)
-"#;
-    let mut cmd = std::process::Command::new("python3");
-    cmd.arg("-c").arg(script).arg(addr).arg(ca).arg(data);
-    if let Some((c, k)) = client {
-        cmd.arg(c).arg(k);
-    }
-    let out = cmd.output().expect("python3 runs");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 #[test]
 fn cot_over_mutual_tls_takes_a_client_with_a_certificate_and_refuses_one_without() {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let s = start(dir);
     let token = party(dir, "TAK");
     // A CA of the party's own, the bridge's certificate and a crew's client certificate.
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    // Distinct names: a leaf named like its issuer would read as self-signed.
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "TAK party CA");
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let write = |name: &str, text: String| {
-        let p = dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
-    let ca = write("ca.pem", ca_cert.pem());
-    let leaf = |names: Vec<String>, stem: &str| {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(names).unwrap();
-        params.distinguished_name.push(DnType::CommonName, stem);
-        let cert = params.signed_by(&key, &issuer).unwrap();
-        (
-            write(&format!("{stem}.pem"), cert.pem()),
-            write(&format!("{stem}.key"), key.serialize_pem()),
-        )
-    };
-    let (server_cert, server_key) = leaf(vec!["localhost".into()], "server");
-    let (client_cert, client_key) = leaf(vec!["crew-1".into()], "client");
+    let f = support::tls::mutual_tls(dir);
+    let (ca, server_cert, server_key) = (&f.ca, &f.server_cert, &f.server_key);
+    let (client_cert, client_key) = (&f.client_cert, &f.client_key);
     let (mut bridge, addr) = Bridge::spawn(
         dir,
         &s,
@@ -497,19 +445,21 @@ fn cot_over_mutual_tls_takes_a_client_with_a_certificate_and_refuses_one_without
     );
     let addr = addr.unwrap();
     // Without a client certificate: refused at the handshake, nothing stored.
-    let out = python_tls_send(
+    let out = support::tls::python_tls(
         &addr,
-        &ca,
+        ca,
         None,
         &cot("NOCERT-1", "a-f-A-M-F-Q", 35.5, 35.5, "100", 0.0, 10.0),
+        0.0,
     );
     bridge.status_with(&["TLS handshake failed"]);
     // With one: stored.
-    let sent = python_tls_send(
+    let sent = support::tls::python_tls(
         &addr,
-        &ca,
-        Some((&client_cert, &client_key)),
+        ca,
+        Some((client_cert, client_key)),
         &cot("CREW-UAV-2", "a-f-A-M-F-Q", 35.6, 35.4, "800", 90.0, 30.0),
+        0.0,
     );
     assert_eq!(sent, "SENT");
     let t = stored(&s, &token, "CREW-UAV-2", 35.6, 35.4);

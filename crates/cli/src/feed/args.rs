@@ -145,6 +145,16 @@ pub(crate) struct CotOutArgs {
     /// Seconds between refreshes of the intruders' positions from `GET /v1/tracks` (0: none).
     #[arg(long, default_value_t = 1.0)]
     pub refresh_s: f64,
+    /// Serve TAK clients over TLS with this certificate chain (PEM, leaf first).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Ask every TAK client for a certificate signed by this CA (PEM), as a TAK Server's
+    /// streaming port does: only the party's enrolled crews see its picture.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
     /// Seconds between status lines when stderr is not a terminal.
     #[arg(long, default_value_t = 10.0)]
     pub status_s: f64,

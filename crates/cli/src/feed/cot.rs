@@ -69,12 +69,7 @@ pub(crate) async fn run(args: &CotArgs, sink: Sink) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on TCP {}", args.listen))?;
     let addr = tcp.local_addr()?;
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(tokio_rustls::TlsAcceptor::from(
-            deconflict_server::tls::stream_config(cert, key, args.tls_client_ca.as_deref())?,
-        )),
-        _ => None,
-    };
+    let tls = super::tls::acceptor(&args.tls_cert, &args.tls_key, &args.tls_client_ca)?;
     let ctx = Arc::new(Ctx {
         sink,
         cfg: CotConfig {

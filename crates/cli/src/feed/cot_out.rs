@@ -11,7 +11,9 @@
 //!   the intruders not yet stale, then every event as it is made. Each client has a queue of
 //!   `--queue` events; a client that falls further behind (or whose socket accepts nothing for
 //!   10 s) is dropped and counted, so a slow client never holds up the others or the stream.
-//!   What a client sends (its own position, pings) is read and thrown away.
+//!   What a client sends (its own position, pings) is read and thrown away. With
+//!   `--tls-cert`/`--tls-key` the listener is TLS, and with `--tls-client-ca` every client must
+//!   show a certificate of the party's CA (TAK's enrolment), else it gets nothing.
 
 mod sse;
 
@@ -26,8 +28,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Semaphore};
 
 /// The stream is reopened when it sends nothing, not even a keep-alive (every 15 s), for this.
@@ -208,7 +210,13 @@ async fn serve(args: &CotOutArgs, token: String) -> Result<()> {
     let tcp = TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on TCP {}", args.listen))?;
-    println!("listening on {} (tcp)", tcp.local_addr()?);
+    let tls = super::tls::acceptor(&args.tls_cert, &args.tls_key, &args.tls_client_ca)?;
+    let how = match (&tls, &args.tls_client_ca) {
+        (None, _) => "tcp",
+        (Some(_), None) => "tcp over tls",
+        (Some(_), Some(_)) => "tcp over tls, client certificates required",
+    };
+    println!("listening on {} ({how})", tcp.local_addr()?);
     let stats = Stats::new();
     let hub = Arc::new(Hub {
         inner: Mutex::new(Inner {
@@ -239,7 +247,7 @@ async fn serve(args: &CotOutArgs, token: String) -> Result<()> {
         token.clone(),
         args.refresh_s,
     ));
-    let accept = tokio::spawn(accept(tcp, hub.clone(), args.max_connections.max(1)));
+    let accept = tokio::spawn(accept(tcp, hub.clone(), args.max_connections.max(1), tls));
     let stream_url = format!("{server}/v1/stream");
     let result = tokio::select! {
         r = stream(&hub, &http, &stream_url, &token) => r,
@@ -252,8 +260,9 @@ async fn serve(args: &CotOutArgs, token: String) -> Result<()> {
     result
 }
 
-/// Accepts TAK clients for ever.
-async fn accept(tcp: TcpListener, hub: Arc<Hub>, max: usize) {
+/// Accepts TAK clients for ever (each TLS handshake, when there is TLS, on the client's own
+/// task and bounded in time, so a stalled one holds up no other client).
+async fn accept(tcp: TcpListener, hub: Arc<Hub>, max: usize, tls: Option<tokio_rustls::TlsAcceptor>) {
     let permits = Arc::new(Semaphore::new(max));
     loop {
         let (sock, peer) = match tcp.accept().await {
@@ -271,11 +280,23 @@ async fn accept(tcp: TcpListener, hub: Arc<Hub>, max: usize) {
             continue;
         };
         let _ = sock.set_nodelay(true);
-        let hub = hub.clone();
+        let (hub, tls) = (hub.clone(), tls.clone());
         tokio::spawn(async move {
-            let (id, rx) = hub.join(unix_now());
-            let why = client(sock, rx).await;
-            hub.leave(id);
+            let why = match tls {
+                None => served(&hub, sock).await,
+                Some(acceptor) => {
+                    let hs = tokio::time::timeout(
+                        deconflict_server::tls::HANDSHAKE_TIMEOUT,
+                        acceptor.accept(sock),
+                    )
+                    .await;
+                    match hs {
+                        Ok(Ok(s)) => served(&hub, s).await,
+                        Ok(Err(e)) => format!("TLS handshake failed: {e}"),
+                        Err(_) => "TLS handshake timed out".to_string(),
+                    }
+                }
+            };
             hub.stats
                 .once(&format!("closed {peer}"), &format!("{peer} closed: {why}"));
             drop(permit);
@@ -283,9 +304,17 @@ async fn accept(tcp: TcpListener, hub: Arc<Hub>, max: usize) {
     }
 }
 
+/// A client from joining to leaving; says why it left.
+async fn served(hub: &Hub, sock: impl AsyncRead + AsyncWrite + Unpin) -> String {
+    let (id, rx) = hub.join(unix_now());
+    let why = client(sock, rx).await;
+    hub.leave(id);
+    why
+}
+
 /// Writes what the client's queue brings; reads and discards what it sends.
-async fn client(sock: TcpStream, mut rx: mpsc::Receiver<Arc<str>>) -> String {
-    let (mut rd, mut wr) = sock.into_split();
+async fn client(sock: impl AsyncRead + AsyncWrite + Unpin, mut rx: mpsc::Receiver<Arc<str>>) -> String {
+    let (mut rd, mut wr) = tokio::io::split(sock);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         tokio::select! {

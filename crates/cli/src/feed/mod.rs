@@ -2,8 +2,9 @@
 //! client with a party's token. This module owns wiring a source to the poster; [`args`] is
 //! the command line; [`sbs`], [`beast`] (both TCP clients through [`client`]) and [`cot`] read
 //! their sources (the parsing is the sans-IO `deconflict-feeds` crate); [`sink`] takes their
-//! reports, [`post`] batches and posts them, [`status`] counts. [`cot_out`] is the bridge the
-//! other way (a party's alert stream out to TAK clients), with a loop of its own.
+//! reports, [`post`] batches and posts them, [`status`] counts; [`tls`] is the CoT listeners'
+//! TLS. [`cot_out`] is the bridge the other way (a party's alert stream out to TAK clients),
+//! with a loop of its own.
 
 mod args;
 mod beast;
@@ -14,6 +15,7 @@ mod post;
 mod sbs;
 mod sink;
 mod status;
+mod tls;
 
 pub(crate) use args::FeedCmd;
 

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod single;
+pub(crate) mod tls;
 
 use serde_json::{json, Value};
 use std::ffi::OsStr;
