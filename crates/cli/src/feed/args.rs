@@ -112,14 +112,22 @@ pub(crate) struct CotArgs {
     /// byte (a trickling client would otherwise hold a connection slot for ever).
     #[arg(long, default_value_t = 30.0)]
     pub event_timeout_s: f64,
-    /// Serve TCP over TLS with this certificate chain (PEM, leaf first); UDP is then off.
+    /// TLS on the TCP listener (UDP is then off).
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// TLS on a CoT listener (`feed cot`, `feed cot-out`).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TlsArgs {
+    /// Serve TCP over TLS with this certificate chain (PEM, leaf first).
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
     /// The TLS private key (PEM).
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// Ask every TLS client for a certificate signed by this CA (PEM), as a TAK Server's
-    /// streaming port does; a client without one is refused at the handshake.
+    /// streaming port does: a client without one is refused at the handshake and gets nothing.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
 }
@@ -145,16 +153,10 @@ pub(crate) struct CotOutArgs {
     /// Seconds between refreshes of the intruders' positions from `GET /v1/tracks` (0: none).
     #[arg(long, default_value_t = 1.0)]
     pub refresh_s: f64,
-    /// Serve TAK clients over TLS with this certificate chain (PEM, leaf first).
-    #[arg(long, value_name = "PEM", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-    /// The TLS private key (PEM).
-    #[arg(long, value_name = "PEM", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-    /// Ask every TAK client for a certificate signed by this CA (PEM), as a TAK Server's
-    /// streaming port does: only the party's enrolled crews see its picture.
-    #[arg(long, value_name = "PEM", requires = "tls_cert")]
-    pub tls_client_ca: Option<PathBuf>,
+    /// TLS for the TAK clients: with a client CA, only the party's enrolled crews see its
+    /// picture.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Seconds between status lines when stderr is not a terminal.
     #[arg(long, default_value_t = 10.0)]
     pub status_s: f64,

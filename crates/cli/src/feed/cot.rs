@@ -69,7 +69,7 @@ pub(crate) async fn run(args: &CotArgs, sink: Sink) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on TCP {}", args.listen))?;
     let addr = tcp.local_addr()?;
-    let tls = super::tls::acceptor(&args.tls_cert, &args.tls_key, &args.tls_client_ca)?;
+    let tls = super::tls::acceptor(&args.tls)?;
     let ctx = Arc::new(Ctx {
         sink,
         cfg: CotConfig {
@@ -78,7 +78,7 @@ pub(crate) async fn run(args: &CotArgs, sink: Sink) -> Result<()> {
         seen: Seen::default(),
     });
     if tls.is_some() {
-        let mutual = if args.tls_client_ca.is_some() {
+        let mutual = if args.tls.tls_client_ca.is_some() {
             ", client certificates required"
         } else {
             ""

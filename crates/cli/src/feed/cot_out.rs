@@ -210,8 +210,8 @@ async fn serve(args: &CotOutArgs, token: String) -> Result<()> {
     let tcp = TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on TCP {}", args.listen))?;
-    let tls = super::tls::acceptor(&args.tls_cert, &args.tls_key, &args.tls_client_ca)?;
-    let how = match (&tls, &args.tls_client_ca) {
+    let tls = super::tls::acceptor(&args.tls)?;
+    let how = match (&tls, &args.tls.tls_client_ca) {
         (None, _) => "tcp",
         (Some(_), None) => "tcp over tls",
         (Some(_), Some(_)) => "tcp over tls, client certificates required",
