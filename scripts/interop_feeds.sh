@@ -151,7 +151,8 @@ sleep 0.5
 echo "   feed cot (TCP): $(grep '^feed: [0-9]* msg/s' "$WORK/feed-cot-a.log" | tail -n 1)"
 echo "   feed cot (UDP): $(grep '^feed: [0-9]* msg/s' "$WORK/feed-cot-b.log" | tail -n 1)"
 echo "   feed cot-out: $(grep '^feed: [0-9]* clients' "$WORK/feed-cot-out.log" | tail -n 1)"
-# Stopped before the service: serve's graceful shutdown waits for open streams to close.
+# Stopped before the service, so that the service's shutdown does not count as a lost stream
+# (serve itself ends open streams when it stops: cli/tests/revocation.rs).
 kill "$COT_OUT_PID" 2>/dev/null || true
 wait "$COT_OUT_PID" 2>/dev/null || true
 fi
