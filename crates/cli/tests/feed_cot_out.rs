@@ -7,93 +7,25 @@
 mod support;
 
 use serde_json::json;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::bridge::Bridge;
 use support::single::{party, start};
 use support::{bin, call, north, now, post, report, write_config, Server};
 
-/// The bridge process: killed and reaped when dropped; its stderr lines on a channel.
-struct Bridge {
-    child: Child,
-    addr: String,
-    stderr: mpsc::Receiver<String>,
-    seen: Vec<String>,
+/// `deconflict feed cot-out` for the party of `token` against `s`, listening on a free port.
+fn cot_out(dir: &Path, s: &Server, token: &str, extra: &[&str]) -> Bridge {
+    cot_out_to(dir, &s.base, token, extra)
 }
 
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Bridge {
-    fn spawn(dir: &Path, s: &Server, token: &str, extra: &[&str]) -> Bridge {
-        Bridge::spawn_to(dir, &s.base, token, extra)
-    }
-
-    fn spawn_to(dir: &Path, base: &str, token: &str, extra: &[&str]) -> Bridge {
-        let tf = dir.join("cot-out.token");
-        std::fs::write(&tf, format!("{token}\n")).unwrap();
-        let mut child = bin()
-            .args(["feed", "cot-out", "--listen", "127.0.0.1:0", "--server", base])
-            .args(["--status-s", "0.2", "--refresh-s", "0.5", "--token-file"])
-            .arg(&tf)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = mpsc::channel();
-        let err = BufReader::new(child.stderr.take().unwrap());
-        std::thread::spawn(move || {
-            for l in err.lines().map_while(Result::ok) {
-                let _ = tx.send(l);
-            }
-        });
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .and_then(|r| r.split(' ').next())
-            .unwrap_or_else(|| panic!("no listening line: {line:?}"))
-            .to_string();
-        Bridge {
-            child,
-            addr,
-            stderr: rx,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a stderr line that contains every one of `parts`.
-    fn line_with(&mut self, parts: &[&str]) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(l) = self
-                .seen
-                .iter()
-                .rev()
-                .find(|l| parts.iter().all(|p| l.contains(p)))
-            {
-                return l.clone();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no line with {parts:?}; got {:?}",
-                self.seen
-            );
-            if let Ok(l) = self.stderr.recv_timeout(Duration::from_millis(100)) {
-                self.seen.push(l);
-            }
-        }
-    }
+fn cot_out_to(dir: &Path, base: &str, token: &str, extra: &[&str]) -> Bridge {
+    let mut args = vec!["cot-out", "--listen", "127.0.0.1:0", "--server", base];
+    args.extend(["--status-s", "0.2", "--refresh-s", "0.5"]);
+    args.extend(extra);
+    Bridge::spawn(dir, token, &args, true)
 }
 
 /// A TAK client: reads the bridge's events (cut at `</event>`, as TAK clients do) on a thread.
@@ -166,7 +98,7 @@ fn a_tak_client_gets_the_intruder_as_a_track_and_the_alert_as_chat() {
     let s = start(tmp.path());
     let rus = party(tmp.path(), "RUS");
     let coal = party(tmp.path(), "COAL");
-    let mut bridge = Bridge::spawn(tmp.path(), &s, &rus, &["--max-connections", "2"]);
+    let mut bridge = cot_out(tmp.path(), &s, &rus, &["--max-connections", "2"]);
     bridge.line_with(&["stream open"]);
     let mut early = Tak::connect(&bridge.addr);
     bridge.line_with(&["1 clients"]);
@@ -242,21 +174,13 @@ fn a_tak_client_gets_the_intruder_as_a_track_and_the_alert_as_chat() {
 fn a_refused_token_stops_the_bridge_with_a_message() {
     let tmp = tempfile::tempdir().unwrap();
     let s = start(tmp.path());
-    let mut bridge = Bridge::spawn(
+    let mut bridge = cot_out(
         tmp.path(),
         &s,
         "dcf_0000000000000000000000000000000000000000000000000000000000000000",
         &[],
     );
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let st = loop {
-        if let Some(st) = bridge.child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(Instant::now() < deadline, "the bridge did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(!st.success());
+    assert!(!bridge.stopped().success());
     bridge.line_with(&["refused the token (401)"]);
 }
 
@@ -286,7 +210,7 @@ fn the_stream_is_reopened_with_backoff_and_resumed_without_duplicates() {
         .local_addr()
         .unwrap()
         .port();
-    let mut bridge = Bridge::spawn_to(tmp.path(), &format!("http://127.0.0.1:{port}"), &rus, &[]);
+    let mut bridge = cot_out_to(tmp.path(), &format!("http://127.0.0.1:{port}"), &rus, &[]);
     bridge.line_with(&["the stream ended (unreachable"]);
     let mut tak = Tak::connect(&bridge.addr);
     let s = serve_on(tmp.path(), port);
@@ -343,7 +267,7 @@ fn over_mutual_tls_only_a_client_with_the_partys_certificate_sees_its_picture() 
     let f = support::tls::mutual_tls(tmp.path());
     let path = |p: &Path| p.to_str().unwrap().to_string();
     let (cert, key, ca) = (path(&f.server_cert), path(&f.server_key), path(&f.ca));
-    let mut bridge = Bridge::spawn(
+    let mut bridge = cot_out(
         tmp.path(),
         &s,
         &rus,
@@ -384,4 +308,86 @@ fn over_mutual_tls_only_a_client_with_the_partys_certificate_sees_its_picture() 
     let n = plain.read(&mut buf).unwrap_or(0);
     assert!(!String::from_utf8_lossy(&buf[..n]).contains("deconflict-c-"));
     bridge.line_with(&["TLS handshake failed"]);
+}
+
+#[test]
+fn with_udp_every_event_is_a_multicast_datagram_and_a_hotline_ack_is_chat() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = start(tmp.path());
+    let rus = party(tmp.path(), "RUS");
+    let coal = party(tmp.path(), "COAL");
+    // A TAK client on the mesh: joined to the group on loopback, as ATAK joins 239.2.3.1.
+    let group = std::net::Ipv4Addr::new(239, 2, 3, 1);
+    let mesh = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    mesh.join_multicast_v4(&group, &std::net::Ipv4Addr::LOCALHOST)
+        .unwrap();
+    mesh.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let to = format!("{group}:{}", mesh.local_addr().unwrap().port());
+    let mut bridge = cot_out(
+        tmp.path(),
+        &s,
+        &rus,
+        &["--udp", &to, "--udp-interface", "127.0.0.1"],
+    );
+    bridge.line_with(&["sending UDP to", &to, "ttl 1"]);
+    bridge.line_with(&["stream open"]);
+    let t = now();
+    assert_eq!(post(&s, &rus, &[report("RUS-UAV-1", t, 35.0, 0.0, 20.0)]).0, 200);
+    assert_eq!(
+        post(
+            &s,
+            &coal,
+            &[report("COAL-UAV-9", t, 35.0 + north(1000.0), 180.0, 20.0)]
+        )
+        .0,
+        200
+    );
+    let mut got: Vec<String> = Vec::new();
+    let mut wait_for = |what: &str, f: &dyn Fn(&str) -> bool| -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            if let Some(e) = got.iter().find(|e| f(e)) {
+                return e.clone();
+            }
+            assert!(Instant::now() < deadline, "no {what}; got {got:#?}");
+            if let Ok(n) = mesh.recv(&mut buf) {
+                let ev = String::from_utf8(buf[..n].to_vec()).unwrap();
+                // One event per datagram, whole.
+                assert_eq!(ev.matches("<event ").count(), 1, "{ev}");
+                assert!(ev.trim_end().ends_with("</event>"), "{ev}");
+                got.push(ev);
+            }
+        }
+    };
+    let track = wait_for("the intruder's track", &kind_is("a-u-A-M-F-Q"));
+    let uid = attr(&track, "uid").to_string();
+    assert!(uid.starts_with("deconflict-c-"), "{track}");
+    wait_for("the alert as GeoChat", &|e: &str| {
+        kind_is("b-t-f")(e) && e.contains(&uid["deconflict-".len()..])
+    });
+    // RUS's notice is acknowledged by COAL: RUS's crews see it on the mesh.
+    let (st, v) = call(
+        "POST",
+        &format!("{}/v1/messages", s.base),
+        Some(&rus),
+        Some(&json!({"to": {"parties": ["COAL"]}, "kind": "notice", "text": "Sortie 0600Z"}).to_string()),
+    );
+    assert_eq!(st, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (st, v) = call(
+        "POST",
+        &format!("{}/v1/messages/{id}/ack", s.base),
+        Some(&coal),
+        None,
+    );
+    assert!(st == 200 || st == 204, "{st} {v}");
+    let ack = wait_for("the acknowledgement", &|e: &str| {
+        kind_is("b-t-f")(e) && e.contains(&format!("{id} acknowledged by COAL at "))
+    });
+    assert_eq!(attr(&ack, "senderCallsign"), "HOTLINE");
+    for e in &got {
+        assert!(!e.contains("COAL-UAV-9"), "{e}");
+    }
+    bridge.line_with(&["datagrams to", "(0 lost)", "1 intruders"]);
 }

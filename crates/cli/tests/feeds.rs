@@ -7,101 +7,28 @@
 mod support;
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+use support::bridge::Bridge;
 use support::single::{eventually, party, start};
 use support::{bin, call, Server};
 
-/// A bridge process: killed and reaped when dropped; its stderr lines on a channel.
-struct Bridge {
-    child: Child,
-    stderr: mpsc::Receiver<String>,
-    seen: Vec<String>,
+/// `deconflict feed ARGS` against `s`, with quick batches and status lines; where it listens
+/// when it is `feed cot`.
+fn spawn(dir: &Path, s: &Server, token: &str, args: &[&str]) -> (Bridge, Option<String>) {
+    spawn_to(dir, &s.base, token, args)
 }
 
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Bridge {
-    fn spawn(dir: &Path, s: &Server, token: &str, args: &[&str]) -> (Bridge, Option<String>) {
-        Bridge::spawn_to(dir, &s.base, token, args)
-    }
-
-    fn spawn_to(dir: &Path, base: &str, token: &str, args: &[&str]) -> (Bridge, Option<String>) {
-        let tf = dir.join(format!("token-{}", args[0]));
-        std::fs::write(&tf, format!("{token}\n")).unwrap();
-        let mut child = bin()
-            .arg("feed")
-            .args(args)
-            .args(["--server", base, "--batch-ms", "50", "--status-s", "0.2"])
-            .arg("--token-file")
-            .arg(&tf)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = mpsc::channel();
-        let err = BufReader::new(child.stderr.take().unwrap());
-        std::thread::spawn(move || {
-            for l in err.lines().map_while(Result::ok) {
-                let _ = tx.send(l);
-            }
-        });
-        // `feed cot` says where it listens on stdout.
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let listening = if args[0] == "cot" {
-            let mut line = String::new();
-            out.read_line(&mut line).unwrap();
-            Some(
-                line.trim()
-                    .strip_prefix("listening on ")
-                    .unwrap()
-                    .split(' ')
-                    .next()
-                    .unwrap()
-                    .to_string(),
-            )
-        } else {
-            None
-        };
-        let b = Bridge {
-            child,
-            stderr: rx,
-            seen: Vec::new(),
-        };
-        (b, listening)
-    }
-
-    /// Waits for a status line that contains every one of `parts`.
-    fn status_with(&mut self, parts: &[&str]) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(l) = self
-                .seen
-                .iter()
-                .rev()
-                .find(|l| parts.iter().all(|p| l.contains(p)))
-            {
-                return l.clone();
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no status line with {parts:?}; got {:?}",
-                self.seen
-            );
-            if let Ok(l) = self.stderr.recv_timeout(Duration::from_millis(100)) {
-                self.seen.push(l);
-            }
-        }
-    }
+fn spawn_to(dir: &Path, base: &str, token: &str, args: &[&str]) -> (Bridge, Option<String>) {
+    let mut all = args.to_vec();
+    all.extend(["--server", base, "--batch-ms", "50", "--status-s", "0.2"]);
+    let listens = args[0] == "cot";
+    let b = Bridge::spawn(dir, token, &all, listens);
+    let addr = listens.then(|| b.addr.clone());
+    (b, addr)
 }
 
 /// The party's own live tracks by asset id.
@@ -175,7 +102,7 @@ fn sbs_lines_from_a_tcp_source_are_stored_and_the_bridge_reconnects() {
         c.write_all(text.as_bytes()).unwrap();
         wait.recv().unwrap();
     });
-    let (mut bridge, _) = Bridge::spawn(tmp.path(), &s, &token, &["sbs", &addr]);
+    let (mut bridge, _) = spawn(tmp.path(), &s, &token, &["sbs", &addr]);
     let t = stored(&s, &token, "4CA2D6", 35.12345, 35.54321);
     assert!(
         (t["alt_m"].as_f64().unwrap() - 24000.0 * 0.3048).abs() < 1e-6,
@@ -195,7 +122,7 @@ fn sbs_lines_from_a_tcp_source_are_stored_and_the_bridge_reconnects() {
     assert!((t["alt_m"].as_f64().unwrap() - 914.4).abs() < 1e-6, "{t}");
     // The aircraft without a velocity is not reported; the bad lines are counted by reason.
     assert!(own(&s, &token).iter().all(|t| t["asset"] != "486257"));
-    bridge.status_with(&[
+    bridge.line_with(&[
         "2 posted",
         "bad_number 1",
         "impossible_value 1",
@@ -222,7 +149,7 @@ fn cot_events_over_tcp_and_udp_are_stored_with_their_class() {
     let tmp = tempfile::tempdir().unwrap();
     let s = start(tmp.path());
     let token = party(tmp.path(), "TAK");
-    let (mut bridge, addr) = Bridge::spawn(tmp.path(), &s, &token, &["cot", "--listen", "127.0.0.1:0"]);
+    let (mut bridge, addr) = spawn(tmp.path(), &s, &token, &["cot", "--listen", "127.0.0.1:0"]);
     let addr = addr.unwrap();
     // TCP: events back to back with no delimiter, split across writes at awkward places,
     // with bad ones among them.
@@ -261,7 +188,7 @@ fn cot_events_over_tcp_and_udp_are_stored_with_their_class() {
     u.send_to(b"\x01\x02 not xml at all </event>", &addr).unwrap();
     let t = stored(&s, &token, "QUAD-8", 35.4, 35.6);
     assert_eq!(t["class"], "uas_small");
-    let line = bridge.status_with(&[
+    let line = bridge.line_with(&[
         "3 posted",
         "no_altitude 1",
         "impossible_value 2",
@@ -287,7 +214,7 @@ fn cot_events_over_tcp_and_udp_are_stored_with_their_class() {
 fn a_refused_token_stops_the_bridge_with_a_message() {
     let tmp = tempfile::tempdir().unwrap();
     let s = start(tmp.path());
-    let (mut bridge, addr) = Bridge::spawn(
+    let (mut bridge, addr) = spawn(
         tmp.path(),
         &s,
         "dcf_0000000000000000000000000000000000000000000000000000000000000000",
@@ -298,7 +225,7 @@ fn a_refused_token_stops_the_bridge_with_a_message() {
         .unwrap();
     let st = eventually("the bridge to stop", || bridge.child.try_wait().unwrap());
     assert!(!st.success());
-    bridge.status_with(&["refused the token (401)"]);
+    bridge.line_with(&["refused the token (401)"]);
 }
 
 #[test]
@@ -312,11 +239,11 @@ fn reports_wait_for_a_service_that_is_away_and_go_in_when_it_is_back() {
         .unwrap()
         .port();
     let base = format!("http://127.0.0.1:{port}");
-    let (mut bridge, addr) = Bridge::spawn_to(tmp.path(), &base, &token, &["cot", "--listen", "127.0.0.1:0"]);
+    let (mut bridge, addr) = spawn_to(tmp.path(), &base, &token, &["cot", "--listen", "127.0.0.1:0"]);
     let mut c = TcpStream::connect(addr.unwrap()).unwrap();
     c.write_all(cot("UAV-1", "a-f-A-M-F-Q", 35.1, 35.9, "1200", 270.0, 45.0).as_bytes())
         .unwrap();
-    bridge.status_with(&["service did not take 1 reports (unreachable"]);
+    bridge.line_with(&["service did not take 1 reports (unreachable"]);
     let cfg = support::write_config(
         tmp.path(),
         "coast_s = 30.0\ndrop_s = 60.0\nscan_period_ms = 100\n",
@@ -331,7 +258,7 @@ fn reports_wait_for_a_service_that_is_away_and_go_in_when_it_is_back() {
     // The batch the service did not acknowledge is tried again with backoff, and goes in.
     let t = stored(&s, &token, "UAV-1", 35.1, 35.9);
     assert_eq!(t["class"], "uas_large");
-    bridge.status_with(&["1 reports, 1 posted"]);
+    bridge.line_with(&["1 reports, 1 posted"]);
 }
 
 /// Beast frames (hex) of the recorded flight in `tests/data/beast-slice.csv.gz`: KLM1302, ICAO
@@ -393,7 +320,7 @@ fn beast_and_avr_frames_are_stored_where_pymodes_decodes_them() {
         c.write_all(format!("*zz;\n{AVR_NEXT}").as_bytes()).unwrap();
         wait.recv().unwrap();
     });
-    let (mut bridge, _) = Bridge::spawn(tmp.path(), &s, &token, &["beast", &addr]);
+    let (mut bridge, _) = spawn(tmp.path(), &s, &token, &["beast", &addr]);
     // pyModeS's position for the even/odd pair.
     let t = stored(&s, &token, "486257", 43.626434326171875, 1.364348655523256);
     assert!(
@@ -402,7 +329,7 @@ fn beast_and_avr_frames_are_stored_where_pymodes_decodes_them() {
     );
     assert!((t["track_deg"].as_f64().unwrap() - 322.549).abs() < 0.01, "{t}");
     assert_eq!(t["class"], "fixed_wing");
-    bridge.status_with(&[
+    bridge.line_with(&[
         "1 posted",
         "bad_crc 1",
         "truncated 1",
@@ -412,7 +339,7 @@ fn beast_and_avr_frames_are_stored_where_pymodes_decodes_them() {
     go_on.send(()).unwrap();
     // pyModeS's position for the next odd frame, decoded against the last position.
     stored(&s, &token, "486257", 43.62656932766154, 1.3642011369977678);
-    bridge.status_with(&["2 posted", "malformed 2"]);
+    bridge.line_with(&["2 posted", "malformed 2"]);
     go_on.send(()).unwrap();
     feeder.join().unwrap();
 }
@@ -427,7 +354,7 @@ fn cot_over_mutual_tls_takes_a_client_with_a_certificate_and_refuses_one_without
     let f = support::tls::mutual_tls(dir);
     let (ca, server_cert, server_key) = (&f.ca, &f.server_cert, &f.server_key);
     let (client_cert, client_key) = (&f.client_cert, &f.client_key);
-    let (mut bridge, addr) = Bridge::spawn(
+    let (mut bridge, addr) = spawn(
         dir,
         &s,
         &token,
@@ -452,7 +379,7 @@ fn cot_over_mutual_tls_takes_a_client_with_a_certificate_and_refuses_one_without
         &cot("NOCERT-1", "a-f-A-M-F-Q", 35.5, 35.5, "100", 0.0, 10.0),
         0.0,
     );
-    bridge.status_with(&["TLS handshake failed"]);
+    bridge.line_with(&["TLS handshake failed"]);
     // With one: stored.
     let sent = support::tls::python_tls(
         &addr,
@@ -481,7 +408,7 @@ fn trickling_cot_clients_are_cut_and_hold_no_slot_from_a_real_one() {
     let tmp = tempfile::tempdir().unwrap();
     let s = start(tmp.path());
     let token = party(tmp.path(), "TAK");
-    let (mut bridge, addr) = Bridge::spawn(
+    let (mut bridge, addr) = spawn(
         tmp.path(),
         &s,
         &token,
@@ -516,7 +443,7 @@ fn trickling_cot_clients_are_cut_and_hold_no_slot_from_a_real_one() {
         .collect();
     std::thread::sleep(Duration::from_millis(300));
     // Both are cut after 1 s; a real client then gets a slot and its event is stored.
-    bridge.status_with(&["slow_source 2"]);
+    bridge.line_with(&["slow_source 2"]);
     let mut c = TcpStream::connect(&addr).unwrap();
     c.write_all(cot("REAL-2", "a-f-A-M-F-Q", 35.6, 35.4, "800", 90.0, 30.0).as_bytes())
         .unwrap();

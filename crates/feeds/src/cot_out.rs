@@ -27,7 +27,11 @@
 //!   `<LEVEL> <event> <conflict id>: ...` as in the remarks.
 //!
 //! A hotline message (`"type":"message"`) becomes a GeoChat message from `HOTLINE <sender>`
-//! (`[kind] text`); other entries (acks, summaries) produce nothing ([`Reject::Ignored`]).
+//! (`[kind] text`), and so do the sender's news of it: `message.ack` (`HOTLINE`, `acknowledged
+//! m-… by <recipient> at <time>`) and `message.escalated` (`not acknowledged … : escalated`).
+//! An `alert_summary` (the conflict changes of one scan past the service's per-scan alert
+//! budget, counted instead of sent) is a GeoChat message from `DECONFLICT` with its counts by
+//! level ([`summary_event`]). Other entries produce nothing ([`Reject::Ignored`]).
 //! Entries more than a minute old when they arrive are history, not news ([`is_history`]).
 //! Every string is XML-escaped, and characters XML cannot carry are dropped.
 
@@ -346,13 +350,52 @@ pub fn chat_event(
     out
 }
 
-/// A hotline message (`"type":"message"`) as a GeoChat message from `HOTLINE <sender>`;
-/// [`Reject::Ignored`] for the other hotline entries (acks, escalations).
-pub fn message_event(v: &Value, now: f64) -> Result<String, Reject> {
-    if v["type"] != "message" {
-        return Err(Reject::Ignored);
+/// A recipient as the service labels it (`"RUS"`, or `{"conflict": "c-…"}` when anonymous):
+/// the string, or the one string member of an object (`the other side of c-…` for a conflict).
+fn label_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(m) => match (m.get("conflict"), m.get("party"), m.get("coalition")) {
+            (Some(Value::String(c)), _, _) => format!("the other side of {c}"),
+            (_, Some(Value::String(p)), _) => p.clone(),
+            (_, _, Some(Value::String(c))) => format!("coalition {c}"),
+            _ => "?".into(),
+        },
+        _ => "?".into(),
     }
+}
+
+/// A hotline entry of the party's stream as a GeoChat message: a message (`"type":"message"`)
+/// from `HOTLINE <sender>`, and the news of one the party sent (`message.ack`,
+/// `message.escalated`) from `HOTLINE`; [`Reject::Ignored`] for anything else.
+pub fn message_event(v: &Value, now: f64) -> Result<String, Reject> {
+    let status = match v["type"].as_str() {
+        Some("message") => None,
+        Some("message.ack") => Some(("acked_at", "ack", "acknowledged")),
+        Some("message.escalated") => Some(("escalated_at", "escalated", "not acknowledged")),
+        _ => return Err(Reject::Ignored),
+    };
     let id = v["id"].as_str().filter(|i| id_ok(i)).ok_or(Reject::BadId)?;
+    if let Some((field, tag, said)) = status {
+        let at = v[field]
+            .as_str()
+            .and_then(parse_rfc3339)
+            .ok_or(Reject::Malformed)?;
+        let to = label_text(&v["to"]);
+        let at_text = format_rfc3339(at);
+        let body = match tag {
+            "ack" => format!("{id} {said} by {to} at {at_text}"),
+            _ => format!("{id} to {to} {said} in time: escalated at {at_text}"),
+        };
+        // One chat message per copy and status: TAK clients drop a repeated messageId.
+        let to_key: String = to
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+            .take(64)
+            .collect();
+        let mid = format!("{id}.{tag}.{to_key}");
+        return Ok(chat_event(&mid, "HOTLINE", &body, None, now));
+    }
     let from = match (&v["from"]["party"], &v["from"]["conflict"]) {
         (Value::String(p), _) => p.clone(),
         (_, Value::String(c)) => format!("the other side of {c}"),
@@ -379,11 +422,40 @@ pub fn is_history(v: &Value, now: f64) -> bool {
     if v["pending"] == true {
         return false;
     }
-    let t = v["time"]
-        .as_str()
-        .or(v["sent_at"].as_str())
+    let t = ["time", "sent_at", "acked_at", "escalated_at"]
+        .iter()
+        .find_map(|k| v[*k].as_str())
         .and_then(parse_rfc3339);
     t.is_some_and(|t| now - t > HISTORY_S)
+}
+
+/// An `alert_summary` entry (stream sequence `seq`) as a GeoChat message from `DECONFLICT`:
+/// how many conflict changes of one scan were counted instead of sent, by level;
+/// [`Reject::Ignored`] for any other entry.
+pub fn summary_event(v: &Value, seq: Option<u64>, now: f64) -> Result<String, Reject> {
+    if v["type"] != "alert_summary" {
+        return Err(Reject::Ignored);
+    }
+    let count = v["suppressed"].as_u64().ok_or(Reject::Malformed)?;
+    let mut body = format!("{count} more conflict changes in one scan were not sent one by one");
+    let levels: Vec<String> = ["warning", "corrective", "preventive", "none"]
+        .iter()
+        .filter_map(|l| {
+            v["by_level"][*l]
+                .as_u64()
+                .filter(|n| *n > 0)
+                .map(|n| format!("{l} {n}"))
+        })
+        .collect();
+    if !levels.is_empty() {
+        let _ = write!(body, " ({})", levels.join(", "));
+    }
+    body.push_str("; the intruders come on the map at the next refresh");
+    let mid = match seq {
+        Some(s) => format!("{SENDER_UID}-summary.{s}"),
+        None => format!("{SENDER_UID}-summary.{}", (now * 1000.0) as u64),
+    };
+    Ok(chat_event(&mid, "DECONFLICT", &body, None, now))
 }
 
 #[derive(Debug, Clone)]

@@ -270,8 +270,11 @@ fn bad_bodies_are_refused_by_reason() {
     a["intruder"]["alt_m"] = Value::Null;
     let out = pic.alert(&a, None, NOW).unwrap();
     assert_eq!(parse(&out[0]).num("point", "hae"), UNKNOWN);
+    // An acknowledgement without its time is refused; an entry of another type is not chat.
     let ack = json!({"type":"message.ack","id":"m-1","to":{"party":"X"}});
-    assert_eq!(message_event(&ack, NOW), Err(Reject::Ignored));
+    assert_eq!(message_event(&ack, NOW), Err(Reject::Malformed));
+    let other = json!({"type":"message.read","id":"m-1"});
+    assert_eq!(message_event(&other, NOW), Err(Reject::Ignored));
     assert!(pic.alert(&json!({"type":"alert"}), None, NOW).is_err());
 }
 
@@ -344,4 +347,76 @@ fn old_entries_are_history_unless_pending() {
     assert!(!is_history(&p, NOW + 3600.0));
     assert!(!is_history(&json!({"time": "not a time"}), NOW));
     assert!(!is_history(&json!(7), NOW));
+}
+
+#[test]
+fn acks_and_escalations_of_a_sent_message_are_chat_from_the_hotline() {
+    let id = "m-0123456789abcdef0123456789abcdef";
+    let ack = json!({"type":"message.ack","id":id,"to":{"party":"RUS"},
+                     "acked_at":"2026-12-01T18:00:05Z"});
+    let p = parse(&message_event(&ack, NOW).unwrap());
+    assert_eq!(p.get("event", "type"), "b-t-f");
+    assert_eq!(p.get("__chat", "senderCallsign"), "HOTLINE");
+    assert_eq!(
+        p.remarks,
+        format!("{id} acknowledged by RUS at 2026-12-01T18:00:05Z")
+    );
+    let esc = json!({"type":"message.escalated","id":id,"to":{"conflict":"c-5f0e12ab"},
+                     "escalated_at":"2026-12-01T18:05:00Z"});
+    let q = parse(&message_event(&esc, NOW).unwrap());
+    assert_eq!(
+        q.remarks,
+        format!("{id} to the other side of c-5f0e12ab not acknowledged in time: escalated at 2026-12-01T18:05:00Z")
+    );
+    // One chat message per copy and status: an ack and an escalation, or the acks of two
+    // recipients, never share a messageId (a TAK client would drop the second).
+    let ack2 = json!({"type":"message.ack","id":id,"to":{"coalition":"COAL"},
+                      "acked_at":"2026-12-01T18:00:06Z"});
+    let r = parse(&message_event(&ack2, NOW).unwrap());
+    assert!(r.remarks.contains("by coalition COAL"), "{}", r.remarks);
+    let ids = [&p, &q, &r].map(|x| x.get("__chat", "messageId").to_string());
+    assert!(
+        ids[0] != ids[1] && ids[0] != ids[2] && ids[1] != ids[2],
+        "{ids:?}"
+    );
+    // A label that is not what the service writes is shown as unknown, not echoed.
+    let odd = json!({"type":"message.ack","id":id,"to":{"x":"<b>"},"acked_at":"2026-12-01T18:00:05Z"});
+    assert!(parse(&message_event(&odd, NOW).unwrap()).remarks.contains("by ?"));
+    // Without its time, or with a bad id, it is refused; news of long ago is history.
+    let mut no_time = ack.clone();
+    no_time["acked_at"] = json!("yesterday");
+    assert_eq!(message_event(&no_time, NOW), Err(Reject::Malformed));
+    let mut bad_id = ack.clone();
+    bad_id["id"] = json!("m 1");
+    assert_eq!(message_event(&bad_id, NOW), Err(Reject::BadId));
+    assert!(!is_history(&ack, NOW + 30.0));
+    assert!(is_history(&esc, NOW + 3600.0));
+    assert_eq!(
+        message_event(&json!({"type":"message.read","id":id}), NOW),
+        Err(Reject::Ignored)
+    );
+}
+
+#[test]
+fn an_alert_summary_is_chat_with_its_counts_by_level() {
+    let v = json!({"type":"alert_summary","time":"2026-12-01T18:00:00Z","suppressed":412,
+                   "by_level":{"none":0,"preventive":300,"corrective":100,"warning":12}});
+    let p = parse(&summary_event(&v, Some(77), NOW).unwrap());
+    assert_eq!(p.get("event", "type"), "b-t-f");
+    assert_eq!(p.get("__chat", "senderCallsign"), "DECONFLICT");
+    assert_eq!(p.get("__chat", "messageId"), "deconflict-summary.77");
+    assert_eq!(
+        p.remarks,
+        "412 more conflict changes in one scan were not sent one by one (warning 12, corrective 100, preventive 300); the intruders come on the map at the next refresh"
+    );
+    // An alert is not a summary, nor the reverse; a summary without its count is refused.
+    assert_eq!(
+        summary_event(&alert("new", 3, "uas_small", Value::Null), None, NOW),
+        Err(Reject::Ignored)
+    );
+    assert_eq!(Alert::from_json(&v), Err(Reject::Ignored));
+    assert_eq!(
+        summary_event(&json!({"type":"alert_summary","suppressed":"many"}), None, NOW),
+        Err(Reject::Malformed)
+    );
 }

@@ -157,6 +157,18 @@ pub(crate) struct CotOutArgs {
     /// picture.
     #[command(flatten)]
     pub tls: TlsArgs,
+    /// Also send every event as one UDP datagram to `ADDR:PORT`: a multicast group (TAK's
+    /// default mesh is 239.2.3.1:6969) or one host. UDP is never encrypted: whoever joins the
+    /// group reads the party's picture.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub udp: Option<std::net::SocketAddr>,
+    /// Hops a multicast datagram may take (1: the local network only).
+    #[arg(long, default_value_t = 1, requires = "udp")]
+    pub udp_ttl: u32,
+    /// The local IPv4 address whose interface multicast leaves by (default: the system's
+    /// choice).
+    #[arg(long, value_name = "IP", requires = "udp")]
+    pub udp_interface: Option<std::net::Ipv4Addr>,
     /// Seconds between status lines when stderr is not a terminal.
     #[arg(long, default_value_t = 10.0)]
     pub status_s: f64,

@@ -15,18 +15,19 @@
 //!   `--tls-cert`/`--tls-key` the listener is TLS, and with `--tls-client-ca` every client must
 //!   show a certificate of the party's CA (TAK's enrolment), else it gets nothing.
 
+mod hub;
 mod sse;
 
 use super::args::CotOutArgs;
 use super::sink::unix_now;
 use super::status::Stats;
 use anyhow::{Context, Result};
-use deconflict_feeds::cot_out::{is_history, message_event, Picture};
+use hub::Hub;
 use serde_json::Value;
-use sse::{Sse, SseEvent};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use sse::Sse;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -36,166 +37,6 @@ use tokio::sync::{mpsc, Semaphore};
 const STREAM_IDLE: Duration = Duration::from_secs(45);
 /// A client whose socket takes nothing for this long is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// What the status line shows.
-#[derive(Default)]
-struct Counters {
-    alerts: AtomicU64,
-    messages: AtomicU64,
-    /// Events handed to clients (one event to three clients is three).
-    sent: AtomicU64,
-    clients: AtomicU64,
-    /// Clients dropped for being too slow.
-    dropped: AtomicU64,
-    /// Connections closed at once for being over `--max-connections`.
-    refused: AtomicU64,
-    reconnects: AtomicU64,
-    /// Entries too old to show (the replay of a fresh stream, or held back by an outage).
-    history: AtomicU64,
-    connected: AtomicBool,
-}
-
-struct Inner {
-    picture: Picture,
-    clients: HashMap<u64, mpsc::Sender<Arc<str>>>,
-    next: u64,
-}
-
-/// The picture and the clients' queues, behind one lock that is never held across an await.
-struct Hub {
-    inner: Mutex<Inner>,
-    queue: usize,
-    c: Counters,
-    stats: Arc<Stats>,
-}
-
-impl Hub {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Hands `events` to every client; a client whose queue is full is dropped.
-    fn broadcast(&self, inner: &mut Inner, events: Vec<String>) {
-        if events.is_empty() {
-            return;
-        }
-        let events: Vec<Arc<str>> = events.into_iter().map(Arc::from).collect();
-        let mut slow = Vec::new();
-        for (id, tx) in &inner.clients {
-            for ev in &events {
-                if tx.try_send(ev.clone()).is_err() {
-                    slow.push(*id);
-                    break;
-                }
-                self.c.sent.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        for id in slow {
-            inner.clients.remove(&id);
-            self.c.dropped.fetch_add(1, Ordering::Relaxed);
-            self.c
-                .clients
-                .store(inner.clients.len() as u64, Ordering::Relaxed);
-            self.stats
-                .once("slow", &format!("a client {} events behind dropped", self.queue));
-        }
-    }
-
-    /// A new client's queue, holding the intruders on show.
-    fn join(&self, now: f64) -> (u64, mpsc::Receiver<Arc<str>>) {
-        let (tx, rx) = mpsc::channel(self.queue);
-        let mut inner = self.lock();
-        for ev in inner.picture.current(now) {
-            if tx.try_send(Arc::from(ev)).is_err() {
-                break;
-            }
-            self.c.sent.fetch_add(1, Ordering::Relaxed);
-        }
-        let id = inner.next;
-        inner.next += 1;
-        inner.clients.insert(id, tx);
-        self.c
-            .clients
-            .store(inner.clients.len() as u64, Ordering::Relaxed);
-        (id, rx)
-    }
-
-    fn leave(&self, id: u64) {
-        let mut inner = self.lock();
-        inner.clients.remove(&id);
-        self.c
-            .clients
-            .store(inner.clients.len() as u64, Ordering::Relaxed);
-    }
-
-    /// One event of the stream; returns its sequence number when it has one.
-    fn event(&self, ev: &SseEvent) -> Option<u64> {
-        let seq = ev.id.as_deref().and_then(|i| i.trim().parse::<u64>().ok());
-        let now = unix_now();
-        let body: Value = match serde_json::from_str(&ev.data) {
-            Ok(v) => v,
-            Err(_) => {
-                self.stats
-                    .reject("malformed", 1, "an event whose data is not JSON");
-                return seq;
-            }
-        };
-        if is_history(&body, now) {
-            self.c.history.fetch_add(1, Ordering::Relaxed);
-            return seq;
-        }
-        let made = match ev.event.as_str() {
-            "alert" => {
-                let mut inner = self.lock();
-                match inner.picture.alert(&body, seq, now) {
-                    Ok(evs) => {
-                        self.c.alerts.fetch_add(1, Ordering::Relaxed);
-                        self.broadcast(&mut inner, evs);
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            "message" => match message_event(&body, now) {
-                Ok(ev) => {
-                    self.c.messages.fetch_add(1, Ordering::Relaxed);
-                    let mut inner = self.lock();
-                    self.broadcast(&mut inner, vec![ev]);
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            },
-            _ => Ok(()),
-        };
-        if let Err(why) = made {
-            let mut s: String = ev.data.chars().take(120).collect();
-            s.retain(|c| !c.is_control());
-            self.stats.reject(why.reason(), 1, &format!("{} {s:?}", ev.event));
-        }
-        seq
-    }
-
-    fn line(&self) -> String {
-        let c = &self.c;
-        let rej = self.stats.rejected();
-        let total: u64 = rej.values().sum();
-        let by: Vec<String> = rej.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        format!(
-            "{} clients, {} alerts, {} messages, {} events sent, {} intruders, {} dropped clients, {} refused connections, stream {} ({} reconnects, {} old entries skipped), {total} rejected{}",
-            c.clients.load(Ordering::Relaxed),
-            c.alerts.load(Ordering::Relaxed),
-            c.messages.load(Ordering::Relaxed),
-            c.sent.load(Ordering::Relaxed),
-            self.lock().picture.len(),
-            c.dropped.load(Ordering::Relaxed),
-            c.refused.load(Ordering::Relaxed),
-            if c.connected.load(Ordering::Relaxed) { "open" } else { "closed" },
-            c.reconnects.load(Ordering::Relaxed),
-            c.history.load(Ordering::Relaxed),
-            if by.is_empty() { String::new() } else { format!(" ({})", by.join(", ")) }
-        )
-    }
-}
 
 /// Runs the bridge with the party's `token` until Ctrl-C, or an error when the token is refused.
 pub(crate) fn run(args: &CotOutArgs, token: String) -> Result<()> {
@@ -217,17 +58,16 @@ async fn serve(args: &CotOutArgs, token: String) -> Result<()> {
         (Some(_), Some(_)) => "tcp over tls, client certificates required",
     };
     println!("listening on {} ({how})", tcp.local_addr()?);
+    let udp = match args.udp {
+        Some(to) => {
+            let sock = udp_socket(to, args.udp_ttl, args.udp_interface)?;
+            println!("sending UDP to {to} (ttl {})", args.udp_ttl);
+            Some((sock, to))
+        }
+        None => None,
+    };
     let stats = Stats::new();
-    let hub = Arc::new(Hub {
-        inner: Mutex::new(Inner {
-            picture: Picture::default(),
-            clients: HashMap::new(),
-            next: 0,
-        }),
-        queue: args.queue.max(1),
-        c: Counters::default(),
-        stats: stats.clone(),
-    });
+    let hub = Arc::new(Hub::new(args.queue, udp, stats.clone()));
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .build()?;
@@ -258,6 +98,39 @@ async fn serve(args: &CotOutArgs, token: String) -> Result<()> {
     }
     stats.log(&format!("stopped: {}", hub.line()));
     result
+}
+
+/// A non-blocking socket for datagrams to `to`: for a multicast group with `ttl` hops,
+/// leaving by the interface of `interface` when given.
+fn udp_socket(to: SocketAddr, ttl: u32, interface: Option<std::net::Ipv4Addr>) -> Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::for_address(to), Type::DGRAM, Some(Protocol::UDP))
+        .context("cannot open a UDP socket")?;
+    match to {
+        SocketAddr::V4(v4) if v4.ip().is_multicast() => {
+            sock.set_multicast_ttl_v4(ttl)
+                .context("cannot set the multicast TTL")?;
+            if let Some(ip) = interface {
+                sock.set_multicast_if_v4(&ip)
+                    .with_context(|| format!("cannot send multicast by the interface of {ip}"))?;
+            }
+        }
+        SocketAddr::V6(v6) if v6.ip().is_multicast() => {
+            sock.set_multicast_hops_v6(ttl)
+                .context("cannot set the multicast hops")?;
+        }
+        _ => sock
+            .set_ttl_v4(ttl)
+            .or_else(|_| sock.set_unicast_hops_v6(ttl))
+            .context("cannot set the TTL")?,
+    }
+    let any: SocketAddr = match to {
+        SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    sock.bind(&any.into()).context("cannot bind a UDP socket")?;
+    sock.set_nonblocking(true)?;
+    Ok(sock.into())
 }
 
 /// Accepts TAK clients for ever (each TLS handshake, when there is TLS, on the client's own

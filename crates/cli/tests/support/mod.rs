@@ -5,6 +5,7 @@
 //! the helpers of the one-node tests.
 #![allow(dead_code)]
 
+pub(crate) mod bridge;
 pub(crate) mod single;
 pub(crate) mod tls;
 
