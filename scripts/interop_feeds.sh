@@ -12,7 +12,8 @@
 #    `deconflict feed cot` (one over TCP, one over UDP); scripts/interop_tak.py checks the
 #    tracks are stored as sent and both parties are alerted, and that a pytak client on COAL's
 #    `deconflict feed cot-out` receives the intruder as a CoT track and the alert as GeoChat
-#    within 2 s of the alert, without RUS's drone named.
+#    within 2 s of the alert, without RUS's drone named; and so does a second, read-only pytak
+#    client on the multicast group that cot-out also sends to (`--udp`, on loopback).
 #
 #   scripts/interop_feeds.sh [BINARY]      (default target/release/deconflict)
 #
@@ -130,15 +131,17 @@ echo "   feed beast: $(grep '^feed: [0-9]* msg/s' "$WORK/feed-beast.log" | tail 
 fi
 
 if [ "$ONLY" != adsb ]; then
-echo "== interop TAK: pytak to two deconflict feed cot bridges (TCP and UDP), and from COAL's feed cot-out"
+echo "== interop TAK: pytak to two deconflict feed cot bridges (TCP and UDP), and from COAL's feed cot-out (TCP and multicast)"
 "$BIN" feed cot --listen 127.0.0.1:0 --server "$BASE" --token-file "$WORK/RUS.token" --status-s 5 \
   >"$WORK/feed-cot-a.out" 2>"$WORK/feed-cot-a.log" &
 PIDS+=($!)
 "$BIN" feed cot --listen 127.0.0.1:0 --server "$BASE" --token-file "$WORK/COAL.token" --status-s 5 \
   >"$WORK/feed-cot-b.out" 2>"$WORK/feed-cot-b.log" &
 PIDS+=($!)
+# COAL's cot-out also on TAK's multicast mesh group, on a free port, out by loopback.
+MESH="239.2.3.1:$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 0)); print(s.getsockname()[1])')"
 "$BIN" feed cot-out --listen 127.0.0.1:0 --server "$BASE" --token-file "$WORK/COAL.token" --status-s 5 \
-  >"$WORK/feed-cot-out.out" 2>"$WORK/feed-cot-out.log" &
+  --udp "$MESH" --udp-interface 127.0.0.1 >"$WORK/feed-cot-out.out" 2>"$WORK/feed-cot-out.log" &
 COT_OUT_PID=$!
 PIDS+=($COT_OUT_PID)
 COT_A="$(listening "$WORK/feed-cot-a.out")"
@@ -146,7 +149,8 @@ COT_B="$(listening "$WORK/feed-cot-b.out")"
 COT_OUT="$(listening "$WORK/feed-cot-out.out")"
 for _ in $(seq 1 100); do grep -q "stream open" "$WORK/feed-cot-out.log" && break; sleep 0.1; done
 "$PY" "$ROOT/scripts/interop_tak.py" --cot-a "$COT_A" --cot-b "$COT_B" --server "$BASE" \
-  --token-a "$(cat "$WORK/RUS.token")" --token-b "$(cat "$WORK/COAL.token")" --cot-out "$COT_OUT"
+  --token-a "$(cat "$WORK/RUS.token")" --token-b "$(cat "$WORK/COAL.token")" --cot-out "$COT_OUT" \
+  --cot-out-udp "$MESH"
 sleep 0.5
 echo "   feed cot (TCP): $(grep '^feed: [0-9]* msg/s' "$WORK/feed-cot-a.log" | tail -n 1)"
 echo "   feed cot (UDP): $(grep '^feed: [0-9]* msg/s' "$WORK/feed-cot-b.log" | tail -n 1)"

@@ -6,10 +6,12 @@ tracks as sent and alert both parties. With --cot-out, a pytak client of party B
 connected (over TCP, through pytak's own reader and RXWorker) to B's `deconflict feed
 cot-out`, and must receive the intruder as a CoT track and the alert as a GeoChat message
 within --max-latency-s (2 s) of the alert, measured from the alert's own `time` and from
-the moment it is first seen on B's GET /v1/alerts; neither may name A's drone.
+the moment it is first seen on B's GET /v1/alerts; neither may name A's drone. With
+--cot-out-udp GROUP:PORT, a second pytak client reads B's cot-out's multicast (`udp+ro://`,
+joined on 127.0.0.1, as a TAK client on the mesh) and must get the same within the same time.
 
     interop_tak.py --cot-a HOST:PORT --cot-b HOST:PORT --server URL --token-a T --token-b T
-                   [--cot-out HOST:PORT]
+                   [--cot-out HOST:PORT] [--cot-out-udp GROUP:PORT]
 
 The drones fly at 120 m, 1.8 km apart, closing head-on at 40 m/s; each sends its position
 every 0.5 s (pytak.gen_cot_xml, with <track course speed> added to its detail). Exits 1 when
@@ -97,11 +99,11 @@ class Receiver(pytak.QueueWorker):
         self.got.append((at, ev, data, None))
 
 
-async def tak_client(url, got):
+async def tak_client(url, got, **extra):
     """A pytak TAK client (reads and writes, sends its hello as TAK clients do) that keeps
-    every event it receives, until cancelled."""
+    every event it receives, until cancelled. `extra`: more of pytak's configuration."""
     cfg = ConfigParser()
-    cfg["client"] = {"COT_URL": url}
+    cfg["client"] = {"COT_URL": url, **extra}
     cfg = cfg["client"]
     tool = pytak.CLITool(cfg)
     await tool.setup()
@@ -132,10 +134,19 @@ async def watch(a, t0, result):
 
 
 async def run(a):
-    sent, result, got = {}, {}, []
-    client = None
+    sent, result = {}, {}
+    clients = {}
     if a.cot_out:
-        client = asyncio.create_task(tak_client(f"tcp://{a.cot_out}", got))
+        clients["cot_out"] = ([], None)
+        clients["cot_out"] = (clients["cot_out"][0],
+                              asyncio.create_task(tak_client(f"tcp://{a.cot_out}", clients["cot_out"][0])))
+    if a.cot_out_udp:
+        got = []
+        # Read-only on the mesh, joined on loopback; a read-only client has nothing to say hello on.
+        clients["cot_out_udp"] = (got, asyncio.create_task(tak_client(
+            f"udp+ro://{a.cot_out_udp}", got, PYTAK_MULTICAST_LOCAL_ADDR="127.0.0.1",
+            PYTAK_NO_HELLO="")))
+    if clients:
         await asyncio.sleep(0.5)  # connected before the first alert
     t0 = time.monotonic()
     gap = 1800.0
@@ -144,28 +155,29 @@ async def run(a):
         fly(f"udp+wo://{a.cot_b}", "COAL-UAV-9", 35.0 + gap / M_PER_DEG, 180, a.fly_s, sent),
         watch(a, t0, result),
     )
-    if client is not None:
+    for key, (got, client) in clients.items():
         if client.done() and client.exception() is not None:
-            result["client_error"] = repr(client.exception())
+            result[f"{key}_error"] = repr(client.exception())
         client.cancel()
         try:
             await client
         except (asyncio.CancelledError, Exception):  # pylint: disable=broad-except
             pass
-    result["cot_out"] = got
+        result[key] = got
     return sent, result
 
 
-def check_cot_out(a, result):
-    """The intruder's track and the alert's chat message, as B's pytak client got them."""
+def check_cot_out(a, result, key, how):
+    """The intruder's track and the alert's chat message, as B's pytak client (`how`) got
+    them into result[key]."""
     failures = []
-    if "client_error" in result:
-        return [f"the pytak client failed: {result['client_error']}"]
+    if f"{key}_error" in result:
+        return [f"the pytak client ({how}) failed: {result[f'{key}_error']}"]
     alert = result.get("alerts", {}).get("B")
     if alert is None:
         return ["no alert for party B to compare the CoT with"]
     cid = alert["conflict_id"]
-    got = result["cot_out"]
+    got = result[key]
     bad = [g for g in got if g[1] is None]
     if bad:
         failures.append(f"{len(bad)} events pytak could not parse: {bad[0][2][:200]!r} ({bad[0][3]})")
@@ -200,12 +212,12 @@ def check_cot_out(a, result):
     first = min(track[0], chat[0])
     last = max(track[0], chat[0])
     seen = result.get("seen_B", alert_t)
-    print(f"interop_tak: pytak (feed cot-out of B) got the intruder {ev.get('uid')} "
+    print(f"interop_tak: pytak ({how}) got the intruder {ev.get('uid')} "
           f"({ev.get('type')}, callsign {callsign!r}) and the alert as GeoChat "
           f"{last - alert_t:.3f} s after the alert's time and {last - seen:+.3f} s after it was "
           f"first seen on GET /v1/alerts (polled every 0.1 s); first event {first - alert_t:.3f} s")
     if last - alert_t > a.max_latency_s or last - seen > a.max_latency_s:
-        failures.append(f"the CoT came {last - alert_t:.3f} s after the alert's time "
+        failures.append(f"{how}: the CoT came {last - alert_t:.3f} s after the alert's time "
                         f"({last - seen:+.3f} s after /v1/alerts showed it), over {a.max_latency_s} s")
     return failures
 
@@ -220,6 +232,7 @@ def main():
     ap.add_argument("--fly-s", type=float, default=12.0)
     ap.add_argument("--timeout-s", type=float, default=12.0)
     ap.add_argument("--cot-out", help="B's deconflict feed cot-out, HOST:PORT")
+    ap.add_argument("--cot-out-udp", help="the multicast GROUP:PORT of B's feed cot-out --udp")
     ap.add_argument("--max-latency-s", type=float, default=2.0)
     a = ap.parse_args()
     sent, result = asyncio.run(run(a))
@@ -252,7 +265,9 @@ def main():
             if theirs in json.dumps(al[mine]):
                 failures.append(f"party {mine}'s alert names the other side's drone {theirs}")
     if a.cot_out:
-        failures += check_cot_out(a, result)
+        failures += check_cot_out(a, result, "cot_out", "feed cot-out of B, TCP")
+    if a.cot_out_udp:
+        failures += check_cot_out(a, result, "cot_out_udp", "feed cot-out of B, UDP multicast")
     for f in failures:
         print(f"interop_tak: FAIL {f}", file=sys.stderr)
     if failures:
