@@ -44,8 +44,13 @@ export class Replay {
     this.t1 = Number.isFinite(t1) ? t1 : 0;
   }
 
+  // Episodes as `deconflict replay --out` writes them; `start`/`end` (RFC 3339 or seconds)
+  // become seconds, and one without both aircraft or both times is skipped.
   setEpisodes(eps) {
-    this.episodes = eps.filter((e) => typeof e.a === 'string' && typeof e.b === 'string');
+    this.episodes = eps
+      .filter((e) => typeof e.a === 'string' && typeof e.b === 'string')
+      .map((e) => ({ ...e, start: toSeconds(e.start), end: toSeconds(e.end) }))
+      .filter((e) => Number.isFinite(e.start) && Number.isFinite(e.end));
   }
 
   // The last report at or before t (binary search), if within `staleS`.

@@ -33,6 +33,12 @@ pub(crate) struct DemoArgs {
     /// Exit once the scenario has played (default: keep serving until Ctrl-C).
     #[arg(long)]
     exit: bool,
+    /// The service's settings: the TOML of `serve --config` (docs/operations.md), for
+    /// example shorter hotline escalation times. `--listen` and the data directory override
+    /// its `listen` and `data_dir`; the demo runs on SQLite, so it may not set `store` or
+    /// `nats`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 /// Registers the demo's parties (those that exist already are kept) and issues each a fresh
@@ -116,6 +122,16 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     if args.play_s.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
         bail!("--play-s must be a positive number of seconds");
     }
+    let mut config = match &args.config {
+        Some(p) => Config::from_toml(
+            &std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        )
+        .with_context(|| format!("in {}", p.display()))?,
+        None => Config::default(),
+    };
+    if config.store.is_some() || config.nats.is_some() {
+        bail!("the demo runs on its own SQLite store: remove `store` and `nats` from the --config file");
+    }
     let script = Script::load(&args.scenario, args.play_s)?;
     let temp = match &args.data_dir {
         Some(_) => None,
@@ -127,14 +143,11 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         (None, None) => unreachable!("a temporary directory exists when no --data-dir is given"),
     };
     std::fs::create_dir_all(&dir)?;
-    let tokens = register(&dir)?;
     let listen = concrete(args.listen)?;
-    let config = Config {
-        listen,
-        data_dir: dir.clone(),
-        ..Config::default()
-    };
+    config.listen = listen;
+    config.data_dir = dir.clone();
     config.validate()?;
+    let tokens = register(&dir)?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

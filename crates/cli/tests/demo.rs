@@ -12,6 +12,13 @@ fn the_demo_plays_the_scenario_with_its_filings_and_hotline_traffic() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/latakia-2015.jsonl");
+    // The service's own settings through --config: emergencies escalate within the 4 s played.
+    let cfg = dir.path().join("demo.toml");
+    std::fs::write(
+        &cfg,
+        "[hotline]\nemergency_resend_s = 0.3\nemergency_escalate_s = 0.6\nsweep_s = 0.1\n",
+    )
+    .unwrap();
     let out = bin()
         .args([
             "demo",
@@ -27,6 +34,8 @@ fn the_demo_plays_the_scenario_with_its_filings_and_hotline_traffic() {
             "--data-dir",
         ])
         .arg(&data)
+        .arg("--config")
+        .arg(&cfg)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -66,6 +75,44 @@ fn the_demo_plays_the_scenario_with_its_filings_and_hotline_traffic() {
     assert_eq!(count("message.send"), 3, "the notice, the request, the emergency");
     assert_eq!(count("message.receive"), 4, "the emergency to two parties");
     assert_eq!(count("message.ack"), 1, "the coalition acknowledges the notice");
+    // Nobody acknowledges the emergency: past the configured 0.6 s it escalates, for each of
+    // its two recipients.
+    assert_eq!(
+        count("message.escalated"),
+        2,
+        "the emergency to RUS and COAL escalated"
+    );
     let parties = cli_ok(&["party", "list"], &["--data-dir".as_ref(), data.as_os_str()]);
     assert!(parties.contains("UK") && parties.contains("COAL"), "{parties}");
+}
+
+#[test]
+fn a_demo_config_that_names_another_store_is_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("demo.toml");
+    std::fs::write(&cfg, "store = \"postgres://root@127.0.0.1:5432/test\"\n").unwrap();
+    let out = bin()
+        .args(["demo", "--listen", "127.0.0.1:0", "--exit", "--config"])
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(dir.path().join("demo"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("remove `store` and `nats`"), "{err}");
+    assert!(
+        !dir.path().join("demo").join("tokens").exists(),
+        "nothing registered"
+    );
+    // A file that is not the service's TOML is named in the error.
+    std::fs::write(&cfg, "[hotline]\nemergency_escalate_s = \"soon\"\n").unwrap();
+    let out = bin()
+        .args(["demo", "--listen", "127.0.0.1:0", "--exit", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("demo.toml"), "{err}");
 }
