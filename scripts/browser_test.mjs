@@ -1,6 +1,7 @@
 // The browser test (scripts/browser_test.sh runs it): COAL's and RUS's maps side by side
 // against `deconflict demo`, in Debian's Chromium through playwright-core.
-// Usage: node scripts/browser_test.mjs URL TOKENS_DIR SHOTS_DIR
+// Usage: node scripts/browser_test.mjs URL TOKENS_DIR SHOTS_DIR TRACKS.jsonl EPISODES.jsonl
+// (the last two: a scenario and what `deconflict replay --out` made of it, for replay mode)
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 const require = createRequire(new URL('./browser/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
 
-const [url, tokens, shots] = process.argv.slice(2);
+const [url, tokens, shots, replayTracks, replayEpisodes] = process.argv.slice(2);
 let passed = 0;
 const problems = [];
 const step = (what) => {
@@ -101,6 +102,67 @@ try {
   await coal.locator('#sent li.msg', { hasText: text }).locator('.recipient.acked').waitFor({ timeout: 20000 });
   await coal.screenshot({ path: join(shots, 'coal-acknowledged.png') });
   step("COAL's page shows the acknowledgement");
+
+  // The humanitarian coordinator's emergency to both: nobody acknowledges it, so after the
+  // configured 8 s (scripts/browser_test.sh) it is escalated, and COAL's inbox shows it so,
+  // unacknowledged items first.
+  const emergency = coal.locator('#inbox li.msg.escalated', { hasText: 'Emergency' });
+  await emergency.waitFor({ timeout: 30000 });
+  const flag = (await emergency.locator('.flag').allTextContents()).join(' ');
+  if (!flag.includes('ESCALATED')) throw new Error(`the escalated emergency is not flagged: ${flag}`);
+  const order = await coal.evaluate(() => [...document.querySelectorAll('#inbox li.msg')].map((li) => li.classList.contains('acked')));
+  const firstAcked = order.indexOf(true);
+  if (firstAcked >= 0 && order.slice(firstAcked).includes(false)) throw new Error(`an acknowledged item before an open one: ${order}`);
+  await coal.screenshot({ path: join(shots, 'coal-escalated.png') });
+  step(`COAL's inbox shows the unacknowledged emergency as ESCALATED, open items first (${order.length} items)`);
+
+  // Replay mode on RUS's page: the scenario's tracks and its replay's episodes from disk,
+  // scrubbed with the slider; what is drawn at a time is checked against the files.
+  const secs = (t) => Date.parse(t) / 1000;
+  const lines = (f) => readFileSync(f, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  const reports = lines(replayTracks);
+  const episodes = lines(replayEpisodes);
+  const ep = episodes.find((e) => e.max_level === 3);
+  if (!ep) throw new Error('no warning episode in the replay');
+  const tMid = Math.round((secs(ep.start) + secs(ep.end)) / 2);
+  const liveAt = (t) => {
+    const last = new Map();
+    for (const r of reports) if (secs(r.time) <= t) last.set(r.asset, Math.max(last.get(r.asset) || -Infinity, secs(r.time)));
+    return [...last.values()].filter((x) => t - x <= 10).length;
+  };
+  const episodesAt = (t) => episodes.filter((e) => secs(e.start) <= t && t <= secs(e.end)).length;
+  await rus.setInputFiles('#replay-tracks', replayTracks);
+  await rus.setInputFiles('#replay-episodes', replayEpisodes);
+  await rus.waitForFunction(() => !document.querySelector('#replay-time').disabled, null, { timeout: 10000 });
+  const scrub = async (t) => {
+    await rus.evaluate((v) => {
+      const s = document.querySelector('#replay-time');
+      s.value = String(v);
+      s.dispatchEvent(new Event('input'));
+    }, t);
+    await rus.waitForTimeout(300);
+    return [await counts(rus), await rus.textContent('#replay-label')];
+  };
+  const [atMid, label] = await scrub(tMid);
+  const wantOwn = liveAt(tMid);
+  const wantAlerts = episodesAt(tMid);
+  if (atMid.ownDrawn !== wantOwn || atMid.alertsDrawn !== wantAlerts) {
+    throw new Error(`replay at ${label}: drew ${atMid.ownDrawn} tracks and ${atMid.alertsDrawn} alerts; the files say ${wantOwn} and ${wantAlerts}`);
+  }
+  if (label !== new Date(tMid * 1000).toISOString().slice(0, 19) + 'Z') throw new Error(`replay label ${label}`);
+  await rus.screenshot({ path: join(shots, 'rus-replay.png') });
+  // A time when no episode is live draws no alert.
+  const t1 = Math.max(...reports.map((r) => secs(r.time)));
+  const quiet = Math.max(...episodes.map((e) => secs(e.end))) + 1;
+  if (quiet <= t1) {
+    const [atQuiet] = await scrub(quiet);
+    if (atQuiet.alertsDrawn !== 0 || atQuiet.ownDrawn !== liveAt(quiet)) {
+      throw new Error(`replay after the last episode: ${atQuiet.alertsDrawn} alerts, ${atQuiet.ownDrawn} tracks`);
+    }
+  }
+  await rus.click('#live');
+  await rus.waitForFunction(() => document.querySelector('#replay-time').disabled, null, { timeout: 5000 });
+  step(`replay mode: at ${label} ${wantOwn} tracks and ${wantAlerts} alerts drawn, as the files say (${episodes.length} episodes); back to live`);
 
   await coal.evaluate(() => window.deconflictMap.injectSynthetic(10000));
   const fr = await coal.evaluate(() => window.deconflictMap.measure(3000));

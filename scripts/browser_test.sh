@@ -19,7 +19,12 @@ DATA="$(mktemp -d)"
 LOG="$DATA/demo.log"
 # Kept serving after the scenario (no --exit) while the pages look at it; stopped by the trap
 # with SIGTERM (a background job of a script ignores SIGINT).
-"$BIN" demo --listen 127.0.0.1:0 --speed 10 --data-dir "$DATA" --play-s 120 >"$LOG" 2>&1 &
+# Emergencies escalate after 8 s instead of 60, so that the pages show an escalation within
+# the test's time; the rest is the service's defaults.
+printf '[hotline]\nemergency_resend_s = 4.0\nemergency_escalate_s = 8.0\n' >"$DATA/demo.toml"
+# The replay mode's files: the scenario's tracks and the episodes `deconflict replay` finds.
+"$BIN" replay scenarios/latakia-2015.jsonl --out "$DATA/episodes.jsonl" --quiet
+"$BIN" demo --listen 127.0.0.1:0 --speed 10 --data-dir "$DATA" --play-s 120 --config "$DATA/demo.toml" >"$LOG" 2>&1 &
 DEMO=$!
 trap 'kill $DEMO 2>/dev/null || true; wait $DEMO 2>/dev/null || true; rm -rf "$DATA"' EXIT
 URL=""
@@ -31,6 +36,7 @@ for _ in $(seq 1 150); do
 done
 [ -n "$URL" ] || { echo "the demo did not come up"; cat "$LOG"; exit 1; }
 echo "demo at $URL"
-if ! timeout 170 node scripts/browser_test.mjs "$URL" "$DATA/tokens" target/browser; then
+if ! timeout 200 node scripts/browser_test.mjs "$URL" "$DATA/tokens" target/browser \
+    scenarios/latakia-2015.jsonl "$DATA/episodes.jsonl"; then
   echo "--- the demo's output"; cat "$LOG"; exit 1
 fi

@@ -28,6 +28,15 @@ fn cot_out_to(dir: &Path, base: &str, token: &str, extra: &[&str]) -> Bridge {
     Bridge::spawn(dir, token, &args, true)
 }
 
+/// Two drones of two parties (token, asset) 1 km apart at `lat`, closing head-on at 40 m/s at
+/// 120 m: a warning for both; the second is the one to the north.
+fn converge(s: &Server, a: (&str, &str), b: (&str, &str), lat: f64) {
+    let t = now();
+    assert_eq!(post(s, a.0, &[report(a.1, t, lat, 0.0, 20.0)]).0, 200);
+    let north_of = lat + north(1000.0);
+    assert_eq!(post(s, b.0, &[report(b.1, t, north_of, 180.0, 20.0)]).0, 200);
+}
+
 /// A TAK client: reads the bridge's events (cut at `</event>`, as TAK clients do) on a thread.
 struct Tak {
     rx: mpsc::Receiver<Option<String>>,
@@ -102,18 +111,7 @@ fn a_tak_client_gets_the_intruder_as_a_track_and_the_alert_as_chat() {
     bridge.line_with(&["stream open"]);
     let mut early = Tak::connect(&bridge.addr);
     bridge.line_with(&["1 clients"]);
-    // Two drones 1 km apart closing head-on at 40 m/s, 120 m: a warning for both parties.
-    let t = now();
-    assert_eq!(post(&s, &rus, &[report("RUS-UAV-1", t, 35.0, 0.0, 20.0)]).0, 200);
-    assert_eq!(
-        post(
-            &s,
-            &coal,
-            &[report("COAL-UAV-9", t, 35.0 + north(1000.0), 180.0, 20.0)]
-        )
-        .0,
-        200
-    );
+    converge(&s, (&rus, "RUS-UAV-1"), (&coal, "COAL-UAV-9"), 35.0);
     let track = early.wait_for("the intruder's track", kind_is("a-u-A-M-F-Q"));
     let uid = attr(&track, "uid").to_string();
     assert!(uid.starts_with("deconflict-c-"), "{track}");
@@ -215,15 +213,7 @@ fn the_stream_is_reopened_with_backoff_and_resumed_without_duplicates() {
     let mut tak = Tak::connect(&bridge.addr);
     let s = serve_on(tmp.path(), port);
     bridge.line_with(&["stream open"]);
-    let pair = |s: &Server, a: &str, b: &str, lat: f64| {
-        let t = now();
-        assert_eq!(post(s, &rus, &[report(a, t, lat, 0.0, 20.0)]).0, 200);
-        assert_eq!(
-            post(s, &coal, &[report(b, t, lat + north(1000.0), 180.0, 20.0)]).0,
-            200
-        );
-    };
-    pair(&s, "RUS-UAV-1", "COAL-UAV-9", 35.0);
+    converge(&s, (&rus, "RUS-UAV-1"), (&coal, "COAL-UAV-9"), 35.0);
     let first = tak.wait_for("the first intruder", kind_is("a-u-A-M-F-Q"));
     let first_uid = attr(&first, "uid").to_string();
     // The service goes away and comes back; a conflict alerted while the bridge is still
@@ -231,7 +221,7 @@ fn the_stream_is_reopened_with_backoff_and_resumed_without_duplicates() {
     drop(s);
     bridge.line_with(&["1 alerts", "stream closed"]);
     let s = serve_on(tmp.path(), port);
-    pair(&s, "RUS-UAV-2", "COAL-UAV-8", 36.0);
+    converge(&s, (&rus, "RUS-UAV-2"), (&coal, "COAL-UAV-8"), 36.0);
     let second = tak.wait_for("the second intruder", |e| {
         kind_is("a-u-A-M-F-Q")(e) && !e.contains(&format!("uid=\"{first_uid}\""))
     });
@@ -274,17 +264,7 @@ fn over_mutual_tls_only_a_client_with_the_partys_certificate_sees_its_picture() 
         &["--tls-cert", &cert, "--tls-key", &key, "--tls-client-ca", &ca],
     );
     bridge.line_with(&["stream open"]);
-    let t = now();
-    assert_eq!(post(&s, &rus, &[report("RUS-UAV-1", t, 35.0, 0.0, 20.0)]).0, 200);
-    assert_eq!(
-        post(
-            &s,
-            &coal,
-            &[report("COAL-UAV-9", t, 35.0 + north(1000.0), 180.0, 20.0)]
-        )
-        .0,
-        200
-    );
+    converge(&s, (&rus, "RUS-UAV-1"), (&coal, "COAL-UAV-9"), 35.0);
     bridge.line_with(&["1 intruders"]);
     // An enrolled crew's client: given the intruder on joining, over TLS.
     let got = support::tls::python_tls(
@@ -331,17 +311,7 @@ fn with_udp_every_event_is_a_multicast_datagram_and_a_hotline_ack_is_chat() {
     );
     bridge.line_with(&["sending UDP to", &to, "ttl 1"]);
     bridge.line_with(&["stream open"]);
-    let t = now();
-    assert_eq!(post(&s, &rus, &[report("RUS-UAV-1", t, 35.0, 0.0, 20.0)]).0, 200);
-    assert_eq!(
-        post(
-            &s,
-            &coal,
-            &[report("COAL-UAV-9", t, 35.0 + north(1000.0), 180.0, 20.0)]
-        )
-        .0,
-        200
-    );
+    converge(&s, (&rus, "RUS-UAV-1"), (&coal, "COAL-UAV-9"), 35.0);
     let mut got: Vec<String> = Vec::new();
     let mut wait_for = |what: &str, f: &dyn Fn(&str) -> bool| -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
