@@ -217,9 +217,7 @@ fn instantaneous_bands_agree_with_daidalus() {
 #[test]
 #[ignore = "reads ../shared/data; run by .ci/run"]
 fn kinematic_bands_agree_with_daidalus() {
-    // kinematic ground speed is at 94.5 %, under the 95 % (docs/do365.md, "Bands"):
-    // asserted at its current level as a guard until it is fixed
-    run(Mode::Kinematic, "bands", [95.0, 94.0, 95.0, 95.0]);
+    run(Mode::Kinematic, "bands", [95.0; 4]);
 }
 
 /// `deconflict bands FILE.daa --instantaneous` on an encounter kept in this repository: one

@@ -20,7 +20,9 @@
 //!   two as preferred (ties: right, up).
 
 use super::config::{Band, BandLevel, BandsConfig, Mode};
-use super::trajectory::{any_loss, horizons, intruders, level, trial, Dim, Intruder, Own, Trajectory};
+use super::trajectory::{
+    any_loss, horizon_start, horizons, intruders, level, trial, Dim, Intruder, Own, Trajectory,
+};
 use crate::geodesy::{FPM_TO_MPS, FT_TO_M, KT_TO_MPS};
 use crate::track::TrackReport;
 use crate::wellclear::{wcv_violated, WcvThresholds};
@@ -307,7 +309,7 @@ fn dimension(
         .collect();
     let mut levels: Vec<BandLevel> = trajs
         .iter()
-        .map(|t| cfg.region_of(level(t, intr, hor, cfg)))
+        .map(|t| cfg.region_of(level(t, horizon_start(t, dim), intr, hor, cfg)))
         .collect();
     if let Some(sat) = saturated {
         for l in levels.iter_mut().filter(|l| l.is_free()) {

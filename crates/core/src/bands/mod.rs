@@ -3,8 +3,10 @@
 //! that value would lead to, and a resolution (sans-IO, pure).
 //!
 //! A trial value's level is graded with the well-clear machinery of [`crate::wellclear`]: the
-//! highest level whose volume is entered, against any intruder, before its alerting time, as
-//! the alerting grades the current trajectory, then shown as that level's band region
+//! highest level whose volume is entered, against any intruder, before its alerting time
+//! (counted from the end of a kinematic turn, speed or vertical-speed change, the manoeuvre
+//! itself kept clear), as the alerting grades the current trajectory, then shown as that
+//! level's band region
 //! (DO-365A shows a preventive alert as `none`: `DWC_Phase_I_alert_1_region = NONE`). When
 //! no value of a dimension is free, recovery bands replace the values that regain well clear
 //! soonest while keeping out of a shrinking cylinder.

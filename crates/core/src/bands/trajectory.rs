@@ -12,6 +12,10 @@
 //! arc by under a metre between chord ends. Each segment's loss interval is solved in closed
 //! form ([`crate::wellclear::loss_interval`]), with the chord's velocity standing for the
 //! (turning) velocity in modified tau: the approximation of the kinematic bands.
+//!
+//! A trial's level counts each intruder's horizon ([`horizons`]) from the end of a kinematic
+//! turn, speed or vertical-speed change ([`horizon_start`]): the manoeuvre must stay clear,
+//! and the flight it leaves is graded over the alerting time, as the current one is.
 
 use super::config::{BandsConfig, Mode};
 use crate::cpa::{Relative, VREL2_EPS};
@@ -197,10 +201,30 @@ pub fn horizons(current: &[Segment], intruders: &[Intruder], cfg: &BandsConfig) 
         .collect()
 }
 
+/// When the horizons of [`level`] start on a trial trajectory of `dim`: at the end of the
+/// manoeuvre (the start of the last, straight segment) for a turn, a speed change or a
+/// vertical-speed change, so that the manoeuvre itself must stay clear and the flight it
+/// leaves has the whole alerting time ahead of it, as the current trajectory has (DAIDALUS's
+/// kinematic bands: conflict over `[tsk, tsk + T]` after a manoeuvre of `tsk`, loss of well
+/// clear along the manoeuvre over the lookahead). Instantaneous trajectories have no
+/// manoeuvre: 0. Altitude keeps 0: DAIDALUS grades a climb or descent in phases (the
+/// vertical-rate leg over the alerting time from the end of the vertical acceleration, the
+/// level-off over the lookahead, the level flight over the alerting time after it), and
+/// counting from the level-off alone grades long climbs over the whole lookahead
+/// (`docs/do365.md`, "Bands").
+pub fn horizon_start(traj: &[Segment], dim: Dim) -> f64 {
+    match dim {
+        Dim::Alt => 0.0,
+        Dim::Track | Dim::Gs | Dim::Vs => traj.last().map_or(0.0, |s| s.t0),
+    }
+}
+
 /// The alert level `traj` leads to: the highest level whose volume is entered, against any
-/// intruder, before that intruder's horizon for the level ([`horizons`]).
+/// intruder, before that intruder's horizon for the level ([`horizons`]) counted from
+/// `from_s` ([`horizon_start`]), and within the lookahead.
 pub fn level(
     traj: &[Segment],
+    from_s: f64,
     intruders: &[Intruder],
     horizons: &[[f64; 3]],
     cfg: &BandsConfig,
@@ -208,8 +232,9 @@ pub fn level(
     let p = &cfg.profile;
     for (k, lt) in p.levels.iter().enumerate().rev() {
         let hit = intruders.iter().zip(horizons).any(|(i, h)| {
-            let limit = h[k] - TIME_ROUNDING_S;
-            any_loss(traj, i, &lt.wcv, h[k], |tin, _| tin < limit)
+            let end = (from_s + h[k]).min(p.lookahead_s);
+            let limit = end - TIME_ROUNDING_S;
+            any_loss(traj, i, &lt.wcv, end, |tin, _| tin < limit)
         });
         if hit {
             return lt.level;
