@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Args)]
 pub(crate) struct AttackArgs {
     /// Length of each run (baseline, then attack), seconds.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = crate::common::seconds)]
     pub seconds: f64,
     /// Reports per storm request (stacked within about 100 m).
     #[arg(long, default_value_t = 300)]

@@ -38,10 +38,10 @@ pub(crate) struct ClusterArgs {
     #[arg(long, default_value_t = 12)]
     pub workers: usize,
     /// Length of each ingest phase, seconds.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = crate::common::seconds)]
     pub ingest_s: f64,
     /// Length of each filings phase, seconds.
-    #[arg(long, default_value_t = 8.0)]
+    #[arg(long, default_value_t = 8.0, value_parser = crate::common::seconds)]
     pub filings_s: f64,
     /// Concurrent requests in the filings phase.
     #[arg(long, default_value_t = 8)]

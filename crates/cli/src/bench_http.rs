@@ -35,22 +35,22 @@ pub(crate) struct HttpArgs {
     #[arg(long, default_value_t = 4)]
     pub workers: usize,
     /// Length of the ingest phase, seconds.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = crate::common::seconds)]
     pub ingest_s: f64,
     /// Length of the latency phase, seconds.
-    #[arg(long, default_value_t = 20.0)]
+    #[arg(long, default_value_t = 20.0, value_parser = crate::common::seconds)]
     pub latency_s: f64,
     /// Probe pairs placed in conflict per second in the latency phase.
     #[arg(long, default_value_t = 10)]
     pub probes: usize,
     /// Length of the filings phase (PUT /v1/intents), seconds (0: none).
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = crate::common::seconds)]
     pub filings_s: f64,
     /// Concurrent requests in the filings phase.
     #[arg(long, default_value_t = 8)]
     pub filing_workers: usize,
     /// Length of the soak phase, seconds (0: none).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = crate::common::seconds)]
     pub soak_s: f64,
 }
 

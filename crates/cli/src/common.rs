@@ -5,6 +5,20 @@ use clap::Args;
 use deconflict_core::{SeparationStandard, SeparationTable};
 use std::path::PathBuf;
 
+/// A number of seconds on the command line (`value_parser = seconds`): finite, from 0 to a
+/// day, so that no duration made of it can overflow or panic.
+pub(crate) fn seconds(s: &str) -> Result<f64, String> {
+    let x: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if x.is_finite() && (0.0..=86_400.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(format!("`{s}`: must be from 0 to 86400 seconds"))
+    }
+}
+
 /// Which separation standards to use.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct StandardArgs {

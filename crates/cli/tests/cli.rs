@@ -132,6 +132,26 @@ fn bad_options_fail_with_a_message() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no [[pair]] rule covers"));
 }
 
+/// Seconds that no duration can hold (infinite, 1e300, negative, not a number) are refused by
+/// name when the command line is read; they used to panic a bridge at its first sleep.
+#[test]
+fn seconds_options_out_of_range_are_refused_by_name() {
+    for (args, flag) in [
+        (&["feed", "cot", "--listen", "127.0.0.1:0", "--idle-s", "inf"][..], "--idle-s"),
+        (&["feed", "cot", "--event-timeout-s", "1e300"][..], "--event-timeout-s"),
+        (&["feed", "cot-out", "--refresh-s", "1e300"][..], "--refresh-s"),
+        (&["feed", "cot-out", "--status-s=-1"][..], "--status-s"),
+        (&["feed", "sbs", "127.0.0.1:1", "--idle-s", "NaN"][..], "--idle-s"),
+        (&["feed", "beast", "127.0.0.1:1", "--status-s", "soon"][..], "--status-s"),
+        (&["bench", "attack", "--seconds", "inf"][..], "--seconds"),
+    ] {
+        let out = bin().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(flag) && !err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
 fn replay(file: &Path, extra: &[&str]) -> (Vec<Value>, String) {
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("episodes.jsonl");

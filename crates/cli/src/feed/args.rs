@@ -43,7 +43,7 @@ pub(crate) struct ServiceArgs {
     #[arg(long, default_value_t = 50_000)]
     pub backlog: usize,
     /// Seconds between status lines when stderr is not a terminal.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = crate::common::seconds)]
     pub status_s: f64,
 }
 
@@ -54,7 +54,7 @@ pub(crate) struct SbsArgs {
     #[command(flatten)]
     pub service: ServiceArgs,
     /// Reconnect when the source sends nothing for this many seconds.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 60.0, value_parser = crate::common::seconds)]
     pub idle_s: f64,
     /// Stop when the source closes the connection (after posting what it sent), instead of
     /// reconnecting: for replays and benchmarks.
@@ -72,7 +72,7 @@ pub(crate) struct BeastArgs {
     #[arg(long, value_enum, default_value_t = BeastFormat::Auto)]
     pub format: BeastFormat,
     /// Reconnect when the source sends nothing for this many seconds.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 60.0, value_parser = crate::common::seconds)]
     pub idle_s: f64,
     /// Stop when the source closes the connection (after posting what it sent), instead of
     /// reconnecting: for replays and benchmarks.
@@ -106,11 +106,11 @@ pub(crate) struct CotArgs {
     #[arg(long, default_value_t = 64)]
     pub max_connections: usize,
     /// Close a TCP connection that sends nothing for this many seconds.
-    #[arg(long, default_value_t = 300.0)]
+    #[arg(long, default_value_t = 300.0, value_parser = crate::common::seconds)]
     pub idle_s: f64,
     /// Close a TCP connection whose event is not finished this many seconds after its first
     /// byte (a trickling client would otherwise hold a connection slot for ever).
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = 30.0, value_parser = crate::common::seconds)]
     pub event_timeout_s: f64,
     /// TLS on the TCP listener (UDP is then off).
     #[command(flatten)]
@@ -151,7 +151,7 @@ pub(crate) struct CotOutArgs {
     #[arg(long, default_value_t = 1024)]
     pub queue: usize,
     /// Seconds between refreshes of the intruders' positions from `GET /v1/tracks` (0: none).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::common::seconds)]
     pub refresh_s: f64,
     /// TLS for the TAK clients: with a client CA, only the party's enrolled crews see its
     /// picture.
@@ -170,6 +170,6 @@ pub(crate) struct CotOutArgs {
     #[arg(long, value_name = "IP", requires = "udp")]
     pub udp_interface: Option<std::net::Ipv4Addr>,
     /// Seconds between status lines when stderr is not a terminal.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = crate::common::seconds)]
     pub status_s: f64,
 }

@@ -11,7 +11,6 @@ use anyhow::Result;
 use deconflict_feeds::beast::{parse_avr, BeastFrame, BeastFramer, BeastMerger, MAX_AVR_LINE};
 use deconflict_feeds::Reject;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 pub(crate) async fn run(args: &BeastArgs, sink: Sink) -> Result<()> {
     let mut decoder = Frames {
@@ -23,11 +22,7 @@ pub(crate) async fn run(args: &BeastArgs, sink: Sink) -> Result<()> {
         too_long: false,
         preamble_counted: false,
     };
-    let src = Source {
-        addr: &args.source,
-        idle: Duration::from_secs_f64(args.idle_s.max(0.1)),
-        once: args.once,
-    };
+    let src = Source::new(&args.source, args.idle_s, args.once);
     client::run(src, &mut decoder, &sink).await;
     Ok(())
 }

@@ -29,6 +29,17 @@ pub(crate) struct Source<'a> {
     pub once: bool,
 }
 
+impl<'a> Source<'a> {
+    /// `addr`, reconnected when silent for `idle_s` seconds (at least 0.1).
+    pub(crate) fn new(addr: &'a str, idle_s: f64, once: bool) -> Self {
+        Source {
+            addr,
+            idle: Duration::from_secs_f64(if idle_s.is_finite() { idle_s.max(0.1) } else { 60.0 }),
+            once,
+        }
+    }
+}
+
 /// Reads the source until it closes for good (`once`) or the task is dropped.
 pub(crate) async fn run(src: Source<'_>, decoder: &mut impl Decoder, sink: &Sink) {
     let mut backoff = Duration::from_millis(500);

@@ -9,7 +9,6 @@ use anyhow::Result;
 use deconflict_feeds::sbs::{SbsMerger, MAX_LINE};
 use deconflict_feeds::Reject;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 pub(crate) async fn run(args: &SbsArgs, sink: Sink) -> Result<()> {
     let mut decoder = Lines {
@@ -17,11 +16,7 @@ pub(crate) async fn run(args: &SbsArgs, sink: Sink) -> Result<()> {
         line: Vec::with_capacity(MAX_LINE),
         too_long: false,
     };
-    let src = Source {
-        addr: &args.source,
-        idle: Duration::from_secs_f64(args.idle_s.max(0.1)),
-        once: args.once,
-    };
+    let src = Source::new(&args.source, args.idle_s, args.once);
     client::run(src, &mut decoder, &sink).await;
     Ok(())
 }
