@@ -137,12 +137,21 @@ fn bad_options_fail_with_a_message() {
 #[test]
 fn seconds_options_out_of_range_are_refused_by_name() {
     for (args, flag) in [
-        (&["feed", "cot", "--listen", "127.0.0.1:0", "--idle-s", "inf"][..], "--idle-s"),
-        (&["feed", "cot", "--event-timeout-s", "1e300"][..], "--event-timeout-s"),
+        (
+            &["feed", "cot", "--listen", "127.0.0.1:0", "--idle-s", "inf"][..],
+            "--idle-s",
+        ),
+        (
+            &["feed", "cot", "--event-timeout-s", "1e300"][..],
+            "--event-timeout-s",
+        ),
         (&["feed", "cot-out", "--refresh-s", "1e300"][..], "--refresh-s"),
         (&["feed", "cot-out", "--status-s=-1"][..], "--status-s"),
         (&["feed", "sbs", "127.0.0.1:1", "--idle-s", "NaN"][..], "--idle-s"),
-        (&["feed", "beast", "127.0.0.1:1", "--status-s", "soon"][..], "--status-s"),
+        (
+            &["feed", "beast", "127.0.0.1:1", "--status-s", "soon"][..],
+            "--status-s",
+        ),
         (&["bench", "attack", "--seconds", "inf"][..], "--seconds"),
     ] {
         let out = bin().args(args).output().unwrap();
