@@ -26,6 +26,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub started: Instant,
     pub strategic: Mutex<Strategic>,
+    /// The thread that decides filings ([`crate::strategic::worker`]).
+    pub strategic_worker: crate::strategic::Worker,
     pub limits: VolumeLimits,
     /// party id -> name (names never change)
     pub party_names: Mutex<HashMap<PartyId, String>>,
@@ -47,6 +49,9 @@ pub struct AppState {
     /// Per-party request and report rates.
     pub rate: crate::http::RateLimits,
 }
+
+/// Filings waiting for the strategic worker at most; more wait for a place (asynchronously).
+const STRATEGIC_QUEUE: usize = 64;
 
 impl AppState {
     /// The live alert channel of a party (created on first use).
@@ -205,6 +210,8 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         metrics: Metrics::default(),
         started: Instant::now(),
         strategic: Mutex::new(strategic),
+        strategic_worker: crate::strategic::Worker::start("strategic", STRATEGIC_QUEUE)
+            .map_err(|e| anyhow::anyhow!("cannot start the strategic worker thread: {e}"))?,
         limits,
         party_names: Mutex::new(names),
         track_status: Mutex::new(Conformance::default()),

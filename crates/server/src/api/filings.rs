@@ -96,7 +96,7 @@ async fn check_binds(s: &AppRef, filer: &str, names: Vec<String>) -> Result<(), 
 }
 
 fn filing_json(f: &Filing) -> Value {
-    let mut v = f.body.clone();
+    let mut v = (*f.body).clone();
     if let Value::Object(m) = &mut v {
         m.remove("version");
         m.remove("reject_on_conflict");
@@ -136,19 +136,22 @@ async fn file(
     let (decision, shared_receipt) = if s.shared {
         file_shared(&s, party.id, &party.name, req, now, coalitions).await?
     } else {
-        // Decided on a blocking thread: the geometry of a large filing must not hold up the
-        // async workers that carry every other party's requests and streams.
+        // Decided on the strategic worker's thread: the geometry of a large filing must not
+        // hold up the async workers that carry every other party's requests and streams, and
+        // its memory peak is paid on one thread (strategic/worker.rs).
         let (st, pid, pname) = (s.clone(), party.id, party.name.clone());
-        let decision = tokio::task::spawn_blocking(move || {
-            let mut spend = |about: &[deconflict_store::PartyId]| st.spend_disclosure(pid, about, now);
-            let mut d = Disclose {
-                policy: &st.config.disclosure,
-                coalitions: &coalitions,
-                budget: &mut spend,
-            };
-            st.strategic().file(pid, &pname, req, now, &mut d)
-        })
-        .await?;
+        let decision = s
+            .strategic_worker
+            .run(move || {
+                let mut spend = |about: &[deconflict_store::PartyId]| st.spend_disclosure(pid, about, now);
+                let mut d = Disclose {
+                    policy: &st.config.disclosure,
+                    coalitions: &coalitions,
+                    budget: &mut spend,
+                };
+                st.strategic().file(pid, &pname, req, now, &mut d)
+            })
+            .await?;
         (decision, None)
     };
     match decision {
@@ -356,7 +359,7 @@ async fn file_shared(
             let write = match &d {
                 Decision::Accepted { filing, alerts, .. } => Some(deconflict_store::CheckedWrite {
                     state: filing.state.clone(),
-                    body: filing.body.clone(),
+                    body: (*filing.body).clone(),
                     window,
                     alerts: alerts.clone(),
                 }),
@@ -397,7 +400,7 @@ async fn file_shared(
                 id: id.clone(),
                 version: filed.version,
                 state: filing.state.clone(),
-                body: filing.body.clone(),
+                body: (*filing.body).clone(),
                 updated: now,
             },
             &s.limits,
@@ -419,7 +422,7 @@ async fn end(s: AppRef, caller: Caller, kind: Kind, id: String) -> Result<impl I
         let f = st.get(caller.0.id, kind, &id).ok_or_else(|| {
             ApiError::new(StatusCode::NOT_FOUND, format!("no such {}", kind.as_str()), None)
         })?;
-        let mut b = f.body.clone();
+        let mut b = (*f.body).clone();
         b["state"] = json!("ended");
         b["version"] = json!(f.version);
         if let Value::Object(m) = &mut b {

@@ -104,6 +104,13 @@ impl From<tokio::task::JoinError> for ApiError {
     }
 }
 
+/// The strategic worker did not answer (a panic): 500, logged.
+impl From<crate::strategic::WorkerError> for ApiError {
+    fn from(e: crate::strategic::WorkerError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({ "error": self.error });

@@ -4,16 +4,19 @@
 //! * [`picture`]: every live filing, the index, and the decision on a new filing;
 //! * [`disclosure`]: what a conflict discloses of the other party's filing (coarsened unless
 //!   of one coalition), and the budget of disclosures per pair of parties and hour;
-//! * [`conformance`]: live tracks checked against activated intents and binding constraints.
+//! * [`conformance`]: live tracks checked against activated intents and binding constraints;
+//! * [`worker`]: the one thread that decides filings, behind a bounded queue.
 
 pub mod conformance;
 pub mod disclosure;
 pub mod picture;
 pub mod request;
+pub mod worker;
 
 pub use disclosure::{Budget, Coalitions, Disclosed, DisclosurePolicy};
 pub use picture::{overlap_json, Decision, Disclose, Filing, Found, OpaqueId, Strategic};
 pub use request::{parse_request, Binds, FieldErr, FilingRequest, Kind};
+pub use worker::{Worker, WorkerError};
 
 use deconflict_core::strategic::Volume4D;
 use deconflict_store::Window;

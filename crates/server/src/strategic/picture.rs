@@ -30,8 +30,8 @@ pub struct Filing {
     pub disclose_name: bool,
     pub binds: Option<Binds>,
     pub volumes: Vec<Volume4D>,
-    /// The filing as accepted, returned to its owner.
-    pub body: Value,
+    /// The filing as accepted, returned to its owner (shared with the request it came from).
+    pub body: std::sync::Arc<Value>,
 }
 
 impl Filing {
@@ -210,7 +210,7 @@ impl Strategic {
                 disclose_name: req.disclose_name,
                 binds: req.binds,
                 volumes: req.volumes,
-                body: v.body,
+                body: std::sync::Arc::new(v.body),
             });
         }
         true

@@ -46,7 +46,9 @@ pub struct FilingRequest {
     pub reject_on_conflict: bool,
     pub disclose_name: bool,
     pub binds: Option<Binds>,
-    pub body: Value,
+    /// The body as sent, shared (not copied) by the filing made of it: a large filing's
+    /// JSON is megabytes as a `Value`.
+    pub body: std::sync::Arc<Value>,
 }
 
 /// Longest filing id, bytes.
@@ -183,6 +185,6 @@ pub fn parse_request(
         reject_on_conflict,
         disclose_name,
         binds,
-        body: v.clone(),
+        body: std::sync::Arc::new(v.clone()),
     })
 }
