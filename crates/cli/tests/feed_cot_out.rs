@@ -361,3 +361,38 @@ fn with_udp_every_event_is_a_multicast_datagram_and_a_hotline_ack_is_chat() {
     }
     bridge.line_with(&["datagrams to", "(0 lost)", "1 intruders"]);
 }
+
+#[test]
+fn udp_options_that_cannot_work_are_refused_with_a_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tf = tmp.path().join("t.token");
+    std::fs::write(&tf, "dcf_x\n").unwrap();
+    let run = |extra: &[&str]| {
+        let out = bin()
+            .args([
+                "feed",
+                "cot-out",
+                "--listen",
+                "127.0.0.1:0",
+                "--server",
+                "http://127.0.0.1:1",
+            ])
+            .arg("--token-file")
+            .arg(&tf)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, err) = run(&["--udp", "239.2.3.1:6969", "--udp-ttl", "300"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--udp-ttl"), "{err}");
+    let (code, err) = run(&["--udp-ttl", "2"]);
+    assert_eq!(code, Some(2), "--udp-ttl needs --udp: {err}");
+    let (code, err) = run(&["--udp", "127.0.0.1:6969", "--udp-interface", "127.0.0.1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("IPv4 multicast group"), "{err}");
+}

@@ -163,7 +163,7 @@ pub(crate) struct CotOutArgs {
     #[arg(long, value_name = "ADDR:PORT")]
     pub udp: Option<std::net::SocketAddr>,
     /// Hops a multicast datagram may take (1: the local network only).
-    #[arg(long, default_value_t = 1, requires = "udp")]
+    #[arg(long, default_value_t = 1, requires = "udp", value_parser = clap::value_parser!(u32).range(0..=255))]
     pub udp_ttl: u32,
     /// The local IPv4 address whose interface multicast leaves by (default: the system's
     /// choice).

@@ -13,7 +13,9 @@
 //!   10 s) is dropped and counted, so a slow client never holds up the others or the stream.
 //!   What a client sends (its own position, pings) is read and thrown away. With
 //!   `--tls-cert`/`--tls-key` the listener is TLS, and with `--tls-client-ca` every client must
-//!   show a certificate of the party's CA (TAK's enrolment), else it gets nothing.
+//!   show a certificate of the party's CA (TAK's enrolment), else it gets nothing. With
+//!   `--udp`, every event also goes out as one datagram to a multicast group or a host
+//!   (`cot_out/hub.rs` owns the clients' queues and the datagrams).
 
 mod hub;
 mod sse;
@@ -104,6 +106,9 @@ async fn serve(args: &CotOutArgs, token: String) -> Result<()> {
 /// leaving by the interface of `interface` when given.
 fn udp_socket(to: SocketAddr, ttl: u32, interface: Option<std::net::Ipv4Addr>) -> Result<UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
+    if interface.is_some() && !matches!(to, SocketAddr::V4(v4) if v4.ip().is_multicast()) {
+        anyhow::bail!("--udp-interface applies to an IPv4 multicast group, and {to} is not one");
+    }
     let sock = Socket::new(Domain::for_address(to), Type::DGRAM, Some(Protocol::UDP))
         .context("cannot open a UDP socket")?;
     match to {
