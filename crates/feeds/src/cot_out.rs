@@ -350,14 +350,15 @@ pub fn chat_event(
     out
 }
 
-/// A recipient as the service labels it (`"RUS"`, or `{"conflict": "c-…"}` when anonymous):
-/// the string, or the one string member of an object (`the other side of c-…` for a conflict).
+/// A sender or recipient as the service labels it (`{"party": "RUS"}`, `{"conflict": "c-…"}`
+/// when anonymous, `{"coalition": …}`, or a bare string): its name, `the other side of c-…`
+/// for a conflict.
 fn label_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        Value::Object(m) => match (m.get("conflict"), m.get("party"), m.get("coalition")) {
-            (Some(Value::String(c)), _, _) => format!("the other side of {c}"),
-            (_, Some(Value::String(p)), _) => p.clone(),
+        Value::Object(m) => match (m.get("party"), m.get("conflict"), m.get("coalition")) {
+            (Some(Value::String(p)), _, _) => p.clone(),
+            (_, Some(Value::String(c)), _) => format!("the other side of {c}"),
             (_, _, Some(Value::String(c))) => format!("coalition {c}"),
             _ => "?".into(),
         },
@@ -396,11 +397,7 @@ pub fn message_event(v: &Value, now: f64) -> Result<String, Reject> {
         let mid = format!("{id}.{tag}.{to_key}");
         return Ok(chat_event(&mid, "HOTLINE", &body, None, now));
     }
-    let from = match (&v["from"]["party"], &v["from"]["conflict"]) {
-        (Value::String(p), _) => p.clone(),
-        (_, Value::String(c)) => format!("the other side of {c}"),
-        _ => "?".into(),
-    };
+    let from = label_text(&v["from"]);
     let kind = v["kind"].as_str().unwrap_or("text");
     let mut body = format!("[{kind}] {}", v["text"].as_str().unwrap_or(""));
     if v["pending"] == true {

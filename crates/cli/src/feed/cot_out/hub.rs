@@ -163,37 +163,27 @@ impl Hub {
             self.c.history.fetch_add(1, Ordering::Relaxed);
             return seq;
         }
+        // The events it makes, handed out under the same lock.
+        let mut inner = self.lock();
         let made = match ev.event.as_str() {
-            "alert" if body["type"] == "alert_summary" => summary_event(&body, seq, now).map(|e| {
-                let mut inner = self.lock();
-                self.broadcast(&mut inner, vec![e]);
+            "alert" if body["type"] == "alert_summary" => summary_event(&body, seq, now).map(|e| vec![e]),
+            "alert" => inner.picture.alert(&body, seq, now).inspect(|_| {
+                self.c.alerts.fetch_add(1, Ordering::Relaxed);
             }),
-            "alert" => {
-                let mut inner = self.lock();
-                match inner.picture.alert(&body, seq, now) {
-                    Ok(evs) => {
-                        self.c.alerts.fetch_add(1, Ordering::Relaxed);
-                        self.broadcast(&mut inner, evs);
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            "message" => match message_event(&body, now) {
-                Ok(ev) => {
-                    self.c.messages.fetch_add(1, Ordering::Relaxed);
-                    let mut inner = self.lock();
-                    self.broadcast(&mut inner, vec![ev]);
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            },
-            _ => Ok(()),
+            "message" => message_event(&body, now).map(|e| {
+                self.c.messages.fetch_add(1, Ordering::Relaxed);
+                vec![e]
+            }),
+            _ => Ok(Vec::new()),
         };
-        if let Err(why) = made {
-            let mut s: String = ev.data.chars().take(120).collect();
-            s.retain(|c| !c.is_control());
-            self.stats.reject(why.reason(), 1, &format!("{} {s:?}", ev.event));
+        match made {
+            Ok(events) => self.broadcast(&mut inner, events),
+            Err(why) => {
+                drop(inner);
+                let mut s: String = ev.data.chars().take(120).collect();
+                s.retain(|c| !c.is_control());
+                self.stats.reject(why.reason(), 1, &format!("{} {s:?}", ev.event));
+            }
         }
         seq
     }
