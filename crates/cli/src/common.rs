@@ -19,6 +19,16 @@ pub(crate) fn seconds(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The service's settings from `--config FILE` (TOML, docs/operations.md), or the defaults;
+/// an error names the file.
+pub(crate) fn service_config(path: Option<&std::path::Path>) -> Result<deconflict_server::Config> {
+    let Some(p) = path else {
+        return Ok(deconflict_server::Config::default());
+    };
+    let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    deconflict_server::Config::from_toml(&text).with_context(|| format!("in {}", p.display()))
+}
+
 /// Which separation standards to use.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct StandardArgs {

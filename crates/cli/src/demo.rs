@@ -7,7 +7,6 @@
 use crate::demo_script::{Script, PARTIES};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use deconflict_server::Config;
 use deconflict_store::{Role, Store, StoreOptions};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -122,13 +121,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     if args.play_s.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
         bail!("--play-s must be a positive number of seconds");
     }
-    let mut config = match &args.config {
-        Some(p) => Config::from_toml(
-            &std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
-        )
-        .with_context(|| format!("in {}", p.display()))?,
-        None => Config::default(),
-    };
+    let mut config = crate::common::service_config(args.config.as_deref())?;
     if config.store.is_some() || config.nats.is_some() {
         bail!("the demo runs on its own SQLite store: remove `store` and `nats` from the --config file");
     }

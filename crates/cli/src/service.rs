@@ -2,7 +2,6 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use deconflict_server::Config;
 use deconflict_store::{Role, Store, StoreOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -141,12 +140,7 @@ fn open(dir: &DataDir) -> Result<Store> {
 }
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<()> {
-    let mut config = match &args.config {
-        Some(p) => Config::from_toml(
-            &std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
-        )?,
-        None => Config::default(),
-    };
+    let mut config = crate::common::service_config(args.config.as_deref())?;
     if let Some(l) = args.listen {
         config.listen = l;
     }

@@ -30,11 +30,12 @@ pub(crate) struct Source<'a> {
 }
 
 impl<'a> Source<'a> {
-    /// `addr`, reconnected when silent for `idle_s` seconds (at least 0.1).
+    /// `addr`, reconnected when silent for `idle_s` seconds (at least 0.1; the command line
+    /// has checked it is a number of seconds, `common::seconds`).
     pub(crate) fn new(addr: &'a str, idle_s: f64, once: bool) -> Self {
         Source {
             addr,
-            idle: Duration::from_secs_f64(if idle_s.is_finite() { idle_s.max(0.1) } else { 60.0 }),
+            idle: Duration::from_secs_f64(idle_s.max(0.1)),
             once,
         }
     }
