@@ -64,13 +64,21 @@ pub async fn publish(state: &Arc<AppState>, alerts: Vec<NewAlert>, now: f64) {
     if alerts.is_empty() {
         return;
     }
-    let parties: Vec<PartyId> = alerts.iter().map(|a| a.party).collect();
-    let bodies: Vec<serde_json::Value> = alerts.iter().map(|a| a.body.clone()).collect();
     let store = state.store.clone();
-    let res = tokio::task::spawn_blocking(move || store.append_alerts(&alerts, now)).await;
+    // The alerts go to the store's thread and come back to be streamed, not copied: a
+    // strategic conflict's alert holds every disclosed region.
+    let res = tokio::task::spawn_blocking(move || {
+        let stored = store.append_alerts(&alerts, now);
+        (stored, alerts)
+    })
+    .await;
     match res {
-        Ok(Ok(seqs)) => deliver(state, parties.into_iter().zip(bodies).zip(seqs), now),
-        Ok(Err(e)) => {
+        Ok((Ok(seqs), alerts)) => deliver(
+            state,
+            alerts.into_iter().map(|a| (a.party, a.body)).zip(seqs),
+            now,
+        ),
+        Ok((Err(e), _)) => {
             state.metrics.store_errors.inc();
             tracing::error!("storing alerts failed: {e}");
         }

@@ -192,8 +192,8 @@ pub struct Candidate {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckedWrite {
     pub state: String,
-    /// The filing as accepted.
-    pub body: serde_json::Value,
+    /// The filing as accepted: the compact JSON text of an object, stored (and hashed) as is.
+    pub body: String,
     pub window: Window,
     /// Alerts to append in the same transaction (as
     /// [`StoreBackend::append_alerts`](crate::StoreBackend::append_alerts)).
@@ -237,8 +237,8 @@ pub struct VolumeFiling<'a> {
     /// The version this filing replaces; `None` for a new id.
     pub expected_version: Option<u64>,
     pub state: &'a str,
-    /// The filing as accepted.
-    pub body: &'a serde_json::Value,
+    /// The filing as accepted: the compact JSON text of an object, stored (and hashed) as is.
+    pub body: &'a str,
     /// Its bounding window (what [`StoreBackend::file_checked`](crate::StoreBackend::file_checked)
     /// matches against).
     pub window: Window,

@@ -8,6 +8,17 @@ use crate::error::StoreError;
 use crate::types::{valid_chain_name, Window, MAX_KIND_LEN, MAX_PARTY_NAME_LEN};
 use deconflict_core::TrackReport;
 
+/// `text` (field `what`) is the JSON text of an object: a filing's body, stored as sent to
+/// the store (already compact) rather than re-encoded.
+pub(crate) fn check_json_object(what: &str, text: &str) -> Result<(), StoreError> {
+    if !text.trim_start().starts_with('{') {
+        return Err(StoreError::Invalid(format!("{what} must be a JSON object")));
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| StoreError::Invalid(format!("{what} is not JSON: {e}")))
+}
+
 pub(crate) fn check_kind(kind: &str) -> Result<(), StoreError> {
     if kind == "intent" || kind == "constraint" {
         Ok(())

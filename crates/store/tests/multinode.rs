@@ -36,7 +36,7 @@ fn decider(other: String, saw: Arc<AtomicBool>, w: Window) -> Arc<Decide> {
         }
         Some(CheckedWrite {
             state: "accepted".into(),
-            body: json!({"seen": c.len()}),
+            body: json!({"seen": c.len()}).to_string(),
             window: w,
             alerts: vec![],
         })
@@ -282,7 +282,7 @@ fn a_filing_blocked_on_a_held_counter_row_is_retried_and_lands() {
                 let decide: Arc<Decide> = Arc::new(move |_c: &[Candidate]| {
                     Some(CheckedWrite {
                         state: "accepted".into(),
-                        body: json!({}),
+                        body: "{}".into(),
                         window: w,
                         alerts: vec![NewAlert {
                             party: pb,

@@ -45,7 +45,7 @@ fn put_w(
     window: Window,
     now: f64,
 ) -> Result<u64, StoreError> {
-    let body = json!({"extents": [], "state": f.3});
+    let body = json!({"extents": [], "state": f.3}).to_string();
     let filing = VolumeFiling {
         kind: f.0,
         id: f.1,
@@ -188,7 +188,7 @@ fn bad_windows_are_refused_naming_the_field() {
         let bad: Arc<Decide> = Arc::new(|_: &[Candidate]| {
             Some(CheckedWrite {
                 state: "accepted".into(),
-                body: json!({}),
+                body: "{}".into(),
                 window: Window { alt_hi: -5.0, ..W },
                 alerts: vec![],
             })
@@ -218,7 +218,7 @@ fn recorder(
         seen.lock().unwrap().push(ids(c));
         Some(CheckedWrite {
             state: state.into(),
-            body: json!({"state": state, "n": c.len()}),
+            body: json!({"state": state, "n": c.len()}).to_string(),
             window,
             alerts: alerts.clone(),
         })

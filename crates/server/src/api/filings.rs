@@ -96,7 +96,7 @@ async fn check_binds(s: &AppRef, filer: &str, names: Vec<String>) -> Result<(), 
 }
 
 fn filing_json(f: &Filing) -> Value {
-    let mut v = (*f.body).clone();
+    let mut v = f.body.value();
     if let Value::Object(m) = &mut v {
         m.remove("version");
         m.remove("reject_on_conflict");
@@ -122,6 +122,9 @@ async fn file(
     let value = read_json(&s, body).await?;
     let req = parse_request(kind, &id, &value, &s.limits)
         .map_err(|(f, m)| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m, Some(&f)))?;
+    // The parsed tree is many times the size of the request's text: gone before the filing
+    // waits for its turn at the strategic worker.
+    drop(value);
     let now = unix_now();
     // Ending a filing whose volumes have passed is still allowed.
     if req.state != "ended" {
@@ -220,7 +223,7 @@ async fn file(
                         id: &fid,
                         expected_version: expected,
                         state: &st,
-                        body: &body,
+                        body: body.as_str(),
                         window,
                     },
                     now,
@@ -359,7 +362,7 @@ async fn file_shared(
             let write = match &d {
                 Decision::Accepted { filing, alerts, .. } => Some(deconflict_store::CheckedWrite {
                     state: filing.state.clone(),
-                    body: (*filing.body).clone(),
+                    body: filing.body.as_str().to_string(),
                     window,
                     alerts: alerts.clone(),
                 }),
@@ -400,7 +403,7 @@ async fn file_shared(
                 id: id.clone(),
                 version: filed.version,
                 state: filing.state.clone(),
-                body: (*filing.body).clone(),
+                body: filing.body.value(),
                 updated: now,
             },
             &s.limits,
@@ -422,7 +425,7 @@ async fn end(s: AppRef, caller: Caller, kind: Kind, id: String) -> Result<impl I
         let f = st.get(caller.0.id, kind, &id).ok_or_else(|| {
             ApiError::new(StatusCode::NOT_FOUND, format!("no such {}", kind.as_str()), None)
         })?;
-        let mut b = (*f.body).clone();
+        let mut b = f.body.value();
         b["state"] = json!("ended");
         b["version"] = json!(f.version);
         if let Value::Object(m) = &mut b {
@@ -583,7 +586,7 @@ async fn list_constraints(State(s): State<AppRef>, caller: Caller) -> Json<Value
 pub(crate) fn binding_json(f: &Filing) -> Value {
     json!({
         "owner": if f.disclose_name { f.party_name.clone() } else { "another party".into() },
-        "type": f.body.get("type").cloned().unwrap_or(Value::Null),
+        "type": f.body.constraint_type(),
         "extents": f.volumes.iter().map(|v| v.to_astm_json()).collect::<Vec<_>>(),
     })
 }

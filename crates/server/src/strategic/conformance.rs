@@ -71,7 +71,7 @@ impl Conformance {
             alerts.push(NewAlert {
                 party,
                 body: json!({"event": "constraint_intrusion", "time": time,
-                    "own_asset": asset, "constraint_owner": who, "constraint_type": f.body.get("type").cloned()}),
+                    "own_asset": asset, "constraint_owner": who, "constraint_type": f.body.constraint_type()}),
             });
             alerts.push(NewAlert {
                 party: f.party,

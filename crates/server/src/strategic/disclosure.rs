@@ -5,14 +5,14 @@
 //! Pure: the policy and the budget take the time as an argument; recording a disclosure in the
 //! audit chain is the handler's part ([`Disclosed`] says what to record).
 
+use super::cover;
 use deconflict_core::strategic::Overlap;
 use deconflict_core::track::format_rfc3339;
 use deconflict_store::PartyId;
-use h3o::geom::{ContainmentMode, TilerBuilder};
 use h3o::{CellIndex, Resolution};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// The disclosure policy (`[disclosure]` in the configuration).
 #[derive(Debug, Clone, Deserialize)]
@@ -120,33 +120,17 @@ impl DisclosurePolicy {
     /// policy's down, that needs at most `max_cells` (estimated before tiling, so a huge
     /// overlap costs no more than a small one).
     fn cells(&self, o: &Overlap) -> (u8, Vec<CellIndex>) {
-        let polygons: Vec<geo::Polygon> = o
-            .footprint
-            .iter()
-            .filter(|r| r.len() >= 3)
-            .map(|ring| {
-                let mut cs: Vec<geo::Coord> =
-                    ring.iter().map(|p| geo::Coord { x: p.lng, y: p.lat }).collect();
-                cs.push(cs[0]);
-                geo::Polygon::new(geo::LineString(cs), vec![])
-            })
-            .collect();
+        let polygons = cover::polygons(&o.footprint);
         let mut res = self.h3_resolution;
         loop {
             let r = Resolution::try_from(res).unwrap_or(Resolution::Zero);
-            let mut tiler = TilerBuilder::new(r)
-                .containment_mode(ContainmentMode::Covers)
-                .build();
-            for p in &polygons {
-                // An invalid ring (which the footprint algebra does not produce) is skipped.
-                let _ = tiler.add(p.clone());
-            }
-            if res > 0 && tiler.coverage_size_hint() > 4 * self.max_cells + 64 {
+            if res > 0 && cover::estimate(&polygons, r) > (4 * self.max_cells + 64) as f64 {
                 res -= 1;
                 continue;
             }
-            let cells: BTreeSet<CellIndex> = tiler.into_coverage().collect();
-            if cells.len() <= self.max_cells || res == 0 {
+            // At resolution 0 (122 cells on Earth) the whole cover is taken, whatever its size.
+            let cap = if res == 0 { usize::MAX } else { self.max_cells };
+            if let Some(cells) = cover::cover(&polygons, r, cap) {
                 return (res, cells.into_iter().collect());
             }
             res -= 1;

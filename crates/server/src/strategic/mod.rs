@@ -4,10 +4,12 @@
 //! * [`picture`]: every live filing, the index, and the decision on a new filing;
 //! * [`disclosure`]: what a conflict discloses of the other party's filing (coarsened unless
 //!   of one coalition), and the budget of disclosures per pair of parties and hour;
+//! * [`cover`]: the H3 cells that meet an overlap's footprint (what a coarsened one shows);
 //! * [`conformance`]: live tracks checked against activated intents and binding constraints;
 //! * [`worker`]: the one thread that decides filings, behind a bounded queue.
 
 pub mod conformance;
+pub mod cover;
 pub mod disclosure;
 pub mod picture;
 pub mod request;

@@ -8,7 +8,7 @@
 //! filing answers 500. Writes themselves share commits (group commit in the store).
 
 use super::disclosure::{Coalitions, Disclosed, DisclosurePolicy};
-use super::request::{parse_request, Binds, FilingRequest, Kind};
+use super::request::{parse_request, Binds, FilingBody, FilingRequest, Kind};
 use deconflict_core::strategic::{Overlap, StrategicIndex, Volume4D, VolumeLimits};
 use deconflict_core::track::format_rfc3339;
 use deconflict_store::{NewAlert, PartyId, StoredVolume};
@@ -31,7 +31,7 @@ pub struct Filing {
     pub binds: Option<Binds>,
     pub volumes: Vec<Volume4D>,
     /// The filing as accepted, returned to its owner (shared with the request it came from).
-    pub body: std::sync::Arc<Value>,
+    pub body: FilingBody,
 }
 
 impl Filing {
@@ -210,7 +210,7 @@ impl Strategic {
                 disclose_name: req.disclose_name,
                 binds: req.binds,
                 volumes: req.volumes,
-                body: std::sync::Arc::new(v.body),
+                body: req.body,
             });
         }
         true

@@ -11,7 +11,7 @@ use crate::engine::{Ctx, Engine};
 use crate::error::StoreError;
 use crate::rows::{seq_from_sql, seq_to_sql, to_json_text, FromRow, VolumeRow, VOLUME_COLS};
 use crate::types::{Candidate, Decide, Filed, PartyId, StoredVolume, UpdatedSince, VolumeFiling, Window};
-use crate::validate::{check_kind, check_time, check_volume_id, check_window};
+use crate::validate::{check_json_object, check_kind, check_time, check_volume_id, check_window};
 use std::sync::Arc;
 
 /// [`StoreBackend::put_volume`](crate::StoreBackend::put_volume).
@@ -33,7 +33,8 @@ pub(super) fn put_volume<E: Engine>(
     check_kind(kind)?;
     check_volume_id(id)?;
     check_window("window", &window)?;
-    let text = to_json_text(body)?;
+    check_json_object("body", body)?;
+    let text = body.to_string();
     let digest = sha256_hex(text.as_bytes());
     let (kind, id, state) = (kind.to_string(), id.to_string(), state.to_string());
     engine.write(move |db, ctx| {
@@ -113,7 +114,8 @@ pub(super) fn file_checked<E: Engine>(
             return Ok(None);
         };
         check_window("decision.window", &write.window)?;
-        let text = to_json_text(&write.body)?;
+        check_json_object("decision.body", &write.body)?;
+        let text = write.body.clone();
         let digest = sha256_hex(text.as_bytes());
         let alerts = prepare_alerts(&write.alerts)?;
         let version = current + 1;
