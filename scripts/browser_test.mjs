@@ -133,7 +133,8 @@ try {
   const episodesAt = (t) => episodes.filter((e) => secs(e.start) <= t && t <= secs(e.end)).length;
   await rus.setInputFiles('#replay-tracks', replayTracks);
   await rus.setInputFiles('#replay-episodes', replayEpisodes);
-  await rus.waitForFunction(() => !document.querySelector('#replay-time').disabled, null, { timeout: 10000 });
+  // Both files read (each file's change starts a load of its own).
+  await rus.waitForFunction(() => window.deconflictMap.counts.replayEpisodes > 0, null, { timeout: 10000 });
   const scrub = async (t) => {
     await rus.evaluate((v) => {
       const s = document.querySelector('#replay-time');

@@ -205,14 +205,22 @@ function setupReplay() {
     Object.assign(state.map, { own: f.own, alerts: f.alerts, intruders: [], dirty: true });
     $('#replay-label').textContent = new Date(t * 1000).toISOString().slice(0, 19) + 'Z';
   };
+  // Each file's change starts a load; only the latest one is shown (an earlier one that ends
+  // later, e.g. the tracks read before the episodes were chosen, would drop the episodes).
+  let loads = 0;
   const load = async () => {
+    const mine = ++loads;
     const [tracks, eps] = await Promise.all([read($('#replay-tracks')), read($('#replay-episodes'))]);
-    if (!tracks) return;
+    if (!tracks || mine !== loads) return;
     const r = new Replay();
     r.setTracks(tracks);
     r.setEpisodes(eps || []);
+    // Loading the episodes after the tracks keeps the time already scrubbed to.
+    const was = state.replay && !slider.disabled ? Number(slider.value) : NaN;
+    const t = was >= r.t0 && was <= r.t1 ? was : Math.floor(r.t0);
     state.replay = r;
-    Object.assign(slider, { min: Math.floor(r.t0), max: Math.ceil(r.t1), value: Math.floor(r.t0), disabled: false });
+    Object.assign(slider, { min: Math.floor(r.t0), max: Math.ceil(r.t1), disabled: false });
+    slider.value = String(t);
     $('#live').hidden = false;
     show();
   };
@@ -256,6 +264,7 @@ window.deconflictMap = Object.freeze({
       ownDrawn: m ? m.drawn.own : 0,
       intrudersDrawn: m ? m.drawn.intruders : 0,
       alertsDrawn: m ? m.drawn.alerts : 0,
+      replayEpisodes: state.replay ? state.replay.episodes.length : -1,
       syntheticDrawn: m ? m.drawn.synthetic : 0,
       alertEntries: state.alertsSeen,
       liveConflicts: state.active.size,
