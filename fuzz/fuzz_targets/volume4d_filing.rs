@@ -5,11 +5,13 @@
 //!
 //! Invariant: what is accepted writes back (`Volume4D::to_astm_json`) to a form that re-parses
 //! to equal volumes (the documented round trip), and a filing with its extents written back
-//! re-parses to the same request.
+//! re-parses to the same request. The overlaps of accepted volumes (each with itself and with
+//! the next) are coarsened as a disclosure would be: no panic, at most `max_cells` H3 cells
+//! (but at resolution 0), one hexagon in the footprint per cell.
 #![no_main]
 
-use deconflict_core::strategic::{parse_volumes, Volume4D, VolumeLimits};
-use deconflict_server::fuzzing::{parse_request, Kind};
+use deconflict_core::strategic::{overlap, parse_volumes, Volume4D, VolumeLimits};
+use deconflict_server::fuzzing::{parse_request, DisclosurePolicy, Kind};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -23,6 +25,20 @@ fn reparse(volumes: &[Volume4D], limits: &VolumeLimits) {
     assert_eq!(back, volumes, "round trip through {w}");
 }
 
+fn coarsen(volumes: &[Volume4D]) {
+    let policy = DisclosurePolicy::default();
+    for (i, a) in volumes.iter().enumerate().take(4) {
+        for b in [Some(a), volumes.get(i + 1)].into_iter().flatten() {
+            let Some(o) = overlap(a, b) else { continue };
+            let d = policy.disclose(&o, false);
+            let cells = d["cells"].as_array().map_or(0, Vec::len);
+            assert!(cells <= policy.max_cells || d["h3_resolution"] == 0, "{cells} cells: {d}");
+            let hexagons = d["footprint"]["coordinates"].as_array().map_or(0, Vec::len);
+            assert_eq!(hexagons, cells, "{d}");
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(v) = serde_json::from_slice::<Value>(data) else {
         return;
@@ -32,6 +48,7 @@ fuzz_target!(|data: &[u8]| {
         Value::Array(_) => {
             if let Ok(volumes) = parse_volumes(&v, "extents", &limits) {
                 reparse(&volumes, &limits);
+                coarsen(&volumes);
             }
         }
         Value::Object(_) => {

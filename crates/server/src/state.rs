@@ -50,8 +50,9 @@ pub struct AppState {
     pub rate: crate::http::RateLimits,
 }
 
-/// Filings waiting for the strategic worker at most; more wait for a place (asynchronously).
-const STRATEGIC_QUEUE: usize = 64;
+/// Filings of one party waiting for (or at) the strategic worker at most; more wait for a
+/// place (asynchronously), and the parties are served in turn.
+const STRATEGIC_PER_PARTY: usize = 4;
 
 impl AppState {
     /// The live alert channel of a party (created on first use).
@@ -210,7 +211,7 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         metrics: Metrics::default(),
         started: Instant::now(),
         strategic: Mutex::new(strategic),
-        strategic_worker: crate::strategic::Worker::start("strategic", STRATEGIC_QUEUE)
+        strategic_worker: crate::strategic::Worker::start("strategic", STRATEGIC_PER_PARTY)
             .map_err(|e| anyhow::anyhow!("cannot start the strategic worker thread: {e}"))?,
         limits,
         party_names: Mutex::new(names),

@@ -4,7 +4,7 @@
 //! transaction of the store ([`file_shared`]).
 
 use super::schemas::{ConstraintFiling, ConstraintList, Filing as FilingSchema, FilingAnswer, IntentFiling};
-use crate::http::{read_json, ApiError, Caller, ErrorBody, JsonPath};
+use crate::http::{parse_json, read_bytes, ApiError, Caller, ErrorBody, JsonPath};
 use crate::runtime::{deliver, publish};
 use crate::state::{unix_now, AppState};
 use crate::strategic::{
@@ -119,12 +119,19 @@ async fn file(
             None,
         ));
     }
-    let value = read_json(&s, body).await?;
-    let req = parse_request(kind, &id, &value, &s.limits)
-        .map_err(|(f, m)| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m, Some(&f)))?;
-    // The parsed tree is many times the size of the request's text: gone before the filing
-    // waits for its turn at the strategic worker.
-    drop(value);
+    let bytes = read_bytes(&s, body).await?;
+    // Parsed on the strategic worker too: a large filing's JSON tree is many times the size
+    // of its text, and its peak is then paid on the worker's thread (that pays the geometry's
+    // right after) instead of on the async workers that carry every other request.
+    let (st, fid) = (s.clone(), id.clone());
+    let req = s
+        .strategic_worker
+        .run(party.id, move || {
+            let value = parse_json(&st, &bytes)?;
+            parse_request(kind, &fid, &value, &st.limits)
+                .map_err(|(f, m)| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m, Some(&f)))
+        })
+        .await??;
     let now = unix_now();
     // Ending a filing whose volumes have passed is still allowed.
     if req.state != "ended" {
@@ -145,7 +152,7 @@ async fn file(
         let (st, pid, pname) = (s.clone(), party.id, party.name.clone());
         let decision = s
             .strategic_worker
-            .run(move || {
+            .run(pid, move || {
                 let mut spend = |about: &[deconflict_store::PartyId]| st.spend_disclosure(pid, about, now);
                 let mut d = Disclose {
                     policy: &st.config.disclosure,

@@ -25,6 +25,13 @@ pub(crate) fn reject(s: &AppState, e: ApiError) -> ApiError {
 /// Reads a request body of at most `max_body_bytes` (413 above) and parses it as JSON (400 if
 /// malformed), counting refusals in the metrics.
 pub(crate) async fn read_json(s: &AppState, body: Body) -> Result<Value, ApiError> {
+    let bytes = read_bytes(s, body).await?;
+    parse_json(s, &bytes)
+}
+
+/// Reads a request body of at most `max_body_bytes` (413 above), counting a refusal in the
+/// metrics; [`parse_json`] parses it.
+pub(crate) async fn read_bytes(s: &AppState, body: Body) -> Result<Vec<u8>, ApiError> {
     let max = s.config.max_body_bytes;
     let too_large = || {
         reject(
@@ -57,7 +64,12 @@ pub(crate) async fn read_json(s: &AppState, body: Body) -> Result<Value, ApiErro
         }
         bytes.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
+    Ok(bytes)
+}
+
+/// Parses a request body as JSON (400 if malformed, counted in the metrics).
+pub(crate) fn parse_json(s: &AppState, bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
         reject(
             s,
             ApiError::new(
