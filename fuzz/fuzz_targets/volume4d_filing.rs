@@ -11,7 +11,7 @@
 #![no_main]
 
 use deconflict_core::strategic::{overlap, parse_volumes, Volume4D, VolumeLimits};
-use deconflict_server::fuzzing::{parse_request, DisclosurePolicy, Kind};
+use deconflict_server::fuzzing::{parse_request, DisclosurePolicy, FilingKind};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -32,7 +32,10 @@ fn coarsen(volumes: &[Volume4D]) {
             let Some(o) = overlap(a, b) else { continue };
             let d = policy.disclose(&o, false);
             let cells = d["cells"].as_array().map_or(0, Vec::len);
-            assert!(cells <= policy.max_cells || d["h3_resolution"] == 0, "{cells} cells: {d}");
+            assert!(
+                cells <= policy.max_cells || d["h3_resolution"] == 0,
+                "{cells} cells: {d}"
+            );
             let hexagons = d["footprint"]["coordinates"].as_array().map_or(0, Vec::len);
             assert_eq!(hexagons, cells, "{d}");
         }
@@ -52,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Value::Object(_) => {
-            for kind in [Kind::Intent, Kind::Constraint] {
+            for kind in [FilingKind::Intent, FilingKind::Constraint] {
                 let Ok(req) = parse_request(kind, "fuzz-1", &v, &limits) else {
                     continue;
                 };

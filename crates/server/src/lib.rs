@@ -40,5 +40,5 @@ pub mod fuzzing {
     pub use crate::cluster::wire::{decode_reports, encode_reports};
     pub use crate::hotline::parse_message;
     pub use crate::http::auth::{bearer_token, MAX_TOKEN_LEN};
-    pub use crate::strategic::{parse_request, DisclosurePolicy, Kind};
+    pub use crate::strategic::{parse_request, DisclosurePolicy, FilingKind};
 }

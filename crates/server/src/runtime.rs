@@ -194,7 +194,7 @@ pub async fn shared_store_loop(state: Arc<AppState>, mut stop: tokio::sync::watc
                 }
                 let mut st = state.strategic();
                 for (party, name, kind, v) in found.filings {
-                    st.apply(party, name, &kind, v, &state.limits);
+                    st.apply(party, name, kind, v, &state.limits);
                 }
             }
             Ok(Err(e)) => {

@@ -8,8 +8,8 @@ use crate::engine::WriteStats;
 use crate::error::StoreError;
 use crate::hotline::{Acked, HotlinePolicy, MailItem, NewMessage, Sent, StreamEntry};
 use crate::types::{
-    AuditEntry, ChainHead, Checkpoint, Decide, Filed, NewAlert, Party, PartyId, Role, StoredAlert,
-    StoredVolume, UpdatedSince, VolumeFiling, Window,
+    AuditEntry, ChainHead, Checkpoint, Decide, Filed, FilingKind, NewAlert, Party, PartyId, Role,
+    StoredAlert, StoredVolume, UpdatedSince, VolumeFiling, Window,
 };
 use deconflict_core::TrackReport;
 use std::sync::Arc;
@@ -89,17 +89,17 @@ pub trait StoreBackend: Send + Sync {
     fn file_checked(
         &self,
         party: PartyId,
-        kind: &str,
+        kind: FilingKind,
         id: &str,
         window: &Window,
         now: f64,
         decide: Arc<Decide>,
     ) -> Result<Option<Filed>, StoreError>;
     /// The party's own filings of a kind, by id.
-    fn volumes(&self, party: PartyId, kind: &str) -> Result<Vec<StoredVolume>, StoreError>;
+    fn volumes(&self, party: PartyId, kind: FilingKind) -> Result<Vec<StoredVolume>, StoreError>;
     /// Service-internal (index warm-up after a restart): every party's filings as (party, kind,
     /// filing), by party, kind, id.
-    fn all_volumes(&self) -> Result<Vec<(PartyId, String, StoredVolume)>, StoreError>;
+    fn all_volumes(&self) -> Result<Vec<(PartyId, FilingKind, StoredVolume)>, StoreError>;
     /// Service-internal (picking up other nodes' filings): every filing with `updated >= after`
     /// that the caller does not hold yet, as (party, party name, kind, filing), by updated,
     /// party, kind, id; and the newest `updated` of every row with `updated >= after`, held or
@@ -110,7 +110,7 @@ pub trait StoreBackend: Send + Sync {
     fn volumes_updated_since(
         &self,
         after: f64,
-        known: &dyn Fn(PartyId, &str, &str, u64) -> bool,
+        known: &dyn Fn(PartyId, FilingKind, &str, u64) -> bool,
     ) -> Result<UpdatedSince, StoreError>;
 
     // ---- alerts ----

@@ -107,7 +107,7 @@ pub use pg::{MAX_ATTEMPTS, READERS as PG_READERS};
 pub use schema::SCHEMA_VERSION;
 pub use types::{
     is_token_shaped, valid_chain_name, AuditEntry, Candidate, ChainHead, CheckedWrite, Checkpoint, Decide,
-    Filed, NewAlert, Party, PartyId, Role, StoredAlert, StoredVolume, UpdatedSince, VolumeFiling, Window,
-    MAX_CHAIN_LEN, MAX_KIND_LEN, MAX_PARTY_NAME_LEN, TOKEN_PREFIX,
+    Filed, FilingKind, FilingState, NewAlert, Party, PartyId, Role, StoredAlert, StoredVolume, UpdatedSince,
+    VolumeFiling, Window, MAX_CHAIN_LEN, MAX_KIND_LEN, MAX_PARTY_NAME_LEN, TOKEN_PREFIX,
 };
 pub use writer::MAX_BATCH;

@@ -4,9 +4,12 @@
 //! [`VOLUME_COLS`]); and the conversions of seqs, limits and JSON bodies to and from what the
 //! database stores.
 
-use crate::db::Row;
+use crate::db::{Row, Val};
 use crate::error::StoreError;
-use crate::types::{AuditEntry, Candidate, ChainHead, Checkpoint, Party, StoredAlert, StoredVolume, Window};
+use crate::types::{
+    AuditEntry, Candidate, ChainHead, Checkpoint, FilingKind, FilingState, Party, StoredAlert, StoredVolume,
+    Window,
+};
 use deconflict_core::{AssetClass, TrackReport};
 use serde::Serialize;
 use std::str::FromStr;
@@ -19,16 +22,33 @@ pub(crate) trait FromRow: Sized {
 /// The columns of a [`Party`] (table `parties`).
 pub(crate) const PARTY_COLS: &str = "id, name, member_of, role, created";
 
+impl From<FilingKind> for Val {
+    fn from(k: FilingKind) -> Self {
+        Val::from(k.as_str())
+    }
+}
+
+impl From<FilingState> for Val {
+    fn from(s: FilingState) -> Self {
+        Val::from(s.as_str())
+    }
+}
+
+/// Column `col` parsed by its type's `FromStr` (a role, a filing's kind or state): a text the
+/// type does not know is a storage error, not the caller's.
+pub(crate) fn stored<T: FromStr<Err = StoreError>>(r: &Row, col: &str) -> Result<T, StoreError> {
+    r.text(col)?
+        .parse()
+        .map_err(|e| StoreError::Storage(format!("stored {col}: {e}")))
+}
+
 impl FromRow for Party {
     fn from_row(r: &Row) -> Result<Party, StoreError> {
         Ok(Party {
             id: r.i64("id")?,
             name: r.text("name")?,
             member_of: r.opt_text("member_of")?,
-            role: r
-                .text("role")?
-                .parse()
-                .map_err(|e| StoreError::Storage(format!("stored role: {e}")))?,
+            role: stored(r, "role")?,
             created: r.f64("created")?,
         })
     }
@@ -74,7 +94,7 @@ impl FromRow for VolumeRow {
             body: parse_json(&format!("filing {id:?} version {version}"), &body)?,
             id,
             version,
-            state: r.text("state")?,
+            state: stored(r, "state")?,
             updated: r.f64("updated")?,
         };
         let window = Window {
@@ -98,7 +118,7 @@ impl FromRow for Candidate {
         Ok(Candidate {
             party: r.i64("party_id")?,
             party_name: r.text("party_name")?,
-            kind: r.text("kind")?,
+            kind: stored(r, "kind")?,
             volume,
             window,
         })
@@ -208,15 +228,15 @@ mod tests {
         );
         let c = Candidate::from_row(&r).unwrap();
         assert_eq!(
-            (c.party, c.party_name.as_str(), c.kind.as_str()),
-            (9, "alice", "intent")
+            (c.party, c.party_name.as_str(), c.kind),
+            (9, "alice", FilingKind::Intent)
         );
         assert_eq!(
             c.volume,
             StoredVolume {
                 id: "sortie-1".into(),
                 version: 3,
-                state: "accepted".into(),
+                state: FilingState::Accepted,
                 body: serde_json::json!({"a": 1}),
                 updated: 5.0,
             }
@@ -246,5 +266,32 @@ mod tests {
         assert!(matches!(StoredAlert::from_row(&r), Err(StoreError::Storage(m)) if m.contains("alert 1")));
         let r = one("SELECT 1 AS id, 'p' AS name, NULL AS member_of, 'king' AS role, 0.0 AS created");
         assert!(matches!(Party::from_row(&r), Err(StoreError::Storage(m)) if m.contains("stored role")));
+        let filing = |kind: &str, state: &str| {
+            one(&format!(
+                "SELECT 'p' AS party_name, 1.0 AS lng_hi, 0.5 AS lng_lo, 2.0 AS lat_hi, 1.5 AS lat_lo, \
+                 300.0 AS alt_hi, 100.0 AS alt_lo, 20.0 AS t_end, 10.0 AS t_start, 5.0 AS updated, \
+                 '{{}}' AS body, '{state}' AS state, 1 AS version, 'x' AS id, '{kind}' AS kind, 1 AS party_id"
+            ))
+        };
+        assert!(Candidate::from_row(&filing("constraint", "ended")).is_ok());
+        let bad_kind = Candidate::from_row(&filing("plan", "accepted"));
+        assert!(matches!(bad_kind, Err(StoreError::Storage(m)) if m.contains("stored kind")));
+        let bad_state = Candidate::from_row(&filing("intent", "flying"));
+        assert!(matches!(bad_state, Err(StoreError::Storage(m)) if m.contains("stored state")));
+    }
+
+    #[test]
+    fn filing_kinds_and_states_are_their_stored_text() {
+        for k in [FilingKind::Constraint, FilingKind::Intent] {
+            assert_eq!(k.as_str().parse::<FilingKind>(), Ok(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(k.as_str()));
+        }
+        for st in [FilingState::Accepted, FilingState::Activated, FilingState::Ended] {
+            assert_eq!(st.as_str().parse::<FilingState>(), Ok(st));
+            assert_eq!(serde_json::to_value(st).unwrap(), serde_json::json!(st.as_str()));
+        }
+        // ordered as the text, so candidates and listings keep their order
+        assert!(FilingKind::Constraint < FilingKind::Intent);
+        assert!("Intent".parse::<FilingKind>().is_err() && "".parse::<FilingState>().is_err());
     }
 }

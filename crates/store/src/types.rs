@@ -76,6 +76,86 @@ impl FromStr for Role {
     }
 }
 
+/// What a 4D-volume filing is: an operational intent (where a party means to fly) or a
+/// constraint (where others should not). Stored as its [`as_str`](Self::as_str) text; ordered
+/// as that text is (constraint before intent), the order filings are listed and decided in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilingKind {
+    Constraint,
+    Intent,
+}
+
+impl FilingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FilingKind::Intent => "intent",
+            FilingKind::Constraint => "constraint",
+        }
+    }
+}
+
+impl fmt::Display for FilingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FilingKind {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "intent" => Ok(FilingKind::Intent),
+            "constraint" => Ok(FilingKind::Constraint),
+            other => Err(StoreError::Invalid(format!(
+                "kind must be intent or constraint, got {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Where a filing is in its life: accepted (filed, not yet flown), activated (being flown) or
+/// ended (kept on the record, no longer checked against). Stored as its
+/// [`as_str`](Self::as_str) text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FilingState {
+    #[default]
+    Accepted,
+    Activated,
+    Ended,
+}
+
+impl FilingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FilingState::Accepted => "accepted",
+            FilingState::Activated => "activated",
+            FilingState::Ended => "ended",
+        }
+    }
+}
+
+impl fmt::Display for FilingState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FilingState {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "accepted" => Ok(FilingState::Accepted),
+            "activated" => Ok(FilingState::Activated),
+            "ended" => Ok(FilingState::Ended),
+            other => Err(StoreError::Invalid(format!(
+                "state must be accepted, activated or ended, got {other:?}"
+            ))),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Party {
     pub id: PartyId,
@@ -182,8 +262,7 @@ fn lng_ranges(lo: f64, hi: f64) -> [Option<(f64, f64)>; 2] {
 pub struct Candidate {
     pub party: PartyId,
     pub party_name: String,
-    /// `intent` or `constraint`.
-    pub kind: String,
+    pub kind: FilingKind,
     pub volume: StoredVolume,
     pub window: Window,
 }
@@ -191,7 +270,7 @@ pub struct Candidate {
 /// What a decider wants stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckedWrite {
-    pub state: String,
+    pub state: FilingState,
     /// The filing as accepted: the compact JSON text of an object, stored (and hashed) as is.
     pub body: String,
     pub window: Window,
@@ -205,7 +284,7 @@ pub struct CheckedWrite {
 pub struct UpdatedSince {
     /// The filings the caller does not hold, as (party, party name, kind, filing), by
     /// updated, party, kind, id.
-    pub filings: Vec<(PartyId, String, String, StoredVolume)>,
+    pub filings: Vec<(PartyId, String, FilingKind, StoredVolume)>,
     /// The newest `updated` among all rows read, held or not (`None`: no row).
     pub newest: Option<f64>,
 }
@@ -231,12 +310,11 @@ pub struct Filed {
 /// [`StoreBackend::put_volume`](crate::StoreBackend::put_volume).
 #[derive(Debug, Clone, Copy)]
 pub struct VolumeFiling<'a> {
-    /// `intent` or `constraint`.
-    pub kind: &'a str,
+    pub kind: FilingKind,
     pub id: &'a str,
     /// The version this filing replaces; `None` for a new id.
     pub expected_version: Option<u64>,
-    pub state: &'a str,
+    pub state: FilingState,
     /// The filing as accepted: the compact JSON text of an object, stored (and hashed) as is.
     pub body: &'a str,
     /// Its bounding window (what [`StoreBackend::file_checked`](crate::StoreBackend::file_checked)
@@ -249,7 +327,7 @@ pub struct VolumeFiling<'a> {
 pub struct StoredVolume {
     pub id: String,
     pub version: u64,
-    pub state: String,
+    pub state: FilingState,
     /// The filing as accepted (JSON).
     pub body: serde_json::Value,
     pub updated: f64,

@@ -19,16 +19,6 @@ pub(crate) fn check_json_object(what: &str, text: &str) -> Result<(), StoreError
         .map_err(|e| StoreError::Invalid(format!("{what} is not JSON: {e}")))
 }
 
-pub(crate) fn check_kind(kind: &str) -> Result<(), StoreError> {
-    if kind == "intent" || kind == "constraint" {
-        Ok(())
-    } else {
-        Err(StoreError::Invalid(format!(
-            "kind must be intent or constraint, got {kind:?}"
-        )))
-    }
-}
-
 pub(crate) fn check_volume_id(id: &str) -> Result<(), StoreError> {
     // The API's rule (`deconflict_core::text`), again at the storage layer.
     deconflict_core::text::check_id(id, 128).map_err(|e| StoreError::Invalid(format!("id: {e}")))

@@ -7,7 +7,8 @@ mod common;
 
 use common::{backends, export, party};
 use deconflict_store::{
-    verify_audit, Candidate, CheckedWrite, Decide, NewAlert, Role, Store, StoreError, StoreOptions, Window,
+    verify_audit, Candidate, CheckedWrite, Decide, FilingKind, FilingState, NewAlert, Role, Store,
+    StoreError, StoreOptions, Window,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -35,7 +36,7 @@ fn decider(other: String, saw: Arc<AtomicBool>, w: Window) -> Arc<Decide> {
             saw.store(true, Ordering::SeqCst);
         }
         Some(CheckedWrite {
-            state: "accepted".into(),
+            state: FilingState::Accepted,
             body: json!({"seen": c.len()}).to_string(),
             window: w,
             alerts: vec![],
@@ -67,7 +68,14 @@ fn conflicting_filings_on_two_nodes_never_miss_each_other() {
                         let w = window(i);
                         barrier.wait();
                         let filed = store
-                            .file_checked(party, "intent", &mine, &w, 1.0, decider(other, flag.clone(), w))
+                            .file_checked(
+                                party,
+                                FilingKind::Intent,
+                                &mine,
+                                &w,
+                                1.0,
+                                decider(other, flag.clone(), w),
+                            )
                             .unwrap()
                             .unwrap();
                         assert_eq!(filed.version, 1);
@@ -281,7 +289,7 @@ fn a_filing_blocked_on_a_held_counter_row_is_retried_and_lands() {
             let h = s.spawn(|| {
                 let decide: Arc<Decide> = Arc::new(move |_c: &[Candidate]| {
                     Some(CheckedWrite {
-                        state: "accepted".into(),
+                        state: FilingState::Accepted,
                         body: "{}".into(),
                         window: w,
                         alerts: vec![NewAlert {
@@ -290,7 +298,7 @@ fn a_filing_blocked_on_a_held_counter_row_is_retried_and_lands() {
                         }],
                     })
                 });
-                n1.file_checked(pa, "intent", "blocked", &w, 2.0, decide)
+                n1.file_checked(pa, FilingKind::Intent, "blocked", &w, 2.0, decide)
             });
             // Held for several lock timeouts, then released.
             std::thread::sleep(std::time::Duration::from_millis(600));

@@ -5,7 +5,8 @@ mod common;
 
 use common::backends;
 use deconflict_store::{
-    verify_audit, Candidate, CheckedWrite, Decide, NewAlert, Role, Store, StoreError, VolumeFiling, Window,
+    verify_audit, Candidate, CheckedWrite, Decide, FilingKind, FilingState, NewAlert, Role, Store,
+    StoreError, VolumeFiling, Window,
 };
 use serde_json::json;
 use std::sync::{Arc, Mutex};
@@ -47,10 +48,10 @@ fn put_w(
 ) -> Result<u64, StoreError> {
     let body = json!({"extents": [], "state": f.3}).to_string();
     let filing = VolumeFiling {
-        kind: f.0,
+        kind: f.0.parse()?,
         id: f.1,
         expected_version: f.2,
-        state: f.3,
+        state: f.3.parse()?,
         body: &body,
         window,
     };
@@ -89,10 +90,10 @@ fn versions_are_checked_and_filings_are_scoped_and_audited() {
             put(&store, pa.id, ("constraint", "base", None, "accepted"), 5.0),
             Ok(1)
         );
-        let mine = store.volumes(pa.id, "intent").unwrap();
+        let mine = store.volumes(pa.id, FilingKind::Intent).unwrap();
         assert_eq!(mine.len(), 1);
         assert_eq!((mine[0].version, mine[0].state.as_str()), (2, "activated"));
-        assert_eq!(store.volumes(pb.id, "constraint").unwrap().len(), 0);
+        assert_eq!(store.volumes(pb.id, FilingKind::Constraint).unwrap().len(), 0);
         assert_eq!(store.all_volumes().unwrap().len(), 3);
         assert!(matches!(
             put(&store, pa.id, ("plan", "x", None, "accepted"), 6.0),
@@ -113,9 +114,9 @@ fn versions_are_checked_and_filings_are_scoped_and_audited() {
         // and survives a reopen
         drop(store);
         let store = b.open();
-        assert_eq!(store.volumes(pa.id, "intent").unwrap()[0].version, 2);
+        assert_eq!(store.volumes(pa.id, FilingKind::Intent).unwrap()[0].version, 2);
         // updated_since sees what changed at or after a time, with party names
-        let none = |_: i64, _: &str, _: &str, _: u64| false;
+        let none = |_: i64, _: FilingKind, _: &str, _: u64| false;
         let since = store.volumes_updated_since(5.0, &none).unwrap();
         let got: Vec<(i64, &str, &str, &str, u64)> = since
             .filings
@@ -134,7 +135,7 @@ fn versions_are_checked_and_filings_are_scoped_and_audited() {
         // What the caller already holds (that version or newer) is skipped.
         let fresh = store
             .volumes_updated_since(0.0, &|p, kind, id, v| {
-                p == pb.id && kind == "intent" && id == "sortie-1" && v <= 1
+                p == pb.id && kind == FilingKind::Intent && id == "sortie-1" && v <= 1
             })
             .unwrap();
         let ids: Vec<(i64, &str)> = fresh
@@ -179,7 +180,7 @@ fn bad_windows_are_refused_naming_the_field() {
                 other => panic!("{w:?}: {other:?}"),
             }
             let accept: Arc<Decide> = Arc::new(|_: &[Candidate]| None);
-            match store.file_checked(p.id, "intent", "x", &w, 2.0, accept) {
+            match store.file_checked(p.id, FilingKind::Intent, "x", &w, 2.0, accept) {
                 Err(StoreError::Invalid(m)) => assert!(m.contains(field), "{m}"),
                 other => panic!("{w:?}: {other:?}"),
             }
@@ -187,13 +188,13 @@ fn bad_windows_are_refused_naming_the_field() {
         // A decider's window is checked too.
         let bad: Arc<Decide> = Arc::new(|_: &[Candidate]| {
             Some(CheckedWrite {
-                state: "accepted".into(),
+                state: FilingState::Accepted,
                 body: "{}".into(),
                 window: Window { alt_hi: -5.0, ..W },
                 alerts: vec![],
             })
         });
-        match store.file_checked(p.id, "intent", "x", &W, 2.0, bad) {
+        match store.file_checked(p.id, FilingKind::Intent, "x", &W, 2.0, bad) {
             Err(StoreError::Invalid(m)) => assert!(m.contains("decision.window.alt_hi"), "{m}"),
             other => panic!("{other:?}"),
         }
@@ -217,7 +218,7 @@ fn recorder(
     Arc::new(move |c: &[Candidate]| {
         seen.lock().unwrap().push(ids(c));
         Some(CheckedWrite {
-            state: state.into(),
+            state: state.parse().expect("a filing state"),
             body: json!({"state": state, "n": c.len()}).to_string(),
             window,
             alerts: alerts.clone(),
@@ -276,7 +277,7 @@ fn checked_filing_sees_intersecting_live_filings_and_its_own_row() {
         let filed = store
             .file_checked(
                 pa.id,
-                "intent",
+                FilingKind::Intent,
                 "mine",
                 &nw,
                 3.0,
@@ -295,7 +296,7 @@ fn checked_filing_sees_intersecting_live_filings_and_its_own_row() {
                 "B:intent:wrap"
             ]
         );
-        let mine = store.volumes(pa.id, "intent").unwrap();
+        let mine = store.volumes(pa.id, FilingKind::Intent).unwrap();
         assert_eq!(
             (mine[0].id.as_str(), mine[0].version, mine[0].state.as_str()),
             ("mine", 1, "accepted")
@@ -320,7 +321,7 @@ fn checked_filing_sees_intersecting_live_filings_and_its_own_row() {
         store
             .file_checked(
                 pa.id,
-                "intent",
+                FilingKind::Intent,
                 "mine",
                 &nw,
                 4.0,
@@ -342,7 +343,7 @@ fn checked_filing_sees_intersecting_live_filings_and_its_own_row() {
         let filed = store
             .file_checked(
                 pa.id,
-                "intent",
+                FilingKind::Intent,
                 "mine",
                 &nw,
                 5.0,
@@ -361,7 +362,7 @@ fn checked_filing_sees_intersecting_live_filings_and_its_own_row() {
         let filed = store
             .file_checked(
                 pa.id,
-                "intent",
+                FilingKind::Intent,
                 "mine",
                 &nw,
                 6.0,
@@ -382,12 +383,12 @@ fn checked_filing_sees_intersecting_live_filings_and_its_own_row() {
         let refuse: Arc<Decide> = Arc::new(|_: &[Candidate]| None);
         assert_eq!(
             store
-                .file_checked(pa.id, "intent", "nope", &nw, 7.0, refuse)
+                .file_checked(pa.id, FilingKind::Intent, "nope", &nw, 7.0, refuse)
                 .unwrap(),
             None
         );
         assert!(store
-            .volumes(pa.id, "intent")
+            .volumes(pa.id, FilingKind::Intent)
             .unwrap()
             .iter()
             .all(|v| v.id != "nope"));
@@ -395,11 +396,12 @@ fn checked_filing_sees_intersecting_live_filings_and_its_own_row() {
         // Unknown parties and kinds.
         let refuse: Arc<Decide> = Arc::new(|_: &[Candidate]| None);
         assert!(matches!(
-            store.file_checked(999, "intent", "x", &nw, 7.0, refuse.clone()),
+            store.file_checked(999, FilingKind::Intent, "x", &nw, 7.0, refuse.clone()),
             Err(StoreError::NotFound(_))
         ));
+        // (a kind is a FilingKind: "plan" is refused where the text is read)
         assert!(matches!(
-            store.file_checked(pa.id, "plan", "x", &nw, 7.0, refuse.clone()),
+            "plan".parse::<FilingKind>(),
             Err(StoreError::Invalid(_))
         ));
         // An alert for an unknown party fails the whole filing.
@@ -413,11 +415,11 @@ fn checked_filing_sees_intersecting_live_filings_and_its_own_row() {
             }],
         );
         assert!(matches!(
-            store.file_checked(pa.id, "intent", "x", &nw, 7.0, bad),
+            store.file_checked(pa.id, FilingKind::Intent, "x", &nw, 7.0, bad),
             Err(StoreError::NotFound(_))
         ));
         assert!(store
-            .volumes(pa.id, "intent")
+            .volumes(pa.id, FilingKind::Intent)
             .unwrap()
             .iter()
             .all(|v| v.id != "x"));

@@ -8,8 +8,8 @@ use crate::http::{parse_json, read_bytes, ApiError, Caller, ErrorBody, JsonPath}
 use crate::runtime::{deliver, publish};
 use crate::state::{unix_now, AppState};
 use crate::strategic::{
-    parse_request, window_of, Binds, Coalitions, Decision, Disclose, Disclosed, Filing, FilingRequest, Kind,
-    Strategic,
+    parse_request, window_of, Binds, Coalitions, Decision, Disclose, Disclosed, Filing, FilingKind,
+    FilingRequest, Strategic,
 };
 use axum::body::Body;
 use axum::extract::State;
@@ -18,7 +18,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use deconflict_core::strategic::check_volume_times;
-use deconflict_store::Role;
+use deconflict_store::{FilingState, Role};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -107,7 +107,7 @@ fn filing_json(f: &Filing) -> Value {
 async fn file(
     s: AppRef,
     caller: Caller,
-    kind: Kind,
+    kind: FilingKind,
     id: String,
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -134,7 +134,7 @@ async fn file(
         .await??;
     let now = unix_now();
     // Ending a filing whose volumes have passed is still allowed.
-    if req.state != "ended" {
+    if req.state != FilingState::Ended {
         check_volume_times(&req.volumes, "extents", now, &s.limits)
             .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.message, Some(&e.field)))?;
     }
@@ -214,10 +214,10 @@ async fn file(
             let store = s.store.clone();
             let (pid, k, fid, ver, st, body) = (
                 party.id,
-                kind.as_str(),
+                kind,
                 filing.id.clone(),
                 filing.version,
-                filing.state.clone(),
+                filing.state,
                 filing.body.clone(),
             );
             let expected = (ver > 1).then_some(ver - 1);
@@ -229,7 +229,7 @@ async fn file(
                         kind: k,
                         id: &fid,
                         expected_version: expected,
-                        state: &st,
+                        state: st,
                         body: body.as_str(),
                         window,
                     },
@@ -299,7 +299,7 @@ async fn record_disclosures(
 }
 
 fn answer(
-    kind: Kind,
+    kind: FilingKind,
     filing: &Filing,
     conflicts: Vec<Value>,
     receipt: Option<&deconflict_store::Receipt>,
@@ -351,7 +351,7 @@ async fn file_shared(
             tmp.warm(
                 cands
                     .iter()
-                    .map(|c| (c.party, c.party_name.clone(), c.kind.clone(), c.volume.clone()))
+                    .map(|c| (c.party, c.party_name.clone(), c.kind, c.volume.clone()))
                     .collect(),
                 &limits,
             );
@@ -368,7 +368,7 @@ async fn file_shared(
             let d = tmp.file(party, &name, req.clone(), now, &mut d);
             let write = match &d {
                 Decision::Accepted { filing, alerts, .. } => Some(deconflict_store::CheckedWrite {
-                    state: filing.state.clone(),
+                    state: filing.state,
                     body: filing.body.as_str().to_string(),
                     window,
                     alerts: alerts.clone(),
@@ -381,21 +381,20 @@ async fn file_shared(
     };
     let store = s.store.clone();
     let fid = id.clone();
-    let filed = tokio::task::spawn_blocking(move || {
-        store.file_checked(party, kind.as_str(), &fid, &window, now, decide)
-    })
-    .await?
-    // Deliberately 503, not the store's own error: the shared store (PostgreSQL) is away or
-    // gave up retrying, and the client may try again (on this node or another).
-    .map_err(|e| {
-        tracing::error!("storing a filing failed: {e}");
-        s.metrics.store_errors.inc();
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the store is unavailable; nothing stored",
-            None,
-        )
-    })?;
+    let filed =
+        tokio::task::spawn_blocking(move || store.file_checked(party, kind, &fid, &window, now, decide))
+            .await?
+            // Deliberately 503, not the store's own error: the shared store (PostgreSQL) is away or
+            // gave up retrying, and the client may try again (on this node or another).
+            .map_err(|e| {
+                tracing::error!("storing a filing failed: {e}");
+                s.metrics.store_errors.inc();
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the store is unavailable; nothing stored",
+                    None,
+                )
+            })?;
     let decision = out
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -405,11 +404,11 @@ async fn file_shared(
         s.strategic().apply(
             party,
             party_name.to_string(),
-            kind.as_str(),
+            kind,
             deconflict_store::StoredVolume {
                 id: id.clone(),
                 version: filed.version,
-                state: filing.state.clone(),
+                state: filing.state,
                 body: filing.body.value(),
                 updated: now,
             },
@@ -426,7 +425,7 @@ async fn file_shared(
 }
 
 /// `DELETE` ends a filing: a new version in state `ended`, taken out of the index.
-async fn end(s: AppRef, caller: Caller, kind: Kind, id: String) -> Result<impl IntoResponse, ApiError> {
+async fn end(s: AppRef, caller: Caller, kind: FilingKind, id: String) -> Result<impl IntoResponse, ApiError> {
     let body = {
         let st = s.strategic();
         let f = st.get(caller.0.id, kind, &id).ok_or_else(|| {
@@ -463,7 +462,7 @@ async fn put_intent(
     JsonPath(id): JsonPath<String>,
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
-    file(s, caller, Kind::Intent, id, body).await
+    file(s, caller, FilingKind::Intent, id, body).await
 }
 
 /// File or update a constraint (binds all others, or named parties); see docs/api.md.
@@ -485,7 +484,7 @@ async fn put_constraint(
     JsonPath(id): JsonPath<String>,
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
-    file(s, caller, Kind::Constraint, id, body).await
+    file(s, caller, FilingKind::Constraint, id, body).await
 }
 
 /// End one of your intents.
@@ -502,7 +501,7 @@ async fn delete_intent(
     caller: Caller,
     JsonPath(id): JsonPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    end(s, caller, Kind::Intent, id).await
+    end(s, caller, FilingKind::Intent, id).await
 }
 
 /// End one of your constraints.
@@ -519,7 +518,7 @@ async fn delete_constraint(
     caller: Caller,
     JsonPath(id): JsonPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    end(s, caller, Kind::Constraint, id).await
+    end(s, caller, FilingKind::Constraint, id).await
 }
 
 /// One of your intents.
@@ -534,7 +533,7 @@ async fn get_intent(
     JsonPath(id): JsonPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     s.strategic()
-        .get(caller.0.id, Kind::Intent, &id)
+        .get(caller.0.id, FilingKind::Intent, &id)
         .map(|f| Json(filing_json(f)))
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such intent", None))
 }
@@ -551,7 +550,7 @@ async fn get_constraint(
     JsonPath(id): JsonPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     s.strategic()
-        .get(caller.0.id, Kind::Constraint, &id)
+        .get(caller.0.id, FilingKind::Constraint, &id)
         .map(|f| Json(filing_json(f)))
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such constraint", None))
 }
@@ -563,7 +562,7 @@ async fn get_constraint(
 async fn list_intents(State(s): State<AppRef>, caller: Caller) -> Json<Value> {
     let st = s.strategic();
     Json(Value::from(
-        st.own(caller.0.id, Kind::Intent)
+        st.own(caller.0.id, FilingKind::Intent)
             .into_iter()
             .map(filing_json)
             .collect::<Vec<_>>(),
@@ -578,7 +577,7 @@ async fn list_intents(State(s): State<AppRef>, caller: Caller) -> Json<Value> {
 async fn list_constraints(State(s): State<AppRef>, caller: Caller) -> Json<Value> {
     let st = s.strategic();
     let own: Vec<Value> = st
-        .own(caller.0.id, Kind::Constraint)
+        .own(caller.0.id, FilingKind::Constraint)
         .into_iter()
         .map(filing_json)
         .collect();

@@ -4,7 +4,7 @@
 use super::schemas::FeatureCollection;
 use crate::http::{ApiError, Caller, ErrorBody};
 use crate::state::AppState;
-use crate::strategic::Kind;
+use crate::strategic::FilingKind;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -49,7 +49,7 @@ fn volume_props(v: &Volume4D) -> Value {
 async fn intents_geojson(State(s): State<AppRef>, caller: Caller) -> impl IntoResponse {
     let st = s.strategic();
     let mut features = Vec::new();
-    for kind in [Kind::Intent, Kind::Constraint] {
+    for kind in [FilingKind::Intent, FilingKind::Constraint] {
         for f in st.own(caller.0.id, kind) {
             for (i, v) in f.volumes.iter().enumerate() {
                 let mut p = volume_props(v);

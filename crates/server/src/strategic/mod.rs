@@ -15,9 +15,10 @@ pub mod picture;
 pub mod request;
 pub mod worker;
 
+pub use deconflict_store::FilingKind;
 pub use disclosure::{Budget, Coalitions, Disclosed, DisclosurePolicy};
 pub use picture::{overlap_json, Decision, Disclose, Filing, Found, OpaqueId, Strategic};
-pub use request::{parse_request, Binds, FieldErr, FilingRequest, Kind};
+pub use request::{parse_request, Binds, FieldErr, FilingRequest};
 pub use worker::{Worker, WorkerError};
 
 use deconflict_core::strategic::Volume4D;

@@ -8,9 +8,10 @@
 //! filing answers 500. Writes themselves share commits (group commit in the store).
 
 use super::disclosure::{Coalitions, Disclosed, DisclosurePolicy};
-use super::request::{parse_request, Binds, FilingBody, FilingRequest, Kind};
+use super::request::{parse_request, Binds, FilingBody, FilingRequest};
 use deconflict_core::strategic::{Overlap, StrategicIndex, Volume4D, VolumeLimits};
 use deconflict_core::track::format_rfc3339;
+use deconflict_store::{FilingKind, FilingState};
 use deconflict_store::{NewAlert, PartyId, StoredVolume};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -21,10 +22,10 @@ pub struct Filing {
     pub key: u64,
     pub party: PartyId,
     pub party_name: String,
-    pub kind: Kind,
+    pub kind: FilingKind,
     pub id: String,
     pub version: u64,
-    pub state: String,
+    pub state: FilingState,
     pub priority: i64,
     /// Reveal the party's name to the other side of a conflict (`name`), or not (`anonymous`).
     pub disclose_name: bool,
@@ -100,9 +101,9 @@ pub struct Strategic {
     /// Keys of each party's activated intents: what its tracks must conform to.
     activated: HashMap<PartyId, Vec<u64>>,
     filings: HashMap<u64, Filing>,
-    by_id: HashMap<(PartyId, Kind, String), u64>,
+    by_id: HashMap<(PartyId, FilingKind, String), u64>,
     /// current version of every filing ever made (ended ones too), for optimistic concurrency
-    versions: HashMap<(PartyId, Kind, String), u64>,
+    versions: HashMap<(PartyId, FilingKind, String), u64>,
     next_key: u64,
     /// identity of the filing being decided (not yet in `filings`)
     pending: Option<String>,
@@ -157,19 +158,17 @@ impl Strategic {
     }
 
     /// Loads stored filings after a restart.
-    pub fn warm(&mut self, all: Vec<(PartyId, String, String, StoredVolume)>, limits: &VolumeLimits) {
+    pub fn warm(&mut self, all: Vec<(PartyId, String, FilingKind, StoredVolume)>, limits: &VolumeLimits) {
         for (party, party_name, kind, v) in all {
-            self.apply(party, party_name, &kind, v, limits);
+            self.apply(party, party_name, kind, v, limits);
         }
     }
 
     /// Whether this holds version `version` of a filing, or a newer one.
-    pub fn holds(&self, party: PartyId, kind: &str, id: &str, version: u64) -> bool {
-        Kind::parse(kind).is_some_and(|kind| {
-            self.versions
-                .get(&(party, kind, id.to_string()))
-                .is_some_and(|cur| *cur >= version)
-        })
+    pub fn holds(&self, party: PartyId, kind: FilingKind, id: &str, version: u64) -> bool {
+        self.versions
+            .get(&(party, kind, id.to_string()))
+            .is_some_and(|cur| *cur >= version)
     }
 
     /// Takes a stored filing (at start-up, this node's own once stored, or another node's read
@@ -178,13 +177,10 @@ impl Strategic {
         &mut self,
         party: PartyId,
         party_name: String,
-        kind: &str,
+        kind: FilingKind,
         v: StoredVolume,
         limits: &VolumeLimits,
     ) -> bool {
-        let Some(kind) = Kind::parse(kind) else {
-            return false;
-        };
         let vkey = (party, kind, v.id.clone());
         if self.versions.get(&vkey).is_some_and(|cur| *cur >= v.version) {
             return false;
@@ -193,7 +189,7 @@ impl Strategic {
             self.remove_key(old);
         }
         self.versions.insert(vkey, v.version);
-        if v.state == "ended" {
+        if v.state == FilingState::Ended {
             return true;
         }
         if let Ok(req) = parse_request(kind, &v.id, &v.body, limits) {
@@ -205,7 +201,7 @@ impl Strategic {
                 kind,
                 id: v.id.clone(),
                 version: v.version,
-                state: v.state.clone(),
+                state: v.state,
                 priority: req.priority,
                 disclose_name: req.disclose_name,
                 binds: req.binds,
@@ -223,9 +219,9 @@ impl Strategic {
 
     fn insert(&mut self, f: Filing) {
         self.index.insert(f.key, f.volumes.clone());
-        if f.kind == Kind::Constraint {
+        if f.kind == FilingKind::Constraint {
             self.constraint_index.insert(f.key, f.volumes.clone());
-        } else if f.state == "activated" {
+        } else if f.state == FilingState::Activated {
             self.activated.entry(f.party).or_default().push(f.key);
         }
         self.by_id.insert((f.party, f.kind, f.id.clone()), f.key);
@@ -283,7 +279,7 @@ impl Strategic {
             };
         }
         let old_key = self.by_id.get(&vkey).copied();
-        let ending = req.state == "ended";
+        let ending = req.state == FilingState::Ended;
         // Conflicts with other parties' live filings (not with the filing it replaces).
         let mut found: Vec<Found> = Vec::new();
         if !ending {
@@ -304,7 +300,7 @@ impl Strategic {
         // (the same for both, so the disclosure is mutual). A binding constraint's overlap is
         // exact: the constraint is published to the parties it binds.
         let region = |o: &Filing, ov: &Overlap| -> Value {
-            if o.kind == Kind::Constraint && o.binds(party, party_name) {
+            if o.kind == FilingKind::Constraint && o.binds(party, party_name) {
                 overlap_json(ov)
             } else {
                 policy.disclose(ov, coalitions.exact(party, o.party))
@@ -323,12 +319,12 @@ impl Strategic {
             })
         };
         // Entering a constraint that binds the filer is refused.
-        if req.kind == Kind::Intent {
+        if req.kind == FilingKind::Intent {
             let binding: Vec<Value> = found
                 .iter()
                 .filter(|f| {
                     let o = &self.filings[&f.other];
-                    o.kind == Kind::Constraint && o.binds(party, party_name)
+                    o.kind == FilingKind::Constraint && o.binds(party, party_name)
                 })
                 .map(|f| describe(self, f))
                 .collect();
@@ -342,14 +338,14 @@ impl Strategic {
             .filter(|f| {
                 let o = &self.filings[&f.other];
                 match (req.kind, o.kind) {
-                    (Kind::Intent, Kind::Intent) => true,
-                    (Kind::Intent, Kind::Constraint) => false, // not binding us: no conflict
-                    (Kind::Constraint, Kind::Intent) => match &req.binds {
+                    (FilingKind::Intent, FilingKind::Intent) => true,
+                    (FilingKind::Intent, FilingKind::Constraint) => false, // not binding us: no conflict
+                    (FilingKind::Constraint, FilingKind::Intent) => match &req.binds {
                         Some(Binds::AllOthers) => true,
                         Some(Binds::Parties(v)) => v.contains(&o.party_name),
                         None => false,
                     },
-                    (Kind::Constraint, Kind::Constraint) => false,
+                    (FilingKind::Constraint, FilingKind::Constraint) => false,
                 }
             })
             .collect();
@@ -371,7 +367,7 @@ impl Strategic {
             kind: req.kind,
             id: req.id.clone(),
             version: current.unwrap_or(0) + 1,
-            state: req.state.clone(),
+            state: req.state,
             priority: req.priority,
             disclose_name: req.disclose_name,
             binds: req.binds.clone(),
@@ -469,7 +465,7 @@ impl Strategic {
     }
 
     /// The live filings of a party, of a kind.
-    pub fn own(&self, party: PartyId, kind: Kind) -> Vec<&Filing> {
+    pub fn own(&self, party: PartyId, kind: FilingKind) -> Vec<&Filing> {
         let mut v: Vec<&Filing> = self
             .filings
             .values()
@@ -484,7 +480,7 @@ impl Strategic {
         let mut v: Vec<&Filing> = self
             .filings
             .values()
-            .filter(|f| f.kind == Kind::Constraint && f.binds(party, name))
+            .filter(|f| f.kind == FilingKind::Constraint && f.binds(party, name))
             .collect();
         v.sort_by_key(|f| f.key);
         v
@@ -500,9 +496,9 @@ impl Strategic {
     ) -> Vec<(String, &Filing, Value)> {
         let mut out = Vec::new();
         for f in self
-            .own(party, Kind::Intent)
+            .own(party, FilingKind::Intent)
             .into_iter()
-            .chain(self.own(party, Kind::Constraint))
+            .chain(self.own(party, FilingKind::Constraint))
         {
             let filings = &self.filings;
             let skip = |key: u64| filings.get(&key).is_none_or(|o| o.party == party);
@@ -510,13 +506,13 @@ impl Strategic {
             for (key, overlaps) in self.index.conflicts_within(&f.volumes, &mut budget, skip) {
                 let Some(o) = self.filings.get(&key) else { continue };
                 let relevant = match (f.kind, o.kind) {
-                    (Kind::Intent, Kind::Intent) => true,
-                    (Kind::Intent, Kind::Constraint) => o.binds(party, &f.party_name),
-                    (Kind::Constraint, Kind::Intent) => f.binds(o.party, &o.party_name),
+                    (FilingKind::Intent, FilingKind::Intent) => true,
+                    (FilingKind::Intent, FilingKind::Constraint) => o.binds(party, &f.party_name),
+                    (FilingKind::Constraint, FilingKind::Intent) => f.binds(o.party, &o.party_name),
                     _ => false,
                 };
                 if relevant {
-                    let bound_by_it = o.kind == Kind::Constraint;
+                    let bound_by_it = o.kind == FilingKind::Constraint;
                     for (_, _, ov) in &overlaps {
                         let region = if bound_by_it {
                             overlap_json(ov)
@@ -570,13 +566,13 @@ impl Strategic {
         !self.activated.is_empty() || !self.constraint_index.is_empty()
     }
 
-    pub fn get(&self, party: PartyId, kind: Kind, id: &str) -> Option<&Filing> {
+    pub fn get(&self, party: PartyId, kind: FilingKind, id: &str) -> Option<&Filing> {
         self.by_id
             .get(&(party, kind, id.to_string()))
             .and_then(|k| self.filings.get(k))
     }
 
-    pub fn current_version(&self, party: PartyId, kind: Kind, id: &str) -> Option<u64> {
+    pub fn current_version(&self, party: PartyId, kind: FilingKind, id: &str) -> Option<u64> {
         self.versions.get(&(party, kind, id.to_string())).copied()
     }
 

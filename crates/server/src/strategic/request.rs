@@ -2,30 +2,8 @@
 //! before anything is decided or stored.
 
 use deconflict_core::strategic::{parse_volumes, Volume4D, VolumeLimits};
+use deconflict_store::{FilingKind, FilingState};
 use serde_json::Value;
-
-/// Intent or constraint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    Intent,
-    Constraint,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Intent => "intent",
-            Kind::Constraint => "constraint",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Kind> {
-        match s {
-            "intent" => Some(Kind::Intent),
-            "constraint" => Some(Kind::Constraint),
-            _ => None,
-        }
-    }
-}
 
 /// A filing's body as accepted, kept as its compact JSON text (what the store keeps and the
 /// audit digest covers) and shared, not copied, by the request, the picture and the
@@ -74,10 +52,10 @@ pub enum Binds {
 /// A filing request, validated.
 #[derive(Debug, Clone)]
 pub struct FilingRequest {
-    pub kind: Kind,
+    pub kind: FilingKind,
     pub id: String,
     pub volumes: Vec<Volume4D>,
-    pub state: String,
+    pub state: FilingState,
     pub priority: i64,
     pub version: Option<u64>,
     pub reject_on_conflict: bool,
@@ -101,7 +79,7 @@ fn field(f: &str, m: impl Into<String>) -> FieldErr {
 
 /// Validates a filing body (`PUT /v1/intents/{id}` or `/v1/constraints/{id}`).
 pub fn parse_request(
-    kind: Kind,
+    kind: FilingKind,
     id: &str,
     v: &Value,
     limits: &VolumeLimits,
@@ -111,7 +89,7 @@ pub fn parse_request(
         .as_object()
         .ok_or_else(|| field("body", "expected a JSON object"))?;
     let allowed: &[&str] = match kind {
-        Kind::Intent => &[
+        FilingKind::Intent => &[
             "extents",
             "state",
             "priority",
@@ -120,7 +98,7 @@ pub fn parse_request(
             "disclosure",
             "purpose",
         ],
-        Kind::Constraint => &[
+        FilingKind::Constraint => &[
             "extents",
             "state",
             "priority",
@@ -142,8 +120,10 @@ pub fn parse_request(
         .ok_or_else(|| field("extents", "missing: a list of Volume4D"))?;
     let volumes = parse_volumes(extents, "extents", limits).map_err(|e| (e.field, e.message))?;
     let state = match obj.get("state") {
-        None => "accepted".to_string(),
-        Some(Value::String(s)) if ["accepted", "activated", "ended"].contains(&s.as_str()) => s.clone(),
+        None => FilingState::Accepted,
+        Some(Value::String(s)) => s
+            .parse()
+            .map_err(|_| field("state", "must be accepted, activated or ended"))?,
         Some(_) => return Err(field("state", "must be accepted, activated or ended")),
     };
     let priority = match obj.get("priority") {
@@ -184,8 +164,8 @@ pub fn parse_request(
         }
     }
     let binds = match kind {
-        Kind::Intent => None,
-        Kind::Constraint => Some(match obj.get("binds") {
+        FilingKind::Intent => None,
+        FilingKind::Constraint => Some(match obj.get("binds") {
             None => Binds::AllOthers,
             Some(Value::String(s)) if s == "all_others" => Binds::AllOthers,
             Some(Value::Array(a)) if !a.is_empty() && a.len() <= 100 => {

@@ -27,8 +27,8 @@ use crate::engine::{Engine, WriteStats};
 use crate::error::StoreError;
 use crate::hotline::{Acked, HotlinePolicy, MailItem, NewMessage, Sent, StreamEntry};
 use crate::types::{
-    AuditEntry, ChainHead, Checkpoint, Decide, Filed, NewAlert, Party, PartyId, Role, StoredAlert,
-    StoredVolume, UpdatedSince, VolumeFiling, Window,
+    AuditEntry, ChainHead, Checkpoint, Decide, Filed, FilingKind, NewAlert, Party, PartyId, Role,
+    StoredAlert, StoredVolume, UpdatedSince, VolumeFiling, Window,
 };
 use deconflict_core::TrackReport;
 use std::sync::Arc;
@@ -133,7 +133,7 @@ impl<E: Engine> StoreBackend for Backend<E> {
     fn file_checked(
         &self,
         party: PartyId,
-        kind: &str,
+        kind: FilingKind,
         id: &str,
         window: &Window,
         now: f64,
@@ -142,18 +142,18 @@ impl<E: Engine> StoreBackend for Backend<E> {
         volumes::file_checked(&self.engine, party, kind, id, window, now, decide)
     }
 
-    fn volumes(&self, party: PartyId, kind: &str) -> Result<Vec<StoredVolume>, StoreError> {
+    fn volumes(&self, party: PartyId, kind: FilingKind) -> Result<Vec<StoredVolume>, StoreError> {
         volumes::volumes(&self.engine, party, kind)
     }
 
-    fn all_volumes(&self) -> Result<Vec<(PartyId, String, StoredVolume)>, StoreError> {
+    fn all_volumes(&self) -> Result<Vec<(PartyId, FilingKind, StoredVolume)>, StoreError> {
         volumes::all_volumes(&self.engine)
     }
 
     fn volumes_updated_since(
         &self,
         after: f64,
-        known: &dyn Fn(PartyId, &str, &str, u64) -> bool,
+        known: &dyn Fn(PartyId, FilingKind, &str, u64) -> bool,
     ) -> Result<UpdatedSince, StoreError> {
         volumes::volumes_updated_since(&self.engine, after, known)
     }

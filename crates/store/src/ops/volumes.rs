@@ -9,9 +9,12 @@ use crate::audit::{append_with_receipt, sha256_hex, Receipt};
 use crate::db::{vals, Db};
 use crate::engine::{Ctx, Engine};
 use crate::error::StoreError;
-use crate::rows::{seq_from_sql, seq_to_sql, to_json_text, FromRow, VolumeRow, VOLUME_COLS};
-use crate::types::{Candidate, Decide, Filed, PartyId, StoredVolume, UpdatedSince, VolumeFiling, Window};
-use crate::validate::{check_json_object, check_kind, check_time, check_volume_id, check_window};
+use crate::rows::{seq_from_sql, seq_to_sql, stored, to_json_text, FromRow, VolumeRow, VOLUME_COLS};
+use crate::types::{
+    Candidate, Decide, Filed, FilingKind, FilingState, PartyId, StoredVolume, UpdatedSince, VolumeFiling,
+    Window,
+};
+use crate::validate::{check_json_object, check_time, check_volume_id, check_window};
 use std::sync::Arc;
 
 /// [`StoreBackend::put_volume`](crate::StoreBackend::put_volume).
@@ -30,19 +33,18 @@ pub(super) fn put_volume<E: Engine>(
         window,
     } = *filing;
     check_time(now)?;
-    check_kind(kind)?;
     check_volume_id(id)?;
     check_window("window", &window)?;
     check_json_object("body", body)?;
     let text = body.to_string();
     let digest = sha256_hex(text.as_bytes());
-    let (kind, id, state) = (kind.to_string(), id.to_string(), state.to_string());
+    let id = id.to_string();
     engine.write(move |db, ctx| {
         ensure_party(db, party)?;
         let current = db
             .query_opt(
                 "SELECT version FROM volumes WHERE party_id = ?1 AND kind = ?2 AND id = ?3",
-                &vals![party, &kind, &id],
+                &vals![party, kind, &id],
             )?
             .map(|r| r.i64("version").and_then(seq_from_sql))
             .transpose()?;
@@ -52,8 +54,8 @@ pub(super) fn put_volume<E: Engine>(
             });
         }
         let version = current.unwrap_or(0) + 1;
-        upsert_volume(db, party, &kind, &id, version, &state, &text, &window, now)?;
-        let receipt = put_entry(db, ctx, now, party, &kind, &id, version, &state, &digest)?;
+        upsert_volume(db, party, kind, &id, version, state, &text, &window, now)?;
+        let receipt = put_entry(db, ctx, now, party, kind, &id, version, state, &digest)?;
         Ok(Filed {
             version,
             alert_seqs: Vec::new(),
@@ -67,17 +69,16 @@ pub(super) fn put_volume<E: Engine>(
 pub(super) fn file_checked<E: Engine>(
     engine: &E,
     party: PartyId,
-    kind: &str,
+    kind: FilingKind,
     id: &str,
     window: &Window,
     now: f64,
     decide: Arc<Decide>,
 ) -> Result<Option<Filed>, StoreError> {
     check_time(now)?;
-    check_kind(kind)?;
     check_volume_id(id)?;
     check_window("window", window)?;
-    let (kind, id, w) = (kind.to_string(), id.to_string(), *window);
+    let (id, w) = (id.to_string(), *window);
     engine.write(move |db, ctx| {
         ensure_party(db, party)?;
         let mut candidates = Vec::new();
@@ -87,7 +88,7 @@ pub(super) fn file_checked<E: Engine>(
                  JOIN parties p ON p.id = v.party_id \
                  WHERE v.party_id = ?1 AND v.kind = ?2 AND v.id = ?3"
             ),
-            &vals![party, &kind, &id],
+            &vals![party, kind, &id],
         )?;
         if let Some(r) = own {
             candidates.push(Candidate::from_row(&r)?);
@@ -109,7 +110,7 @@ pub(super) fn file_checked<E: Engine>(
                 candidates.push(c);
             }
         }
-        candidates.sort_by(|a, b| (a.party, &a.kind, &a.volume.id).cmp(&(b.party, &b.kind, &b.volume.id)));
+        candidates.sort_by(|a, b| (a.party, a.kind, &a.volume.id).cmp(&(b.party, b.kind, &b.volume.id)));
         let Some(write) = decide(&candidates) else {
             return Ok(None);
         };
@@ -122,16 +123,16 @@ pub(super) fn file_checked<E: Engine>(
         upsert_volume(
             db,
             party,
-            &kind,
+            kind,
             &id,
             version,
-            &write.state,
+            write.state,
             &text,
             &write.window,
             now,
         )?;
         let alert_seqs = insert_alerts(db, ctx, now, &alerts)?;
-        let receipt = put_entry(db, ctx, now, party, &kind, &id, version, &write.state, &digest)?;
+        let receipt = put_entry(db, ctx, now, party, kind, &id, version, write.state, &digest)?;
         Ok(Some(Filed {
             version,
             alert_seqs,
@@ -145,10 +146,8 @@ pub(super) fn file_checked<E: Engine>(
 pub(super) fn volumes<E: Engine>(
     engine: &E,
     party: PartyId,
-    kind: &str,
+    kind: FilingKind,
 ) -> Result<Vec<StoredVolume>, StoreError> {
-    check_kind(kind)?;
-    let kind = kind.to_string();
     engine.read(move |db| {
         let mut out = db
             .query(
@@ -164,7 +163,9 @@ pub(super) fn volumes<E: Engine>(
 }
 
 /// [`StoreBackend::all_volumes`](crate::StoreBackend::all_volumes).
-pub(super) fn all_volumes<E: Engine>(engine: &E) -> Result<Vec<(PartyId, String, StoredVolume)>, StoreError> {
+pub(super) fn all_volumes<E: Engine>(
+    engine: &E,
+) -> Result<Vec<(PartyId, FilingKind, StoredVolume)>, StoreError> {
     engine.read(|db| {
         let mut out = db
             .query(
@@ -175,12 +176,12 @@ pub(super) fn all_volumes<E: Engine>(engine: &E) -> Result<Vec<(PartyId, String,
             .map(|r| {
                 Ok((
                     r.i64("party_id")?,
-                    r.text("kind")?,
+                    stored(r, "kind")?,
                     VolumeRow::from_row(r)?.volume,
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        out.sort_by(|a, b| (a.0, &a.1, &a.2.id).cmp(&(b.0, &b.1, &b.2.id)));
+        out.sort_by(|a, b| (a.0, a.1, &a.2.id).cmp(&(b.0, b.1, &b.2.id)));
         Ok(out)
     })
 }
@@ -189,7 +190,7 @@ pub(super) fn all_volumes<E: Engine>(engine: &E) -> Result<Vec<(PartyId, String,
 pub(super) fn volumes_updated_since<E: Engine>(
     engine: &E,
     after: f64,
-    known: &dyn Fn(PartyId, &str, &str, u64) -> bool,
+    known: &dyn Fn(PartyId, FilingKind, &str, u64) -> bool,
 ) -> Result<UpdatedSince, StoreError> {
     if after.is_nan() {
         return Err(StoreError::Invalid("after: must be a number".into()));
@@ -203,7 +204,7 @@ pub(super) fn volumes_updated_since<E: Engine>(
         .map(|r| {
             Ok((
                 r.i64("party_id")?,
-                r.text("kind")?,
+                stored::<FilingKind>(r, "kind")?,
                 r.text("id")?,
                 seq_from_sql(r.i64("version")?)?,
                 r.f64("updated")?,
@@ -212,9 +213,9 @@ pub(super) fn volumes_updated_since<E: Engine>(
         .collect::<Result<Vec<_>, StoreError>>()
     })?;
     let newest = keys.iter().map(|k| k.4).reduce(f64::max);
-    let wanted: Vec<(PartyId, String, String)> = keys
+    let wanted: Vec<(PartyId, FilingKind, String)> = keys
         .into_iter()
-        .filter(|(p, k, id, v, _)| !known(*p, k, id, *v))
+        .filter(|(p, k, id, v, _)| !known(*p, *k, id, *v))
         .map(|(p, k, id, _, _)| (p, k, id))
         .collect();
     if wanted.is_empty() {
@@ -233,7 +234,7 @@ pub(super) fn volumes_updated_since<E: Engine>(
                      JOIN parties p ON p.id = v.party_id \
                      WHERE v.party_id = ?1 AND v.kind = ?2 AND v.id = ?3"
                 ),
-                &vals![*party, kind, id],
+                &vals![*party, *kind, id],
             )?;
             if let Some(r) = row {
                 let c = Candidate::from_row(&r)?;
@@ -243,7 +244,7 @@ pub(super) fn volumes_updated_since<E: Engine>(
         out.sort_by(|a, b| {
             a.3.updated
                 .total_cmp(&b.3.updated)
-                .then_with(|| (a.0, &a.2, &a.3.id).cmp(&(b.0, &b.2, &b.3.id)))
+                .then_with(|| (a.0, a.2, &a.3.id).cmp(&(b.0, b.2, &b.3.id)))
         });
         Ok(out)
     })?;
@@ -256,10 +257,10 @@ pub(super) fn volumes_updated_since<E: Engine>(
 fn upsert_volume(
     db: &mut dyn Db,
     party: PartyId,
-    kind: &str,
+    kind: FilingKind,
     id: &str,
     version: u64,
-    state: &str,
+    state: FilingState,
     text: &str,
     w: &Window,
     now: f64,
@@ -300,14 +301,14 @@ fn put_entry(
     ctx: &Ctx,
     now: f64,
     party: PartyId,
-    kind: &str,
+    kind: FilingKind,
     id: &str,
     version: u64,
-    state: &str,
+    state: FilingState,
     digest: &str,
 ) -> Result<Receipt, StoreError> {
     let entry = to_json_text(&serde_json::json!({
-        "id": id, "version": version, "state": state, "digest": digest
+        "id": id, "version": version, "state": state.as_str(), "digest": digest
     }))?;
     append_with_receipt(db, ctx, now, party, &format!("{kind}.put"), &entry)
 }
