@@ -27,6 +27,12 @@ impl From<i64> for Val {
     }
 }
 
+impl From<deconflict_core::PartyId> for Val {
+    fn from(v: deconflict_core::PartyId) -> Self {
+        Val::Int(v.get())
+    }
+}
+
 impl From<f64> for Val {
     fn from(v: f64) -> Self {
         Val::Real(v)
@@ -102,6 +108,16 @@ impl Row {
             Val::Int(v) => Ok(Some(*v)),
             other => Err(col_err(name, "an integer or NULL", other)),
         }
+    }
+
+    /// A party's number.
+    pub(crate) fn party(&self, name: &str) -> Result<deconflict_core::PartyId, StoreError> {
+        self.i64(name).map(deconflict_core::PartyId)
+    }
+
+    /// A party's number, or NULL.
+    pub(crate) fn opt_party(&self, name: &str) -> Result<Option<deconflict_core::PartyId>, StoreError> {
+        Ok(self.opt_i64(name)?.map(deconflict_core::PartyId))
     }
 
     pub(crate) fn f64(&self, name: &str) -> Result<f64, StoreError> {

@@ -45,7 +45,7 @@ pub(crate) fn stored<T: FromStr<Err = StoreError>>(r: &Row, col: &str) -> Result
 impl FromRow for Party {
     fn from_row(r: &Row) -> Result<Party, StoreError> {
         Ok(Party {
-            id: r.i64("id")?,
+            id: r.party("id")?,
             name: r.text("name")?,
             member_of: r.opt_text("member_of")?,
             role: stored(r, "role")?,
@@ -116,7 +116,7 @@ impl FromRow for Candidate {
     fn from_row(r: &Row) -> Result<Candidate, StoreError> {
         let VolumeRow { volume, window } = VolumeRow::from_row(r)?;
         Ok(Candidate {
-            party: r.i64("party_id")?,
+            party: r.party("party_id")?,
             party_name: r.text("party_name")?,
             kind: stored(r, "kind")?,
             volume,
@@ -148,7 +148,7 @@ impl FromRow for AuditEntry {
             chain,
             seq,
             time: r.f64("time")?,
-            party: r.opt_i64("party_id")?,
+            party: r.opt_party("party_id")?,
             kind: r.text("kind")?,
             prev: r.text("prev")?,
             hash: r.text("hash")?,
@@ -210,6 +210,7 @@ pub(crate) fn parse_json(what: &str, text: &str) -> Result<serde_json::Value, St
 mod tests {
     use super::*;
     use crate::db::{Db, SqliteDb};
+    use deconflict_core::PartyId;
 
     fn one(sql: &str) -> Row {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
@@ -229,7 +230,7 @@ mod tests {
         let c = Candidate::from_row(&r).unwrap();
         assert_eq!(
             (c.party, c.party_name.as_str(), c.kind),
-            (9, "alice", FilingKind::Intent)
+            (PartyId(9), "alice", FilingKind::Intent)
         );
         assert_eq!(
             c.volume,

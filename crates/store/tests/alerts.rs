@@ -3,9 +3,10 @@ mod common;
 
 use common::{backends, party};
 use deconflict_store::NewAlert;
+use deconflict_store::PartyId;
 use serde_json::json;
 
-fn alert(party: i64, n: u64) -> NewAlert {
+fn alert(party: PartyId, n: u64) -> NewAlert {
     NewAlert {
         party,
         body: json!({"conflict": n, "level": 2, "z": "last", "a": "first"}),

@@ -2,6 +2,7 @@
 mod common;
 
 use common::{backends, export, party, reports, Backend};
+use deconflict_store::PartyId;
 use deconflict_store::{entry_hash, verify_audit, NewAlert, Store, StoreError, VerifyError, AUDIT_FORMAT};
 use serde_json::{json, Value};
 
@@ -94,7 +95,7 @@ fn export_verifies() {
         assert_eq!(heads[0].hash, cp.hash);
 
         // The entries a party fetches hash to what the chain says.
-        let mine = store.audit_for_party(1, "main", 0, 100).unwrap();
+        let mine = store.audit_for_party(PartyId(1), "main", 0, 100).unwrap();
         assert!(!mine.is_empty());
         for e in mine {
             let body = serde_json::to_string(&e.body).unwrap();
@@ -103,7 +104,10 @@ fn export_verifies() {
             let h = entry_hash(&e.chain, e.seq, e.time, e.party, &e.kind, &body, &prev).unwrap();
             assert_eq!(hex::encode(h), e.hash);
         }
-        assert!(store.audit_for_party(1, "other", 0, 100).unwrap().is_empty());
+        assert!(store
+            .audit_for_party(PartyId(1), "other", 0, 100)
+            .unwrap()
+            .is_empty());
     }
 }
 
@@ -132,7 +136,7 @@ fn chain_survives_reopen_and_migrations_are_idempotent() {
         drop(populated(&b));
         let store = b.open_with(4);
         store
-            .audit(Some(1), "note", json!({"after": "reopen"}), 30.0)
+            .audit(Some(PartyId(1)), "note", json!({"after": "reopen"}), 30.0)
             .unwrap();
         drop(store);
         let store = b.open();
@@ -179,9 +183,9 @@ fn sqlite_version_2_database_migrates_keeping_the_old_chain_aside() {
         .unwrap();
     }
     let store = b.open();
-    assert_eq!(store.party_by_name("old").unwrap().unwrap().id, 1);
+    assert_eq!(store.party_by_name("old").unwrap().unwrap().id, PartyId(1));
     assert_eq!(store.all_volumes().unwrap().len(), 1);
-    assert_eq!(party(&store, "new").id, 2);
+    assert_eq!(party(&store, "new").id, PartyId(2));
     let r = verify_str(&export(&store)).unwrap();
     assert_eq!(r.entries, 1);
     assert_eq!(b.query_i64("SELECT COUNT(*) FROM audit_v1"), 1);
@@ -452,7 +456,7 @@ fn two_chains_link_and_verify_together() {
         // A links B's head; nothing moved since, so a second call does nothing.
         assert_eq!(na.link_chains(5.0).unwrap(), Some(3));
         assert_eq!(na.link_chains(5.5).unwrap(), None);
-        let link = na.audit_for_party(0, "node-a", 0, 10).unwrap();
+        let link = na.audit_for_party(PartyId(0), "node-a", 0, 10).unwrap();
         assert!(link.is_empty(), "links carry no party");
         // B links A (whose head is now its link), then A must link again (B moved).
         assert_eq!(nb.link_chains(6.0).unwrap(), Some(3));
@@ -510,7 +514,7 @@ fn reforge(line: &str, body: &Value) -> String {
         e["chain"].as_str().unwrap(),
         e["seq"].as_u64().unwrap(),
         e["time"].as_f64().unwrap(),
-        e["party"].as_i64(),
+        e["party"].as_i64().map(PartyId),
         e["kind"].as_str().unwrap(),
         &body_text,
         &prev,

@@ -2,6 +2,7 @@
 mod common;
 
 use common::{backends, export, party, reports};
+use deconflict_store::PartyId;
 use deconflict_store::{verify_audit, NewAlert, Store, StoreError};
 use serde_json::json;
 use std::collections::HashSet;
@@ -20,7 +21,7 @@ fn eight_writers_at_once() {
             .map(|t| {
                 let store = store.clone();
                 let barrier = Arc::clone(&barrier);
-                let ids: Vec<i64> = parties.iter().map(|p| p.id).collect();
+                let ids: Vec<PartyId> = parties.iter().map(|p| p.id).collect();
                 std::thread::spawn(move || {
                     barrier.wait();
                     let mut audit_seqs = Vec::new();
@@ -52,7 +53,7 @@ fn eight_writers_at_once() {
                         alert_seqs.push((p, seqs[1]));
                         // A failing job in the middle of a group must not hurt the others.
                         assert!(matches!(
-                            store.put_tracks(-5, &reports("x", 1, now), now),
+                            store.put_tracks(PartyId(-5), &reports("x", 1, now), now),
                             Err(StoreError::NotFound(_))
                         ));
                     }

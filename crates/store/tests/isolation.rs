@@ -2,6 +2,7 @@
 mod common;
 
 use common::{backends, party, report, reports};
+use deconflict_store::PartyId;
 use deconflict_store::{NewAlert, StoreError};
 use serde_json::json;
 
@@ -49,7 +50,7 @@ fn a_party_reads_only_its_own_rows() {
         assert!(!audit_b.iter().any(|e| e.kind == "alert"));
 
         // Guessed ids see nothing.
-        for guess in [0, -1, a.id + b.id + 10, i64::MAX, i64::MIN] {
+        for guess in [0, -1, a.id.get() + b.id.get() + 10, i64::MAX, i64::MIN].map(PartyId) {
             assert!(store.tracks(guess).unwrap().is_empty());
             assert!(store.alerts_after(guess, 0, 10).unwrap().is_empty());
             assert!(store.audit_for_party(guess, "main", 0, 10).unwrap().is_empty());
@@ -66,7 +67,7 @@ fn writes_for_unknown_parties_are_refused() {
         let store = b.open();
         let a = party(&store, "alpha");
         assert!(matches!(
-            store.put_tracks(a.id + 1, &reports("X", 2, 1.0), 1.0),
+            store.put_tracks(PartyId(a.id.get() + 1), &reports("X", 2, 1.0), 1.0),
             Err(StoreError::NotFound(_))
         ));
         assert!(matches!(
@@ -77,7 +78,7 @@ fn writes_for_unknown_parties_are_refused() {
                         body: json!(1)
                     },
                     NewAlert {
-                        party: 777,
+                        party: PartyId(777),
                         body: json!(2)
                     }
                 ],
@@ -89,7 +90,7 @@ fn writes_for_unknown_parties_are_refused() {
         assert_eq!(store.last_alert_seq(a.id).unwrap(), 0);
         assert!(store.all_tracks().unwrap().is_empty());
         assert!(matches!(
-            store.audit(Some(555), "x", json!({}), 1.0),
+            store.audit(Some(PartyId(555)), "x", json!({}), 1.0),
             Err(StoreError::NotFound(_))
         ));
     }

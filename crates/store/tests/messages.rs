@@ -4,12 +4,13 @@
 mod common;
 
 use common::{backends, party};
+use deconflict_store::PartyId;
 use deconflict_store::{
     verify_party_audit, Direction, HotlinePolicy, NewAlert, NewMessage, Recipient, StoreError,
 };
 use serde_json::json;
 
-fn msg(id: u8, sender: i64, to: &[(i64, Option<serde_json::Value>)], kind: &str) -> NewMessage {
+fn msg(id: u8, sender: PartyId, to: &[(PartyId, Option<serde_json::Value>)], kind: &str) -> NewMessage {
     NewMessage {
         id: format!("m-{:032x}", id),
         sender,
@@ -130,7 +131,7 @@ fn copies_are_scoped_to_their_parties_and_streamed() {
             store.send_message(&bad, 105.0),
             Err(StoreError::Invalid(_))
         ));
-        bad = msg(2, a.id, &[(9999, None)], "text");
+        bad = msg(2, a.id, &[(PartyId(9999), None)], "text");
         assert!(matches!(
             store.send_message(&bad, 105.0),
             Err(StoreError::NotFound(_))

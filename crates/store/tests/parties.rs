@@ -2,6 +2,7 @@
 mod common;
 
 use common::backends;
+use deconflict_store::PartyId;
 use deconflict_store::{Role, Store, StoreError};
 
 #[test]
@@ -18,7 +19,7 @@ fn add_and_look_up_parties() {
         assert_ne!(a.id, b.id);
         assert_eq!(store.party_by_name("blue-1").unwrap(), Some(a.clone()));
         assert_eq!(store.party(b.id).unwrap(), Some(b.clone()));
-        assert_eq!(store.party(9999).unwrap(), None);
+        assert_eq!(store.party(PartyId(9999)).unwrap(), None);
         assert_eq!(store.party_by_name("nobody").unwrap(), None);
         assert_eq!(store.list_parties().unwrap(), vec![a, b]);
     }

@@ -4,10 +4,11 @@
 mod common;
 
 use common::{backends, party, reports, Backend};
+use deconflict_store::PartyId;
 use deconflict_store::{verify_party_audit, NewAlert, PartyVerifyReport, Store, VerifyError};
 use serde_json::{json, Value};
 
-fn view(store: &Store, party: i64) -> String {
+fn view(store: &Store, party: PartyId) -> String {
     let mut out = Vec::new();
     store.export_party_audit(party, &mut out).unwrap();
     String::from_utf8(out).unwrap()
@@ -18,7 +19,7 @@ fn verify(text: &str) -> Result<PartyVerifyReport, VerifyError> {
 }
 
 /// Alpha's and bravo's activity; bravo does `bravo_extra` more writes in between.
-fn activity(b: &Backend, bravo_extra: usize) -> (Store, i64, i64) {
+fn activity(b: &Backend, bravo_extra: usize) -> (Store, PartyId, PartyId) {
     let store = b.open_with(4);
     let a = party(&store, "alpha");
     let bravo = party(&store, "bravo");

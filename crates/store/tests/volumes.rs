@@ -4,6 +4,7 @@
 mod common;
 
 use common::backends;
+use deconflict_store::PartyId;
 use deconflict_store::{
     verify_audit, Candidate, CheckedWrite, Decide, FilingKind, FilingState, NewAlert, Role, Store,
     StoreError, VolumeFiling, Window,
@@ -35,13 +36,18 @@ const W: Window = Window {
     lng_hi: 21.0,
 };
 
-fn put(store: &Store, party: i64, f: (&str, &str, Option<u64>, &str), now: f64) -> Result<u64, StoreError> {
+fn put(
+    store: &Store,
+    party: PartyId,
+    f: (&str, &str, Option<u64>, &str),
+    now: f64,
+) -> Result<u64, StoreError> {
     put_w(store, party, f, W, now)
 }
 
 fn put_w(
     store: &Store,
-    party: i64,
+    party: PartyId,
     f: (&str, &str, Option<u64>, &str),
     window: Window,
     now: f64,
@@ -116,9 +122,9 @@ fn versions_are_checked_and_filings_are_scoped_and_audited() {
         let store = b.open();
         assert_eq!(store.volumes(pa.id, FilingKind::Intent).unwrap()[0].version, 2);
         // updated_since sees what changed at or after a time, with party names
-        let none = |_: i64, _: FilingKind, _: &str, _: u64| false;
+        let none = |_: PartyId, _: FilingKind, _: &str, _: u64| false;
         let since = store.volumes_updated_since(5.0, &none).unwrap();
-        let got: Vec<(i64, &str, &str, &str, u64)> = since
+        let got: Vec<(PartyId, &str, &str, &str, u64)> = since
             .filings
             .iter()
             .map(|(p, n, k, v)| (*p, n.as_str(), k.as_str(), v.id.as_str(), v.version))
@@ -138,7 +144,7 @@ fn versions_are_checked_and_filings_are_scoped_and_audited() {
                 p == pb.id && kind == FilingKind::Intent && id == "sortie-1" && v <= 1
             })
             .unwrap();
-        let ids: Vec<(i64, &str)> = fresh
+        let ids: Vec<(PartyId, &str)> = fresh
             .filings
             .iter()
             .map(|(p, _, _, v)| (*p, v.id.as_str()))
@@ -396,7 +402,7 @@ fn checked_filing_sees_intersecting_live_filings_and_its_own_row() {
         // Unknown parties and kinds.
         let refuse: Arc<Decide> = Arc::new(|_: &[Candidate]| None);
         assert!(matches!(
-            store.file_checked(999, FilingKind::Intent, "x", &nw, 7.0, refuse.clone()),
+            store.file_checked(PartyId(999), FilingKind::Intent, "x", &nw, 7.0, refuse.clone()),
             Err(StoreError::NotFound(_))
         ));
         // (a kind is a FilingKind: "plan" is refused where the text is read)
@@ -410,7 +416,7 @@ fn checked_filing_sees_intersecting_live_filings_and_its_own_row() {
             "accepted",
             nw,
             vec![NewAlert {
-                party: 999,
+                party: PartyId(999),
                 body: json!(1),
             }],
         );

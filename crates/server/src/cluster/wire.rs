@@ -22,7 +22,7 @@ pub(crate) const REPORTS_MAGIC: &[u8; 4] = b"DCR1";
 pub fn encode_reports(party: PartyId, reports: &[&TrackReport]) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + reports.len() * 80);
     out.extend_from_slice(REPORTS_MAGIC);
-    out.extend_from_slice(&party.to_le_bytes());
+    out.extend_from_slice(&party.get().to_le_bytes());
     out.extend_from_slice(&(reports.len() as u32).to_le_bytes());
     for r in reports {
         // Assets are validated to far fewer than 64 KiB bytes; cut rather than mis-frame.
@@ -93,7 +93,7 @@ pub fn decode_reports(b: &[u8]) -> Result<(PartyId, Vec<TrackReport>), String> {
     if !rest.is_empty() {
         return Err(format!("{} bytes after the last report", rest.len()));
     }
-    Ok((party, reports))
+    Ok((PartyId(party), reports))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -126,27 +126,30 @@ mod tests {
     fn reports_survive_the_binary_format_exactly() {
         let reports: Vec<TrackReport> = (0..5).map(report).collect();
         let refs: Vec<&TrackReport> = reports.iter().collect();
-        let b = encode_reports(-7, &refs);
-        assert_eq!(decode_reports(&b).unwrap(), (-7, reports));
-        assert_eq!(decode_reports(&encode_reports(3, &[])).unwrap(), (3, Vec::new()));
+        let b = encode_reports(PartyId(-7), &refs);
+        assert_eq!(decode_reports(&b).unwrap(), (PartyId(-7), reports));
+        assert_eq!(
+            decode_reports(&encode_reports(PartyId(3), &[])).unwrap(),
+            (PartyId(3), Vec::new())
+        );
     }
 
     #[test]
     fn json_from_an_earlier_build_is_still_read() {
         let reports: Vec<TrackReport> = (0..2).map(report).collect();
         let json = serde_json::to_vec(&ReportsWire {
-            party: 4,
+            party: PartyId(4),
             reports: reports.clone(),
         })
         .unwrap();
-        assert_eq!(decode_reports(&json).unwrap(), (4, reports));
+        assert_eq!(decode_reports(&json).unwrap(), (PartyId(4), reports));
     }
 
     #[test]
     fn malformed_messages_are_errors_not_panics() {
         let reports: Vec<TrackReport> = (0..3).map(report).collect();
         let refs: Vec<&TrackReport> = reports.iter().collect();
-        let b = encode_reports(1, &refs);
+        let b = encode_reports(PartyId(1), &refs);
         // Every truncation, and the message with a byte too many, is refused.
         for n in 0..b.len() {
             assert!(decode_reports(&b[..n]).is_err(), "cut at {n}");

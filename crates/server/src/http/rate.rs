@@ -186,22 +186,28 @@ mod tests {
             message_copy_burst: 3,
         });
         for _ in 0..3 {
-            assert!(r.request(1).is_ok());
+            assert!(r.request(PartyId(1)).is_ok());
         }
-        let e = r.request(1).unwrap_err();
+        let e = r.request(PartyId(1)).unwrap_err();
         assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(e.field.as_deref(), Some("rate_limit"));
-        assert!(r.request(2).is_ok());
-        assert!(r.reports(1, 20).is_ok());
-        assert_eq!(r.reports(1, 1).unwrap_err().field.as_deref(), Some("tracks"));
-        assert!(r.reports(2, 21).is_err(), "more than a burst never fits");
-        assert!(r.reports(2, 0).is_ok());
-        assert!(r.messages(1, 3).is_ok());
+        assert!(r.request(PartyId(2)).is_ok());
+        assert!(r.reports(PartyId(1), 20).is_ok());
         assert_eq!(
-            r.messages(1, 1).unwrap_err().field.as_deref(),
+            r.reports(PartyId(1), 1).unwrap_err().field.as_deref(),
+            Some("tracks")
+        );
+        assert!(r.reports(PartyId(2), 21).is_err(), "more than a burst never fits");
+        assert!(r.reports(PartyId(2), 0).is_ok());
+        assert!(r.messages(PartyId(1), 3).is_ok());
+        assert_eq!(
+            r.messages(PartyId(1), 1).unwrap_err().field.as_deref(),
             Some("hotline_rate")
         );
-        assert!(r.messages(2, 1).is_ok());
-        assert!(r.messages(2, 4).is_err(), "more copies than a burst never fit");
+        assert!(r.messages(PartyId(2), 1).is_ok());
+        assert!(
+            r.messages(PartyId(2), 4).is_err(),
+            "more copies than a burst never fit"
+        );
     }
 }

@@ -309,31 +309,48 @@ mod tests {
     fn the_budget_stops_a_sweep_and_refills_after_an_hour() {
         let mut b = Budget::default();
         for i in 0..3 {
-            assert_eq!(b.spend(2, &[1], 100.0 + f64::from(i), 3), Ok(()));
+            assert_eq!(
+                b.spend(PartyId(2), &[PartyId(1)], 100.0 + f64::from(i), 3),
+                Ok(())
+            );
         }
-        assert_eq!(b.spend(2, &[1], 110.0, 3), Err(1));
+        assert_eq!(b.spend(PartyId(2), &[PartyId(1)], 110.0, 3), Err(PartyId(1)));
         // Nothing is spent when one subject is exhausted; other pairs are unaffected.
-        assert_eq!(b.spend(2, &[3, 1], 111.0, 3), Err(1));
-        assert_eq!(b.spend(2, &[3], 112.0, 3), Ok(()));
-        assert_eq!(b.spend(1, &[2], 112.0, 3), Ok(()));
-        assert_eq!(b.spend(2, &[1], 100.0 + BUDGET_WINDOW_S + 0.5, 3), Ok(()));
+        assert_eq!(
+            b.spend(PartyId(2), &[PartyId(3), PartyId(1)], 111.0, 3),
+            Err(PartyId(1))
+        );
+        assert_eq!(b.spend(PartyId(2), &[PartyId(3)], 112.0, 3), Ok(()));
+        assert_eq!(b.spend(PartyId(1), &[PartyId(2)], 112.0, 3), Ok(()));
+        assert_eq!(
+            b.spend(PartyId(2), &[PartyId(1)], 100.0 + BUDGET_WINDOW_S + 0.5, 3),
+            Ok(())
+        );
     }
 
     #[test]
     fn coalitions_are_the_lead_and_its_members() {
         let parties = vec![
-            (1, "LEAD".to_string(), None),
-            (2, "M1".to_string(), Some("LEAD".to_string())),
-            (3, "M2".to_string(), Some("LEAD".to_string())),
-            (4, "STATE".to_string(), None),
+            (PartyId(1), "LEAD".to_string(), None),
+            (PartyId(2), "M1".to_string(), Some("LEAD".to_string())),
+            (PartyId(3), "M2".to_string(), Some("LEAD".to_string())),
+            (PartyId(4), "STATE".to_string(), None),
         ];
         let c = Coalitions::new(&parties, &DisclosurePolicy::default());
-        assert!(c.exact(1, 2) && c.exact(2, 1) && c.exact(2, 3));
-        assert!(!c.exact(1, 4) && !c.exact(4, 2) && !c.exact(1, 1));
+        assert!(
+            c.exact(PartyId(1), PartyId(2))
+                && c.exact(PartyId(2), PartyId(1))
+                && c.exact(PartyId(2), PartyId(3))
+        );
+        assert!(
+            !c.exact(PartyId(1), PartyId(4))
+                && !c.exact(PartyId(4), PartyId(2))
+                && !c.exact(PartyId(1), PartyId(1))
+        );
         let off = DisclosurePolicy {
             exact_within_coalition: false,
             ..Default::default()
         };
-        assert!(!Coalitions::new(&parties, &off).exact(1, 2));
+        assert!(!Coalitions::new(&parties, &off).exact(PartyId(1), PartyId(2)));
     }
 }

@@ -147,13 +147,13 @@ mod tests {
     #[tokio::test]
     async fn jobs_run_in_order_on_one_thread_and_a_panic_does_not_stop_it() {
         let w = Worker::start("test-worker", 2).unwrap_or_else(|e| panic!("{e}"));
-        let a = w.run(1, || std::thread::current().id()).await.ok();
-        assert!(w.run(1, || -> u8 { panic!("a bad job") }).await.is_err());
-        let b = w.run(1, || std::thread::current().id()).await.ok();
+        let a = w.run(PartyId(1), || std::thread::current().id()).await.ok();
+        assert!(w.run(PartyId(1), || -> u8 { panic!("a bad job") }).await.is_err());
+        let b = w.run(PartyId(1), || std::thread::current().id()).await.ok();
         assert!(a.is_some() && a == b, "{a:?} {b:?}");
         assert_ne!(a, Some(std::thread::current().id()));
         // More jobs than the party's places, at once: each waits for its place.
-        let jobs = (0..10u32).map(|i| w.run(1, move || i * 2));
+        let jobs = (0..10u32).map(|i| w.run(PartyId(1), move || i * 2));
         let got: Vec<u32> = futures_util::future::join_all(jobs)
             .await
             .into_iter()
@@ -175,12 +175,12 @@ mod tests {
             let (tx, gate) = (order_tx.clone(), gate.clone());
             let w = w.clone();
             jobs.push(tokio::spawn(async move {
-                w.run(1, move || {
+                w.run(PartyId(1), move || {
                     // The first job holds the thread until the test opens the gate.
                     if i == 0 {
                         let _ = lock(&gate).recv_timeout(Duration::from_secs(10));
                     }
-                    let _ = tx.send((1, i));
+                    let _ = tx.send((PartyId(1), i));
                 })
                 .await
             }));
@@ -190,8 +190,8 @@ mod tests {
         let tx = order_tx.clone();
         let w2 = w.clone();
         let two = tokio::spawn(async move {
-            w2.run(2, move || {
-                let _ = tx.send((2, 0));
+            w2.run(PartyId(2), move || {
+                let _ = tx.send((PartyId(2), 0));
             })
             .await
         });
@@ -202,7 +202,10 @@ mod tests {
         }
         assert!(two.await.is_ok_and(|r| r.is_ok()));
         let order: Vec<(PartyId, u32)> = order_rx.try_iter().collect();
-        assert_eq!(order, vec![(1, 0), (2, 0), (1, 1), (1, 2), (1, 3)]);
+        assert_eq!(
+            order,
+            [(1, 0), (2, 0), (1, 1), (1, 2), (1, 3)].map(|(p, n)| (PartyId(p), n))
+        );
     }
 
     #[test]
@@ -210,6 +213,7 @@ mod tests {
         let mut q = Queues::default();
         let (tx, rx) = std_mpsc::channel::<PartyId>();
         for (party, n) in [(7, 3), (8, 1), (9, 2)] {
+            let party = PartyId(party);
             for _ in 0..n {
                 let tx = tx.clone();
                 if q.jobs.get(&party).is_none_or(VecDeque::is_empty) {
@@ -224,7 +228,7 @@ mod tests {
             job();
             done(&mut q);
         }
-        assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![7, 8, 9, 7, 9, 7]);
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), [7, 8, 9, 7, 9, 7].map(PartyId));
         assert!(q.jobs.is_empty() && q.turn.is_empty());
     }
 }

@@ -110,7 +110,10 @@ mod tests {
     fn each_side_gets_advice_for_its_own_aircraft_coordinated_with_the_other() {
         let mut e = engine();
         // drones 3 km apart head-on, 10 m apart vertically
-        e.ingest(1, &[rep("UAV-1", 35.0, 36.0, 90.0, AssetClass::UasLarge)]);
+        e.ingest(
+            PartyId(1),
+            &[rep("UAV-1", 35.0, 36.0, 90.0, AssetClass::UasLarge)],
+        );
         let mut other = rep(
             "UAV-9",
             35.0,
@@ -119,7 +122,7 @@ mod tests {
             AssetClass::UasLarge,
         );
         other.alt_m += 10.0;
-        e.ingest(2, &[other]);
+        e.ingest(PartyId(2), &[other]);
         let mut ev = e.tick(100.0);
         assert_eq!(ev.len(), 2);
         let table = e.table().clone();
@@ -131,7 +134,7 @@ mod tests {
             }
         );
         let mine = |p: PartyId| ev.iter().find(|x| x.party == p).unwrap();
-        let (a, b) = (mine(1).advice.unwrap(), mine(2).advice.unwrap());
+        let (a, b) = (mine(PartyId(1)).advice.unwrap(), mine(PartyId(2)).advice.unwrap());
         assert_eq!((a.method, b.method), (Method::Bands, Method::Bands));
         // each side's track options are about its own track
         assert!(right_of(90.0, a.track_right_deg.unwrap()), "{a:?}");
@@ -143,22 +146,22 @@ mod tests {
             _ => {}
         }
         // on the wire, in the side's own alert only
-        let body = mine(1).to_body();
+        let body = mine(PartyId(1)).to_body();
         assert_eq!(body["advice"]["method"], "bands");
         assert!(body["advice"]["preferred"]["manoeuvre"].is_string(), "{body}");
         assert_eq!(
             body["advice"]["track_right_deg"],
-            mine(1).to_body()["advice"]["track_right_deg"]
+            mine(PartyId(1)).to_body()["advice"]["track_right_deg"]
         );
-        assert_ne!(body["advice"], mine(2).to_body()["advice"]);
+        assert_ne!(body["advice"], mine(PartyId(2)).to_body()["advice"]);
     }
 
     #[test]
     fn manned_pairs_get_mvp_and_clearances_none() {
         let mut e = engine();
-        e.ingest(1, &[rep("F-1", 35.0, 36.0, 0.0, AssetClass::FixedWing)]);
+        e.ingest(PartyId(1), &[rep("F-1", 35.0, 36.0, 0.0, AssetClass::FixedWing)]);
         e.ingest(
-            2,
+            PartyId(2),
             &[rep(
                 "F-2",
                 35.0 + 30_000.0 / 111_195.0,
@@ -200,11 +203,11 @@ mod tests {
             };
             rep(&format!("D{k}"), lat, lng, trk, AssetClass::UasLarge)
         };
-        e.ingest(1, &(0..20).map(|k| crowd(k, true)).collect::<Vec<_>>());
-        e.ingest(3, &(0..20).map(|k| crowd(k, false)).collect::<Vec<_>>());
-        e.ingest(2, &[rep("X", 36.0, 36.0, 90.0, AssetClass::UasLarge)]);
+        e.ingest(PartyId(1), &(0..20).map(|k| crowd(k, true)).collect::<Vec<_>>());
+        e.ingest(PartyId(3), &(0..20).map(|k| crowd(k, false)).collect::<Vec<_>>());
+        e.ingest(PartyId(2), &[rep("X", 36.0, 36.0, 90.0, AssetClass::UasLarge)]);
         e.ingest(
-            4,
+            PartyId(4),
             &[rep(
                 "Y",
                 36.0,
@@ -219,7 +222,7 @@ mod tests {
         let done = advise(&mut ev, &table, 8);
         assert!(done.conflicts <= 8 && done.skipped > 0, "{done:?}");
         for p in [2, 4] {
-            let x = ev.iter().find(|x| x.party == p).unwrap();
+            let x = ev.iter().find(|x| x.party == PartyId(p)).unwrap();
             assert!(x.advice.is_some(), "party {p} went without advice");
         }
     }

@@ -138,7 +138,7 @@ mod tests {
     #[test]
     fn under_the_cap_nothing_changes() {
         let evs: Vec<_> = (0..5)
-            .map(|n| ev(1, n, EventKind::New, AlertLevel::Preventive))
+            .map(|n| ev(PartyId(1), n, EventKind::New, AlertLevel::Preventive))
             .collect();
         let (kept, cut) = coalesce(evs.clone(), 5);
         assert_eq!((kept, cut), (evs, vec![]));
@@ -149,13 +149,13 @@ mod tests {
         let mut evs = Vec::new();
         // Party 1: 10 preventive, then one warning, then 3 clearances; party 2: one warning.
         for n in 0..10 {
-            evs.push(ev(1, n, EventKind::New, AlertLevel::Preventive));
+            evs.push(ev(PartyId(1), n, EventKind::New, AlertLevel::Preventive));
         }
-        evs.push(ev(2, 100, EventKind::New, AlertLevel::Warning));
-        evs.push(ev(1, 10, EventKind::Raised, AlertLevel::Warning));
+        evs.push(ev(PartyId(2), 100, EventKind::New, AlertLevel::Warning));
+        evs.push(ev(PartyId(1), 10, EventKind::Raised, AlertLevel::Warning));
         for n in 11..14 {
             evs.push(ev(
-                1,
+                PartyId(1),
                 n,
                 EventKind::Cleared(ClearReason::Separated),
                 AlertLevel::None,
@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(
             cut,
             vec![Suppressed {
-                party: 1,
+                party: PartyId(1),
                 count: 10,
                 by_level: [3, 7, 0, 0]
             }]
@@ -182,7 +182,7 @@ mod tests {
     #[test]
     fn a_cap_of_zero_keeps_everything() {
         let evs: Vec<_> = (0..50)
-            .map(|n| ev(1, n, EventKind::New, AlertLevel::Warning))
+            .map(|n| ev(PartyId(1), n, EventKind::New, AlertLevel::Warning))
             .collect();
         assert_eq!(coalesce(evs.clone(), 0).0, evs);
     }

@@ -313,7 +313,7 @@ impl Engine {
         for (i, s) in self.slots.iter().enumerate() {
             if let Some(slot) = s {
                 // Party ids are positive; one that is not is in no group (never skipped).
-                let group = u64::try_from(slot.party).unwrap_or(0);
+                let group = u64::try_from(slot.party.get()).unwrap_or(0);
                 self.scene
                     .push_grouped(&slot.state.propagated((now - slot.report.time).max(0.0)), group);
                 self.scene_slots.push(i);

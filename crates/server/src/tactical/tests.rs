@@ -2,6 +2,7 @@
 
 use super::*;
 use deconflict_core::{AssetClass, SeparationStandard, SeparationTable, TrackReport};
+use deconflict_store::PartyId;
 use std::collections::HashSet;
 
 fn rep(asset: &str, t: f64, lat: f64, trk: f64) -> TrackReport {
@@ -39,12 +40,15 @@ fn engine() -> Engine {
 fn both_parties_are_alerted_and_cleared() {
     let mut e = engine();
     // 1 km apart, closing at 40 m/s: tin ~ 23.75 s (warning)
-    e.ingest(1, &[rep("UAV-1", 100.0, 35.0, 0.0)]);
-    e.ingest(2, &[rep("UAV-1", 100.0, 35.0 + 1000.0 / 111_195.0, 180.0)]);
+    e.ingest(PartyId(1), &[rep("UAV-1", 100.0, 35.0, 0.0)]);
+    e.ingest(
+        PartyId(2),
+        &[rep("UAV-1", 100.0, 35.0 + 1000.0 / 111_195.0, 180.0)],
+    );
     let a = e.tick(100.0);
     assert_eq!(a.len(), 2);
     let parties: HashSet<_> = a.iter().map(|x| x.party).collect();
-    assert_eq!(parties, [1, 2].into_iter().collect());
+    assert_eq!(parties, [PartyId(1), PartyId(2)].into_iter().collect());
     for x in &a {
         assert_eq!(x.kind, EventKind::New);
         assert_eq!(x.own_asset, "UAV-1");
@@ -54,8 +58,8 @@ fn both_parties_are_alerted_and_cleared() {
         assert_eq!(x.conflict_id, a[0].conflict_id);
     }
     // diverge: cleared only after the hysteresis
-    e.ingest(1, &[rep("UAV-1", 101.0, 35.0, 180.0)]);
-    e.ingest(2, &[rep("UAV-1", 101.0, 35.0 + 1000.0 / 111_195.0, 0.0)]);
+    e.ingest(PartyId(1), &[rep("UAV-1", 101.0, 35.0, 180.0)]);
+    e.ingest(PartyId(2), &[rep("UAV-1", 101.0, 35.0 + 1000.0 / 111_195.0, 0.0)]);
     assert!(e.tick(101.0).is_empty());
     let c = e.tick(103.5);
     assert_eq!(c.len(), 2);
@@ -67,46 +71,50 @@ fn both_parties_are_alerted_and_cleared() {
 #[test]
 fn stale_tracks_degrade_then_clear_as_lost() {
     let mut e = engine();
-    e.ingest(1, &[rep("A", 100.0, 35.0, 0.0)]);
-    e.ingest(2, &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
+    e.ingest(PartyId(1), &[rep("A", 100.0, 35.0, 0.0)]);
+    e.ingest(PartyId(2), &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
     assert_eq!(e.tick(100.0).len(), 2);
     // B keeps reporting, A goes quiet
-    e.ingest(2, &[rep("B", 103.5, 35.0 + 500.0 / 111_195.0, 180.0)]);
+    e.ingest(PartyId(2), &[rep("B", 103.5, 35.0 + 500.0 / 111_195.0, 180.0)]);
     let d = e.tick(103.5);
     assert!(
         d.iter()
-            .any(|x| x.kind == EventKind::Degraded && x.party == 2 && x.intruder.stale),
+            .any(|x| x.kind == EventKind::Degraded && x.party == PartyId(2) && x.intruder.stale),
         "{d:?}"
     );
     assert!(d
         .iter()
-        .any(|x| x.kind == EventKind::Degraded && x.party == 1 && !x.intruder.stale));
-    e.ingest(2, &[rep("B", 107.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
+        .any(|x| x.kind == EventKind::Degraded && x.party == PartyId(1) && !x.intruder.stale));
+    e.ingest(PartyId(2), &[rep("B", 107.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
     let l = e.tick(107.0);
     assert!(
         l.iter().any(|x| {
             let body = x.to_body();
-            body["event"] == "cleared" && body["reason"] == "track_lost" && x.party == 2
+            body["event"] == "cleared" && body["reason"] == "track_lost" && x.party == PartyId(2)
         }),
         "{l:?}"
     );
     assert_eq!(e.len(), 1);
-    assert!(e.own_tracks(1).is_empty());
+    assert!(e.own_tracks(PartyId(1)).is_empty());
 }
 
 #[test]
 fn disclosure_is_scoped() {
     let mut e = engine();
-    e.ingest(1, &[rep("A", 100.0, 35.0, 0.0)]);
-    e.ingest(2, &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
-    e.ingest(3, &[rep("C", 100.0, 10.0, 0.0)]);
+    e.ingest(PartyId(1), &[rep("A", 100.0, 35.0, 0.0)]);
+    e.ingest(PartyId(2), &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
+    e.ingest(PartyId(3), &[rep("C", 100.0, 10.0, 0.0)]);
     e.tick(100.0);
-    assert_eq!(e.disclosed(1, 100.0).len(), 1);
-    assert_eq!(e.disclosed(2, 100.0).len(), 1);
-    assert!(e.disclosed(3, 100.0).is_empty());
-    assert_eq!(e.own_tracks(1).len(), 1);
-    let id = e.disclosed(1, 100.0)[0].conflict_id.clone();
-    assert!(e.conflict_involves(&id, 1) && e.conflict_involves(&id, 2) && !e.conflict_involves(&id, 3));
+    assert_eq!(e.disclosed(PartyId(1), 100.0).len(), 1);
+    assert_eq!(e.disclosed(PartyId(2), 100.0).len(), 1);
+    assert!(e.disclosed(PartyId(3), 100.0).is_empty());
+    assert_eq!(e.own_tracks(PartyId(1)).len(), 1);
+    let id = e.disclosed(PartyId(1), 100.0)[0].conflict_id.clone();
+    assert!(
+        e.conflict_involves(&id, PartyId(1))
+            && e.conflict_involves(&id, PartyId(2))
+            && !e.conflict_involves(&id, PartyId(3))
+    );
 }
 
 fn keyed() -> ConflictIds {
@@ -126,38 +134,50 @@ fn one_node_speaks_for_a_pair_and_every_node_names_it_the_same() {
     // The rule of the cluster layer, seen from each node: the lower track's node speaks.
     on_x.set_speaks(std::sync::Arc::new(|lo, _hi| lo == LOCAL));
     on_y.set_speaks(std::sync::Arc::new(|lo, _hi| lo == LOCAL));
-    on_x.ingest(1, &[rep("A", 100.0, 35.0, 0.0)]);
-    on_x.ingest_from(2, &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)], y_node);
-    on_y.ingest_from(1, &[rep("A", 100.0, 35.0, 0.0)], x_node);
-    on_y.ingest(2, &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
+    on_x.ingest(PartyId(1), &[rep("A", 100.0, 35.0, 0.0)]);
+    on_x.ingest_from(
+        PartyId(2),
+        &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)],
+        y_node,
+    );
+    on_y.ingest_from(PartyId(1), &[rep("A", 100.0, 35.0, 0.0)], x_node);
+    on_y.ingest(PartyId(2), &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
     let from_x = on_x.tick(100.0);
     let from_y = on_y.tick(100.0);
     assert_eq!(from_x.len(), 2, "X speaks: both parties told");
     assert!(from_y.is_empty(), "Y keeps quiet: {from_y:?}");
     // Y still holds the conflict (its picture and disclosures match X's), under the same id.
-    let id_x = on_x.disclosed(1, 100.0)[0].conflict_id.clone();
-    let id_y = on_y.disclosed(1, 100.0)[0].conflict_id.clone();
+    let id_x = on_x.disclosed(PartyId(1), 100.0)[0].conflict_id.clone();
+    let id_y = on_y.disclosed(PartyId(1), 100.0)[0].conflict_id.clone();
     assert_eq!(id_x, id_y);
     assert_eq!(from_x[0].conflict_id, id_x);
     // If B's report now comes in through X, X still speaks; Y does not start.
-    on_y.ingest_from(2, &[rep("B", 101.0, 35.0 + 500.0 / 111_195.0, 180.0)], x_node);
-    on_y.ingest_from(1, &[rep("A", 101.0, 35.0 + 10.0 / 111_195.0, 0.0)], x_node);
+    on_y.ingest_from(
+        PartyId(2),
+        &[rep("B", 101.0, 35.0 + 500.0 / 111_195.0, 180.0)],
+        x_node,
+    );
+    on_y.ingest_from(
+        PartyId(1),
+        &[rep("A", 101.0, 35.0 + 10.0 / 111_195.0, 0.0)],
+        x_node,
+    );
     assert!(on_y.tick(101.0).iter().all(|a| a.kind != EventKind::New));
 }
 
 #[test]
 fn without_a_key_ids_are_still_per_pair_and_opaque() {
     let mut e = engine();
-    e.ingest(1, &[rep("A", 100.0, 35.0, 0.0)]);
-    e.ingest(2, &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
+    e.ingest(PartyId(1), &[rep("A", 100.0, 35.0, 0.0)]);
+    e.ingest(PartyId(2), &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
     let a = e.tick(100.0);
     let id = a[0].conflict_id.clone();
     assert!(id.starts_with("c-") && id.len() == 18, "{id}");
     assert!(!id.contains('A') && !id.contains("B"));
     // another salt, other ids
     let mut other = engine_with(ConflictIds::Salted(0x5eed + 1));
-    other.ingest(1, &[rep("A", 100.0, 35.0, 0.0)]);
-    other.ingest(2, &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
+    other.ingest(PartyId(1), &[rep("A", 100.0, 35.0, 0.0)]);
+    other.ingest(PartyId(2), &[rep("B", 100.0, 35.0 + 500.0 / 111_195.0, 180.0)]);
     assert_ne!(other.tick(100.0)[0].conflict_id, id);
 }
 
@@ -173,54 +193,54 @@ fn scripted(e: &mut Engine) -> Vec<Vec<AlertEvent>> {
     let mut out = Vec::new();
     // t = 100: A–B head-on 1 km apart (warning), C–D 500 m apart far away, E–F together.
     e.ingest(
-        1,
+        PartyId(1),
         &[r("A", 100.0, 35.0, 20.0, 0.0), r("D", 100.0, 10.0, 20.0, 0.0)],
     );
-    e.ingest(2, &[r("B", 100.0, 35.0 + north(1000.0), 20.0, 180.0)]);
-    e.ingest(3, &[r("C", 100.0, 10.0 + north(500.0), 20.0, 180.0)]);
-    e.ingest(4, &[r("E", 100.0, 20.0, 20.0, 90.0)]);
-    e.ingest(5, &[r("F", 100.0, 20.0 + north(30.0), 20.0, 90.0)]);
+    e.ingest(PartyId(2), &[r("B", 100.0, 35.0 + north(1000.0), 20.0, 180.0)]);
+    e.ingest(PartyId(3), &[r("C", 100.0, 10.0 + north(500.0), 20.0, 180.0)]);
+    e.ingest(PartyId(4), &[r("E", 100.0, 20.0, 20.0, 90.0)]);
+    e.ingest(PartyId(5), &[r("F", 100.0, 20.0 + north(30.0), 20.0, 90.0)]);
     out.push(e.tick(100.0));
     // B stops: closing at 20 m/s, corrective: lowered after the hysteresis
     for t in [101.0, 103.0] {
         let d = 20.0 * (t - 100.0);
         e.ingest(
-            1,
+            PartyId(1),
             &[
                 r("A", t, 35.0 + north(d), 20.0, 0.0),
                 r("D", t, 10.0 + north(d), 20.0, 0.0),
             ],
         );
-        e.ingest(2, &[r("B", t, 35.0 + north(980.0), 0.0, 180.0)]);
-        e.ingest(4, &[r("E", t, 20.0, 20.0, 90.0)]);
-        e.ingest(5, &[r("F", t, 20.0 + north(30.0), 20.0, 90.0)]);
+        e.ingest(PartyId(2), &[r("B", t, 35.0 + north(980.0), 0.0, 180.0)]);
+        e.ingest(PartyId(4), &[r("E", t, 20.0, 20.0, 90.0)]);
+        e.ingest(PartyId(5), &[r("F", t, 20.0 + north(30.0), 20.0, 90.0)]);
         out.push(e.tick(t));
     }
     // C has gone quiet: coasting, degraded
-    e.ingest(1, &[r("D", 103.5, 10.0 + north(70.0), 20.0, 0.0)]);
+    e.ingest(PartyId(1), &[r("D", 103.5, 10.0 + north(70.0), 20.0, 0.0)]);
     out.push(e.tick(103.5));
     // B closes fast again: raised
     e.ingest(
-        1,
+        PartyId(1),
         &[
             r("A", 104.0, 35.0 + north(80.0), 20.0, 0.0),
             r("D", 104.0, 10.0 + north(80.0), 20.0, 0.0),
         ],
     );
-    e.ingest(2, &[r("B", 104.0, 35.0 + north(980.0), 40.0, 180.0)]);
+    e.ingest(PartyId(2), &[r("B", 104.0, 35.0 + north(980.0), 40.0, 180.0)]);
     out.push(e.tick(104.0));
     // A and B turn away: cleared (separated) after the hysteresis; C is dropped (lost)
     for t in [105.0, 107.0] {
         e.ingest(
-            1,
+            PartyId(1),
             &[
                 r("A", t, 35.0, 20.0, 180.0),
                 r("D", t, 10.0 + north(100.0), 20.0, 0.0),
             ],
         );
-        e.ingest(2, &[r("B", t, 35.0 + north(1500.0), 20.0, 0.0)]);
-        e.ingest(4, &[r("E", t, 20.0, 20.0, 90.0)]);
-        e.ingest(5, &[r("F", t, 20.0 + north(30.0), 20.0, 90.0)]);
+        e.ingest(PartyId(2), &[r("B", t, 35.0 + north(1500.0), 20.0, 0.0)]);
+        e.ingest(PartyId(4), &[r("E", t, 20.0, 20.0, 90.0)]);
+        e.ingest(PartyId(5), &[r("F", t, 20.0 + north(30.0), 20.0, 90.0)]);
         out.push(e.tick(t));
     }
     out
@@ -271,19 +291,22 @@ fn every_encounter_of_two_tracks_has_a_fresh_id_the_same_after_a_restart() {
     let sep = 1000.0 / 111_195.0;
     // Encounter 1 at t = 100: head-on, 1 km apart.
     let mut e = engine_with(key());
-    e.ingest(1, &[rep("A", 100.0, 35.0, 0.0)]);
-    e.ingest(2, &[rep("B", 100.0, 35.0 + sep, 180.0)]);
+    e.ingest(PartyId(1), &[rep("A", 100.0, 35.0, 0.0)]);
+    e.ingest(PartyId(2), &[rep("B", 100.0, 35.0 + sep, 180.0)]);
     let first = e.tick(100.0)[0].conflict_id.clone();
     // The same encounter seen first 3 s later, by an engine started afresh (a restart, or
     // another node): the same id, since the time of closest approach has not moved.
     let mut restarted = engine_with(key());
-    restarted.ingest(1, &[rep("A", 103.0, 35.0 + 60.0 / 111_195.0, 0.0)]);
-    restarted.ingest(2, &[rep("B", 103.0, 35.0 + sep - 60.0 / 111_195.0, 180.0)]);
+    restarted.ingest(PartyId(1), &[rep("A", 103.0, 35.0 + 60.0 / 111_195.0, 0.0)]);
+    restarted.ingest(
+        PartyId(2),
+        &[rep("B", 103.0, 35.0 + sep - 60.0 / 111_195.0, 180.0)],
+    );
     assert_eq!(restarted.tick(103.0)[0].conflict_id, first);
     // Encounter 2 of the same two tracks, ten minutes later: another id.
     let mut later = engine_with(key());
-    later.ingest(1, &[rep("A", 700.0, 35.0, 0.0)]);
-    later.ingest(2, &[rep("B", 700.0, 35.0 + sep, 180.0)]);
+    later.ingest(PartyId(1), &[rep("A", 700.0, 35.0, 0.0)]);
+    later.ingest(PartyId(2), &[rep("B", 700.0, 35.0 + sep, 180.0)]);
     let second = later.tick(700.0)[0].conflict_id.clone();
     assert_ne!(
         second, first,

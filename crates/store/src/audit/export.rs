@@ -122,7 +122,7 @@ fn export_in_snapshot(
                             chain,
                             seq,
                             time: row.f64("time")?,
-                            party: row.opt_i64("party_id")?,
+                            party: row.opt_party("party_id")?,
                             kind: &kind,
                             body: raw,
                             prev: &prev,

@@ -37,7 +37,7 @@ pub fn entry_hash(
     h.update(chain.as_bytes());
     h.update(seq.to_be_bytes());
     h.update(time.to_bits().to_be_bytes());
-    h.update(party.unwrap_or(-1).to_be_bytes());
+    h.update(party.map_or(-1, PartyId::get).to_be_bytes());
     h.update(kind_len.to_be_bytes());
     h.update(kind.as_bytes());
     h.update(body_len.to_be_bytes());

@@ -62,7 +62,7 @@ pub fn party_entry_hash(
     h.update(PARTY_ENTRY_DOMAIN);
     h.update(len32(chain.len()));
     h.update(chain.as_bytes());
-    h.update(party.to_be_bytes());
+    h.update(party.get().to_be_bytes());
     h.update(pseq.to_be_bytes());
     h.update(time.to_bits().to_be_bytes());
     h.update(len32(kind.len()));
@@ -97,7 +97,7 @@ impl PartyLeaf {
         h.update([0u8]);
         h.update(len32(self.chain.len()));
         h.update(self.chain.as_bytes());
-        h.update(self.party.to_be_bytes());
+        h.update(self.party.get().to_be_bytes());
         h.update(self.seq.to_be_bytes());
         h.update(hash);
         h.update(nonce);
@@ -244,7 +244,7 @@ pub(crate) fn backfill(db: &mut dyn Db) -> Result<(), StoreError> {
         }
         for r in &rows {
             let chain = r.text("chain")?;
-            let party = r.i64("party_id")?;
+            let party = r.party("party_id")?;
             let (pseq, phash) = extend(
                 db,
                 &chain,
@@ -294,7 +294,7 @@ pub(crate) fn sign_party_checkpoint(
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         leaves.push(PartyLeaf {
             chain: r.text("chain")?,
-            party: r.i64("party_id")?,
+            party: r.party("party_id")?,
             seq: seq_from_sql(r.i64("seq")?)?,
             hash: r.text("hash")?,
             nonce: hex::encode(nonce),
@@ -404,7 +404,7 @@ mod tests {
     fn a_leaf_hash_needs_hex_of_the_right_length() {
         let mut leaf = PartyLeaf {
             chain: "main".into(),
-            party: 1,
+            party: PartyId(1),
             seq: 1,
             hash: "00".repeat(32),
             nonce: "11".repeat(16),

@@ -45,7 +45,7 @@ pub fn receipt_message(chain: &str, party: PartyId, seq: u64, time: f64, hash: &
     m.extend_from_slice(RECEIPT_DOMAIN);
     m.extend_from_slice(&u32::try_from(chain.len()).unwrap_or(u32::MAX).to_be_bytes());
     m.extend_from_slice(chain.as_bytes());
-    m.extend_from_slice(&party.to_be_bytes());
+    m.extend_from_slice(&party.get().to_be_bytes());
     m.extend_from_slice(&seq.to_be_bytes());
     m.extend_from_slice(&time.to_bits().to_be_bytes());
     m.extend_from_slice(hash);

@@ -255,7 +255,7 @@ pub fn verify_audit(r: impl BufRead) -> Result<VerifyReport, VerifyError> {
                         format!("prev does not match the hash of entry {}", c.last_seq),
                     ));
                 }
-                if matches!(e.party, Some(p) if p < 0) {
+                if matches!(e.party, Some(p) if p.get() < 0) {
                     return Err(err(chain, seq, "party must not be negative".into()));
                 }
                 let recorded =

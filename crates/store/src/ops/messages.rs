@@ -321,7 +321,7 @@ fn sender_and_label(
         .opt_text("label")?
         .map(|l| parse_json("a recipient's label", &l))
         .transpose()?;
-    Ok((r.i64("sender")?, label))
+    Ok((r.party("sender")?, label))
 }
 
 /// [`StoreBackend::mark_delivered`](crate::StoreBackend::mark_delivered).
@@ -463,7 +463,7 @@ fn due_from_row(r: &Row, policy: &HotlinePolicy, now: f64) -> Result<Option<Due>
         return Ok(None);
     }
     Ok(Some((
-        r.i64("party_id")?,
+        r.party("party_id")?,
         r.text("message_id")?,
         sends,
         last_sent,
@@ -590,7 +590,7 @@ pub(super) fn conflict_others<E: Engine>(
         )?;
         let sides = rows
             .iter()
-            .map(|r| Ok((r.i64("party_id")?, r.i64("named")? != 0)))
+            .map(|r| Ok((r.party("party_id")?, r.i64("named")? != 0)))
             .collect::<Result<Vec<_>, StoreError>>()?;
         if !sides.iter().any(|(p, _)| *p == party) {
             return Ok(None);

@@ -34,7 +34,7 @@ pub(super) fn add_party<E: Engine>(
         {
             return Err(StoreError::Conflict(format!("party {name:?} already exists")));
         }
-        let id = next_id(db, "parties")?;
+        let id = PartyId(next_id(db, "parties")?);
         db.exec(
             "INSERT INTO parties (id, name, member_of, role, created) VALUES (?1, ?2, ?3, ?4, ?5)",
             &vals![id, &name, member_of.as_deref(), role.as_str(), now],
@@ -162,7 +162,7 @@ pub(super) fn ensure_party(db: &mut dyn Db, party: PartyId) -> Result<(), StoreE
 pub(super) fn party_id_by_name(db: &mut dyn Db, name: &str) -> Result<PartyId, StoreError> {
     db.query_opt("SELECT id FROM parties WHERE name = ?1", &vals![name])?
         .ok_or_else(|| StoreError::NotFound(format!("party {name:?}")))?
-        .i64("id")
+        .party("id")
 }
 
 /// Writer side: the next id of a table (`MAX(id) + 1`, inside the transaction; a concurrent

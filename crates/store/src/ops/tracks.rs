@@ -88,7 +88,7 @@ pub(super) fn all_tracks<E: Engine>(engine: &E) -> Result<Vec<(PartyId, TrackRep
         let mut out = db
             .query(&format!("SELECT party_id, {TRACK_COLS} FROM tracks"), &[])?
             .iter()
-            .map(|r| Ok((r.i64("party_id")?, TrackReport::from_row(r)?)))
+            .map(|r| Ok((r.party("party_id")?, TrackReport::from_row(r)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
         out.sort_by(|a, b| (a.0, &a.1.asset).cmp(&(b.0, &b.1.asset)));
         Ok(out)

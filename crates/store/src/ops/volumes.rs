@@ -175,7 +175,7 @@ pub(super) fn all_volumes<E: Engine>(
             .iter()
             .map(|r| {
                 Ok((
-                    r.i64("party_id")?,
+                    r.party("party_id")?,
                     stored(r, "kind")?,
                     VolumeRow::from_row(r)?.volume,
                 ))
@@ -203,7 +203,7 @@ pub(super) fn volumes_updated_since<E: Engine>(
         .iter()
         .map(|r| {
             Ok((
-                r.i64("party_id")?,
+                r.party("party_id")?,
                 stored::<FilingKind>(r, "kind")?,
                 r.text("id")?,
                 seq_from_sql(r.i64("version")?)?,

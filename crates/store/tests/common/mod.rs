@@ -216,8 +216,16 @@ impl Backend {
     pub(crate) fn rehash_chain(&self, chain: &str) {
         let mut prev = [0u8; 32];
         for (seq, time, party, kind, body) in self.audit_rows(chain) {
-            let h =
-                deconflict_store::entry_hash(chain, seq as u64, time, party, &kind, &body, &prev).unwrap();
+            let h = deconflict_store::entry_hash(
+                chain,
+                seq as u64,
+                time,
+                party.map(deconflict_store::PartyId),
+                &kind,
+                &body,
+                &prev,
+            )
+            .unwrap();
             self.exec(&format!(
                 "UPDATE audit SET prev = '{}', hash = '{}' WHERE chain = '{chain}' AND seq = {seq}",
                 hex::encode(prev),
