@@ -26,14 +26,21 @@
 //! advised from one call or from two. Two states at one altitude and
 //! level at the closest point of approach have no vertical order: neither gets a vertical
 //! preference.
+//!
+//! [`coordinated`] flies the manoeuvres instantaneously, as the instantaneous bands do.
+//! [`coordinated_kinematic`] (same arguments, symmetric too) takes DO-365 pairs' options from
+//! the kinematic bands and flies the two preferred manoeuvres together kinematically before
+//! giving them, so that neither undoes the other (`kinematic.rs` has why, and what it costs).
 
+mod kinematic;
 mod mvp;
 #[cfg(test)]
 mod tests;
 
+pub use kinematic::coordinated_kinematic;
 pub use mvp::mvp;
 
-use crate::bands::{compute, BandsConfig, Direction, Mode, Resolution};
+use crate::bands::{compute_dims, BandsConfig, Dim, Direction, Mode, Recovery, Resolution};
 use crate::geodesy::{cross, dot, sub, FPM_TO_MPS, KT_TO_MPS};
 use crate::separation::SeparationStandard;
 use crate::track::{TrackReport, TrackState};
@@ -45,6 +52,9 @@ use serde::Serialize;
 pub enum Method {
     /// DO-365 instantaneous bands against the other aircraft.
     Bands,
+    /// DO-365 kinematic bands against the other aircraft (3°/s, 2 m/s², 0.25 g), the two
+    /// sides' manoeuvres checked flown together ([`coordinated_kinematic`]).
+    KinematicBands,
     /// Modified Voltage Potential on the cylinder.
     Mvp,
 }
@@ -172,7 +182,7 @@ fn coordinated_in_order(a: &TrackState, b: &TrackState, std: &SeparationStandard
 }
 
 /// A state as a report at time 0 (the bands take reports).
-fn report_of(name: &str, s: &TrackState) -> TrackReport {
+pub(crate) fn report_of(name: &str, s: &TrackState) -> TrackReport {
     let (lat, lng) = s.lat_lng();
     TrackReport {
         asset: name.to_string(),
@@ -189,13 +199,39 @@ fn report_of(name: &str, s: &TrackState) -> TrackReport {
 
 /// The options of `own` from its instantaneous bands against `other` (no preference yet).
 pub fn bands_advice(own: &TrackState, other: &TrackState, cfg: &BandsConfig) -> Advice {
+    bands_advice_in(own, other, cfg, Mode::Instantaneous)
+}
+
+/// The dimensions the advice is made of (no altitude: a target vertical speed is advised).
+pub const ADVICE_DIMS: [Dim; 3] = [Dim::Track, Dim::Gs, Dim::Vs];
+
+/// The options of `own` from its bands against `other` flown as `mode` (no preference yet):
+/// [`Method::Bands`] instantaneously ([`bands_advice`]), [`Method::KinematicBands`]
+/// kinematically, whose options are free with the manoeuvre flown at the configured turn rate
+/// and accelerations (and whose recovery times count it).
+pub fn bands_advice_in(own: &TrackState, other: &TrackState, cfg: &BandsConfig, mode: Mode) -> Advice {
+    advice_and_recovery(own, other, cfg, mode).0
+}
+
+/// [`bands_advice_in`], and how each of the bands' dimensions recovered (track, ground speed,
+/// vertical speed; altitude is not computed).
+fn advice_and_recovery(
+    own: &TrackState,
+    other: &TrackState,
+    cfg: &BandsConfig,
+    mode: Mode,
+) -> (Advice, [Option<Recovery>; 4]) {
     let o = report_of("own", own);
     let x = report_of("intruder", other);
-    let r: Resolution = compute(&o, &[&x], cfg, Mode::Instantaneous).resolution;
+    let bands = compute_dims(&o, &[&x], cfg, mode, &ADVICE_DIMS);
+    let r: Resolution = bands.resolution;
     let kt = |v: Option<f64>| v.map(|v| v * KT_TO_MPS);
     let fpm = |v: Option<f64>| v.map(|v| v * FPM_TO_MPS);
-    Advice {
-        method: Method::Bands,
+    let advice = Advice {
+        method: match mode {
+            Mode::Instantaneous => Method::Bands,
+            Mode::Kinematic => Method::KinematicBands,
+        },
         track_left_deg: r.track_left_deg,
         track_right_deg: r.track_right_deg,
         gs_up_mps: kt(r.gs_up_kt),
@@ -203,7 +239,8 @@ pub fn bands_advice(own: &TrackState, other: &TrackState, cfg: &BandsConfig) -> 
         vs_up_mps: fpm(r.vs_up_fpm),
         vs_down_mps: fpm(r.vs_down_fpm),
         preferred: None,
-    }
+    };
+    (advice, bands.recovery)
 }
 
 /// Which side of `own`'s track `other` is on: `Some(Right)`, `Some(Left)`, or `None` when
@@ -376,6 +413,35 @@ fn time_to_fly(own: &TrackState, m: &Manoeuvre) -> f64 {
     }
 }
 
+/// Each side's coordinated turn, speed change and vertical change (module docs), any of
+/// which may be missing.
+type Candidates = [Option<Manoeuvre>; 3];
+
+/// The coordinated candidates of each side, one per dimension (module docs).
+fn candidates(
+    a: &TrackState,
+    b: &TrackState,
+    x: &Advice,
+    y: &Advice,
+    lookahead_s: f64,
+) -> (Candidates, Candidates) {
+    let (turn_a, turn_b) = coordinate_turns((a, b), (x, y));
+    let (speed_a, speed_b) = coordinate_speeds((a, b), (x, y));
+    let (vert_a, vert_b) = match above(a, b, lookahead_s) {
+        Some(a_up) => (vertical(x, a_up), vertical(y, !a_up)),
+        None => (None, None),
+    };
+    ([turn_a, speed_a, vert_a], [turn_b, speed_b, vert_b])
+}
+
+/// A side's candidates, quickest to fly first.
+fn by_time_to_fly(own: &TrackState, options: Candidates) -> Vec<Manoeuvre> {
+    let mut v: Vec<Manoeuvre> = options.into_iter().flatten().collect();
+    // stable: of equal times the first dimension (turn, speed, vertical) comes first
+    v.sort_by(|p, q| time_to_fly(own, p).total_cmp(&time_to_fly(own, q)));
+    v
+}
+
 /// Sets each side's preferred manoeuvre, coordinated (module docs).
 pub fn coordinate(
     a: &TrackState,
@@ -384,19 +450,14 @@ pub fn coordinate(
     mut y: Advice,
     lookahead_s: f64,
 ) -> (Advice, Advice) {
-    let (turn_a, turn_b) = coordinate_turns((a, b), (&x, &y));
-    let (speed_a, speed_b) = coordinate_speeds((a, b), (&x, &y));
-    let (vert_a, vert_b) = match above(a, b, lookahead_s) {
-        Some(a_up) => (vertical(&x, a_up), vertical(&y, !a_up)),
-        None => (None, None),
-    };
-    let pick = |own: &TrackState, options: [Option<Manoeuvre>; 3]| {
+    let (ca, cb) = candidates(a, b, &x, &y, lookahead_s);
+    let pick = |own: &TrackState, options: Candidates| {
         options
             .into_iter()
             .flatten()
             .min_by(|p, q| time_to_fly(own, p).total_cmp(&time_to_fly(own, q)))
     };
-    x.preferred = pick(a, [turn_a, speed_a, vert_a]);
-    y.preferred = pick(b, [turn_b, speed_b, vert_b]);
+    x.preferred = pick(a, ca);
+    y.preferred = pick(b, cb);
     (x, y)
 }

@@ -218,22 +218,134 @@ proptest! {
     #[test]
     fn preferred_manoeuvres_never_conflict((a, b) in pair(AssetClass::UasLarge, 20.0..80.0, 200.0, 4.0)) {
         let std = drones();
-        let (x, y) = coordinated(&a, &b, &std);
-        let (Some(p), Some(q)) = (x.preferred, y.preferred) else { return Ok(()); };
-        use Manoeuvre::*;
-        match (p, q) {
-            (VsUp { .. }, VsUp { .. }) | (VsDown { .. }, VsDown { .. }) => prop_assert!(false, "same sense {p:?} {q:?}"),
-            (SpeedUp { .. }, SpeedUp { .. }) | (SlowDown { .. }, SlowDown { .. }) => prop_assert!(false, "same speed sense {p:?} {q:?}"),
-            (VsUp { .. }, VsDown { .. }) => prop_assert_eq!(above(&a, &b, std.lookahead_s), Some(true)),
-            (VsDown { .. }, VsUp { .. }) => prop_assert_eq!(above(&a, &b, std.lookahead_s), Some(false)),
-            (TurnLeft { .. } | TurnRight { .. }, TurnLeft { .. } | TurnRight { .. }) => {
-                let dir = |m: &Manoeuvre| if matches!(m, TurnLeft { .. }) { Direction::Left } else { Direction::Right };
-                let towards = side_of(&a, &b) == Some(dir(&p)) && side_of(&b, &a) == Some(dir(&q));
-                prop_assert!(!towards, "both turn towards the other: {p:?} {q:?}");
-            }
-            _ => {}
-        }
+        never_conflict(&a, &b, &coordinated(&a, &b, &std), &std)?;
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// The same of the kinematic advice, whose check of the two flown together
+    /// (`kinematic.rs`) may replace one side's manoeuvre by another of its coordinated
+    /// candidates, or by none. (Flown together, kinematically: `tests/advice_kinematic_props.rs`.)
+    #[test]
+    fn kinematic_preferred_manoeuvres_never_conflict((a, b) in pair(AssetClass::UasLarge, 20.0..80.0, 200.0, 4.0)) {
+        let std = drones();
+        let (x, y) = coordinated_kinematic(&a, &b, &std);
+        prop_assert_eq!((x.method, y.method), (Method::KinematicBands, Method::KinematicBands));
+        never_conflict(&a, &b, &(x, y), &std)?;
+    }
+}
+
+/// The sense rules of [`preferred_manoeuvres_never_conflict`].
+fn never_conflict(
+    a: &TrackState,
+    b: &TrackState,
+    (x, y): &(Advice, Advice),
+    std: &SeparationStandard,
+) -> Result<(), TestCaseError> {
+    let (Some(p), Some(q)) = (x.preferred, y.preferred) else {
+        return Ok(());
+    };
+    use Manoeuvre::*;
+    match (p, q) {
+        (VsUp { .. }, VsUp { .. }) | (VsDown { .. }, VsDown { .. }) => {
+            prop_assert!(false, "same sense {p:?} {q:?}")
+        }
+        (SpeedUp { .. }, SpeedUp { .. }) | (SlowDown { .. }, SlowDown { .. }) => {
+            prop_assert!(false, "same speed sense {p:?} {q:?}")
+        }
+        (VsUp { .. }, VsDown { .. }) => prop_assert_eq!(above(a, b, std.lookahead_s), Some(true)),
+        (VsDown { .. }, VsUp { .. }) => prop_assert_eq!(above(a, b, std.lookahead_s), Some(false)),
+        (TurnLeft { .. } | TurnRight { .. }, TurnLeft { .. } | TurnRight { .. }) => {
+            let dir = |m: &Manoeuvre| {
+                if matches!(m, TurnLeft { .. }) {
+                    Direction::Left
+                } else {
+                    Direction::Right
+                }
+            };
+            let towards = side_of(a, b) == Some(dir(&p)) && side_of(b, a) == Some(dir(&q));
+            prop_assert!(!towards, "both turn towards the other: {p:?} {q:?}");
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[test]
+fn kinematic_advice_of_manned_pairs_is_mvp_and_none_without_conflict() {
+    let std = manned();
+    let a = state(35.0, 36.0, 6000.0, 220.0, 0.0, 0.0, AssetClass::FixedWing);
+    let b = state(
+        35.0 + 20.0 * 1852.0 / 111_195.0,
+        36.0,
+        6091.44,
+        220.0,
+        180.0,
+        0.0,
+        AssetClass::FixedWing,
+    );
+    assert_eq!(coordinated_kinematic(&a, &b, &std), coordinated(&a, &b, &std));
+    // drones far apart, parallel: no option, no preference
+    let a = state(35.0, 36.0, 900.0, 40.0, 90.0, 0.0, AssetClass::UasLarge);
+    let b = state(35.1, 36.0, 900.0, 40.0, 90.0, 0.0, AssetClass::UasLarge);
+    let none = Advice::none(Method::KinematicBands);
+    assert_eq!(coordinated_kinematic(&a, &b, &drones()), (none, none));
+}
+
+/// The kinematic advice's options are the instantaneous ones' where the manoeuvre is quick,
+/// and further out where it is not: the drones' head-on, 3 km apart at 40 m/s each, leaves
+/// 15 s of turning, so the kinematic track options turn at least as far.
+#[test]
+fn kinematic_options_turn_at_least_as_far_as_instantaneous_ones() {
+    let a = state(35.0, 36.0, 900.0, 40.0, 90.0, 0.0, AssetClass::UasLarge);
+    let b = state(
+        35.0,
+        36.0 + 3000.0 / 91_100.0,
+        900.0,
+        40.0,
+        270.0,
+        0.0,
+        AssetClass::UasLarge,
+    );
+    let cfg = BandsConfig::do365a();
+    let i = bands_advice(&a, &b, &cfg);
+    let k = bands_advice_in(&a, &b, &cfg, Mode::Kinematic);
+    assert_eq!((i.method, k.method), (Method::Bands, Method::KinematicBands));
+    let right = |x: &Advice| turn(90.0, x.track_right_deg.unwrap());
+    let left = |x: &Advice| turn(x.track_left_deg.unwrap(), 90.0);
+    assert!(right(&k) >= right(&i) && left(&k) >= left(&i), "{i:?} {k:?}");
+    assert_eq!(bands_advice_in(&a, &b, &cfg, Mode::Instantaneous), i);
+}
+
+/// The trajectory of a manoeuvre turns the way it says, for as long as it takes.
+#[test]
+fn manoeuvre_trajectories_turn_the_way_they_say() {
+    use crate::bands::trajectory::Own;
+    let cfg = BandsConfig::do365a();
+    let own = Own {
+        track_deg: 10.0,
+        gs_mps: 50.0,
+        vs_mps: 0.0,
+        alt_m: 1000.0,
+    };
+    let heading = |s: &crate::bands::trajectory::Segment| s.w[0].atan2(s.w[1]).to_degrees().rem_euclid(360.0);
+    // a left turn of 180°: 60 s at 3°/s, the first chord left of the track, ending on 190°
+    let t = kinematic::manoeuvre_trajectory(&own, Some(&Manoeuvre::TurnLeft { track_deg: 190.0 }), &cfg);
+    assert!((t.last().unwrap().t0 - 60.0).abs() < 1e-9);
+    assert!(turn(10.0, heading(&t[0])) < 0.0, "{:?}", t[0]);
+    assert!((heading(t.last().unwrap()) - 190.0).abs() < 1e-9);
+    // a right turn of 1° across north: a third of a second
+    let own = Own {
+        track_deg: 359.5,
+        ..own
+    };
+    let t = kinematic::manoeuvre_trajectory(&own, Some(&Manoeuvre::TurnRight { track_deg: 0.5 }), &cfg);
+    assert!((t.last().unwrap().t0 - 1.0 / 3.0).abs() < 1e-9, "{t:?}");
+    // none: straight on
+    let t = kinematic::manoeuvre_trajectory(&own, None, &cfg);
+    assert_eq!(t.len(), 1);
 }
 
 /// The head-on of the service's end-to-end test: two drones under a 50 m cylinder on one

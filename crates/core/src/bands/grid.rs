@@ -369,6 +369,24 @@ fn prefer(down: Free, up: Free, d: Direction, u: Direction) -> Option<Direction>
 /// The bands of `own` against `traffic` (reports at the same instant; one with the ownship's
 /// name is skipped) under `cfg`, flown as `mode`.
 pub fn compute(own: &TrackReport, traffic: &[&TrackReport], cfg: &BandsConfig, mode: Mode) -> Bands {
+    compute_dims(own, traffic, cfg, mode, &ALL_DIMS)
+}
+
+/// Every dimension, in the order of [`Bands`]' fields.
+pub const ALL_DIMS: [Dim; 4] = [Dim::Track, Dim::Gs, Dim::Vs, Dim::Alt];
+
+/// [`compute`] for the dimensions in `dims` only: each of the others has no bands (an empty
+/// list), no recovery and no resolution. The dimensions are computed independently, so those
+/// computed are exactly [`compute`]'s. The advice needs no altitude, which is by far the
+/// costliest dimension kinematically (its level-offs are integrated and flown as up to
+/// 180 chords each: some 99 % of a kinematic [`compute`]).
+pub fn compute_dims(
+    own: &TrackReport,
+    traffic: &[&TrackReport],
+    cfg: &BandsConfig,
+    mode: Mode,
+    dims: &[Dim],
+) -> Bands {
     let intr = intruders(own, traffic);
     let o = Own::of(own);
     let current = trial(&o, Dim::Gs, o.gs_mps / KT_TO_MPS, 0.0, Mode::Instantaneous, cfg);
@@ -380,11 +398,14 @@ pub fn compute(own: &TrackReport, traffic: &[&TrackReport], cfg: &BandsConfig, m
         linear_axis(o.vs_mps / FPM_TO_MPS, cfg.vs_fpm, cfg.step[2]),
         linear_axis(o.alt_m / FT_TO_M, cfg.alt_ft, cfg.step[3]),
     ];
-    let dims = [Dim::Track, Dim::Gs, Dim::Vs, Dim::Alt];
     let mut out: Vec<Vec<Band>> = Vec::with_capacity(4);
     let mut recovery = [None; 4];
     let mut res = Resolution::default();
-    for (k, (axis, dim)) in axes.iter().zip(dims).enumerate() {
+    for (k, (axis, dim)) in axes.iter().zip(ALL_DIMS).enumerate() {
+        if !dims.contains(&dim) {
+            out.push(Vec::new());
+            continue;
+        }
         let (levels, rec) = dimension(&o, dim, axis, (&intr, &hor, saturated), cfg, mode);
         recovery[k] = rec;
         let (down, up) = nearest_free(axis, &levels);

@@ -28,7 +28,8 @@ pub mod grid;
 pub mod trajectory;
 
 pub use config::{Band, BandLevel, BandsConfig, Mode};
-pub use grid::{compute, level_at, Bands, Direction, Recovery, Resolution};
+pub use grid::{compute, compute_dims, level_at, Bands, Direction, Recovery, Resolution, ALL_DIMS};
+pub use trajectory::Dim;
 
 #[cfg(test)]
 mod tests;

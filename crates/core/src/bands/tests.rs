@@ -239,3 +239,120 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// The dimensions are computed independently: those [`compute_dims`] computes are
+    /// [`compute`]'s, and the others are left empty.
+    #[test]
+    fn some_dimensions_are_those_of_all((own, traffic) in encounter(), kinematic in any::<bool>()) {
+        let cfg = BandsConfig::do365a();
+        let mode = if kinematic { Mode::Kinematic } else { Mode::Instantaneous };
+        let refs: Vec<&TrackReport> = traffic.iter().collect();
+        let all = compute(&own, &refs, &cfg, mode);
+        let some = compute_dims(&own, &refs, &cfg, mode, &[Dim::Track, Dim::Gs, Dim::Vs]);
+        prop_assert_eq!(&some.track_deg, &all.track_deg);
+        prop_assert_eq!(&some.gs_kt, &all.gs_kt);
+        prop_assert_eq!(&some.vs_fpm, &all.vs_fpm);
+        prop_assert!(some.alt_ft.is_empty());
+        prop_assert_eq!(&some.recovery[..3], &all.recovery[..3]);
+        prop_assert_eq!(some.recovery[3], None);
+        let (r, s) = (all.resolution, some.resolution);
+        prop_assert_eq!(
+            Resolution { alt_up_ft: None, alt_down_ft: None, preferred_alt: None, ..r },
+            s
+        );
+        let vs_only = compute_dims(&own, &refs, &cfg, mode, &[Dim::Vs]);
+        prop_assert!(vs_only.track_deg.is_empty() && vs_only.gs_kt.is_empty());
+        prop_assert_eq!(&vs_only.vs_fpm, &all.vs_fpm);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Two flights graded together: against a straight intruder they are the bands' own
+    /// intervals ([`any_loss`]), and from the other side they are the same.
+    #[test]
+    fn joint_losses_are_the_bands_and_symmetric(
+        (own, traffic) in encounter(),
+        turn in -180.0..180.0f64,
+        other_turn in -180.0..180.0f64,
+    ) {
+        use super::trajectory::{any_loss, intruders, joint_losses};
+        let cfg = BandsConfig::do365a();
+        let thr = cfg.profile.levels[cfg.corrective].wcv;
+        let end = cfg.profile.lookahead_s;
+        let other = &traffic[0];
+        let o = Own::of(&own);
+        let x = Own::of(other);
+        let traj = trial(&o, Dim::Track, o.track_deg + turn, turn, Mode::Kinematic, &cfg);
+        let straight = trial(&x, Dim::Gs, x.gs_mps / KT_TO_MPS, 0.0, Mode::Instantaneous, &cfg);
+        let ours = joint_losses((&own, &traj), (other, &straight), &thr, end);
+        let mut theirs: Vec<(f64, f64)> = Vec::new();
+        any_loss(&traj, &intruders(&own, &[other])[0], &thr, end, |i, o| {
+            match theirs.last_mut() {
+                Some(l) if i <= l.1 => l.1 = o,
+                _ => theirs.push((i, o)),
+            }
+            false
+        });
+        prop_assert_eq!(ours.len(), theirs.len(), "{:?} {:?}", ours, theirs);
+        for (a, b) in ours.iter().zip(&theirs) {
+            prop_assert!((a.0 - b.0).abs() < 1e-6 && (a.1 - b.1).abs() < 1e-6, "{:?} {:?}", ours, theirs);
+        }
+        // both turning, seen from either side
+        let other_traj = trial(&x, Dim::Track, x.track_deg + other_turn, other_turn, Mode::Kinematic, &cfg);
+        let ab = joint_losses((&own, &traj), (other, &other_traj), &thr, end);
+        let ba = joint_losses((other, &other_traj), (&own, &traj), &thr, end);
+        prop_assert_eq!(ab.len(), ba.len(), "{:?} {:?}", ab, ba);
+        for (a, b) in ab.iter().zip(&ba) {
+            prop_assert!((a.0 - b.0).abs() < 1e-6 && (a.1 - b.1).abs() < 1e-6, "{:?} {:?}", ab, ba);
+        }
+    }
+}
+
+#[test]
+fn joint_losses_of_aircraft_half_a_world_apart_are_none() {
+    use super::trajectory::joint_losses;
+    let cfg = BandsConfig::do365a();
+    let a = report("a", 0.0, 0.0, 3000.0, 50.0, 90.0, 0.0);
+    let b = report("b", 0.0, 179.0, 3000.0, 50.0, 270.0, 0.0);
+    let ta = trial(
+        &Own::of(&a),
+        Dim::Gs,
+        50.0 / KT_TO_MPS,
+        0.0,
+        Mode::Instantaneous,
+        &cfg,
+    );
+    let tb = trial(
+        &Own::of(&b),
+        Dim::Gs,
+        50.0 / KT_TO_MPS,
+        0.0,
+        Mode::Instantaneous,
+        &cfg,
+    );
+    let huge = crate::wellclear::WcvThresholds {
+        dthr_m: 3.0e7,
+        zthr_m: 1.0e4,
+        tthr_s: 0.0,
+    };
+    assert!(joint_losses((&a, &ta), (&b, &tb), &huge, 180.0).is_empty());
+    // the same pair near each other is inside so large a volume all the time
+    let b = report("b", 0.0, 0.1, 3000.0, 50.0, 270.0, 0.0);
+    let tb = trial(
+        &Own::of(&b),
+        Dim::Gs,
+        50.0 / KT_TO_MPS,
+        0.0,
+        Mode::Instantaneous,
+        &cfg,
+    );
+    assert_eq!(
+        joint_losses((&a, &ta), (&b, &tb), &huge, 180.0),
+        vec![(0.0, 180.0)]
+    );
+}

@@ -19,9 +19,11 @@
 
 use super::config::{BandsConfig, Mode};
 use crate::cpa::{Relative, VREL2_EPS};
-use crate::geodesy::{cross, dot, east_north, scale, sub, EARTH_RADIUS_M, FPM_TO_MPS, FT_TO_M, KT_TO_MPS};
+use crate::geodesy::{
+    cross, dot, east_north, scale, sub, Vec3, EARTH_RADIUS_M, FPM_TO_MPS, FT_TO_M, KT_TO_MPS,
+};
 use crate::level::AlertLevel;
-use crate::track::TrackReport;
+use crate::track::{TrackReport, TrackState};
 use crate::wellclear::alerting::TIME_ROUNDING_S;
 use crate::wellclear::{loss_interval, WcvThresholds};
 
@@ -75,15 +77,9 @@ pub fn intruders(own: &TrackReport, traffic: &[&TrackReport]) -> Vec<Intruder> {
             continue;
         }
         let s = t.state();
-        let sum = [o.n[0] + s.n[0], o.n[1] + s.n[1], o.n[2] + s.n[2]];
-        let s2 = dot(sum, sum);
-        if s2 < 1.0 {
+        let Some((ep, np)) = plane(&o, &s, e) else {
             continue;
-        }
-        let mid = scale(sum, 1.0 / s2.sqrt());
-        let ep = sub(e, scale(mid, dot(e, mid)));
-        let ep = scale(ep, 1.0 / dot(ep, ep).sqrt());
-        let np = cross(mid, ep);
+        };
         let d3 = scale(sub(s.n, o.n), EARTH_RADIUS_M);
         out.push(Intruder {
             d: [dot(d3, ep), dot(d3, np)],
@@ -92,6 +88,86 @@ pub fn intruders(own: &TrackReport, traffic: &[&TrackReport]) -> Vec<Intruder> {
             vs: s.vs_mps,
             m: [[dot(e, ep), dot(n, ep)], [dot(e, np), dot(n, np)]],
         });
+    }
+    out
+}
+
+/// The axes of the plane tangent to the sphere at the midpoint of `o` and `s` ([`intruders`]),
+/// the first along `e` (the ownship's east) projected; `None` more than 120° of arc apart.
+fn plane(o: &TrackState, s: &TrackState, e: Vec3) -> Option<(Vec3, Vec3)> {
+    let sum = [o.n[0] + s.n[0], o.n[1] + s.n[1], o.n[2] + s.n[2]];
+    let s2 = dot(sum, sum);
+    if s2 < 1.0 {
+        return None;
+    }
+    let mid = scale(sum, 1.0 / s2.sqrt());
+    let ep = sub(e, scale(mid, dot(e, mid)));
+    let ep = scale(ep, 1.0 / dot(ep, ep).sqrt());
+    Some((ep, cross(mid, ep)))
+}
+
+/// The loss intervals of `thr` within `[0, end_s]` when `own` flies `own_traj` and `other`
+/// flies `other_traj` at once (each trajectory in its own aircraft's east/north axes, as
+/// [`trial`] makes them), seen in the plane of [`intruders`]: in time order, touching ones
+/// merged. Empty when the two are more than 120° of arc apart. With `other_traj` straight on,
+/// these are the intervals [`any_loss`] finds against `other` as an [`Intruder`].
+pub fn joint_losses(
+    (own, own_traj): (&TrackReport, &[Segment]),
+    (other, other_traj): (&TrackReport, &[Segment]),
+    thr: &WcvThresholds,
+    end_s: f64,
+) -> Vec<(f64, f64)> {
+    let (o, s) = (own.state(), other.state());
+    let (e, n) = east_north(own.lat, own.lng);
+    let Some((ep, np)) = plane(&o, &s, e) else {
+        return Vec::new();
+    };
+    let (e2, n2) = east_north(other.lat, other.lng);
+    let rot = |e: Vec3, n: Vec3| [[dot(e, ep), dot(n, ep)], [dot(e, np), dot(n, np)]];
+    let (ma, mb) = (rot(e, n), rot(e2, n2));
+    let d3 = scale(sub(s.n, o.n), EARTH_RADIUS_M);
+    let d0 = [dot(d3, ep), dot(d3, np)];
+    // position and velocity in the plane, altitude offset and vertical speed, at `t`
+    let at = |traj: &[Segment], m: &[[f64; 2]; 2], t: f64| {
+        let seg = traj.iter().rev().find(|g| g.t0 <= t).or(traj.first())?;
+        let dt = t - seg.t0;
+        let p = [seg.p[0] + seg.w[0] * dt, seg.p[1] + seg.w[1] * dt];
+        let mul = |x: [f64; 2]| [m[0][0] * x[0] + m[0][1] * x[1], m[1][0] * x[0] + m[1][1] * x[1]];
+        Some((mul(p), mul(seg.w), seg.z + seg.vz * dt, seg.vz))
+    };
+    let mut cuts: Vec<f64> = own_traj.iter().chain(other_traj).map(|g| g.t0).collect();
+    cuts.push(0.0);
+    cuts.retain(|&t| (0.0..end_s).contains(&t));
+    cuts.sort_by(f64::total_cmp);
+    cuts.dedup();
+    cuts.push(end_s);
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for w in cuts.windows(2) {
+        let (t0, t1) = (w[0], w[1]);
+        let (Some((pa, wa, za, vza)), Some((pb, wb, zb, vzb))) =
+            (at(own_traj, &ma, t0), at(other_traj, &mb, t0))
+        else {
+            continue;
+        };
+        let d = [d0[0] + pb[0] - pa[0], d0[1] + pb[1] - pa[1], 0.0];
+        let v = [wb[0] - wa[0], wb[1] - wa[1], 0.0];
+        let vrel2 = dot(v, v);
+        let rel = Relative {
+            d,
+            v,
+            dist2: dot(d, d),
+            vrel2: if vrel2 <= VREL2_EPS { 0.0 } else { vrel2 },
+            dalt: s.alt_m - o.alt_m + zb - za,
+            dvs: vzb - vza,
+        };
+        let Some(li) = loss_interval(&rel, thr, t1 - t0).filter(|li| li.tin_s < li.tout_s) else {
+            continue;
+        };
+        let (tin, tout) = (t0 + li.tin_s, t0 + li.tout_s);
+        match out.last_mut() {
+            Some(last) if tin <= last.1 => last.1 = tout,
+            _ => out.push((tin, tout)),
+        }
     }
     out
 }
