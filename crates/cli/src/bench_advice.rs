@@ -1,8 +1,8 @@
 //! `deconflict bench`'s advice figure: what coordinated resolution advice costs per conflict,
-//! DO-365 bands and MVP, on the conflicts of a synthetic scene, set against the scan of that
-//! scene in the same run.
+//! DO-365 bands (instantaneous, and kinematic flown together) and MVP, on the conflicts of a
+//! synthetic scene, set against the scan of that scene in the same run.
 
-use deconflict_core::advice::coordinated;
+use deconflict_core::advice::{coordinated, coordinated_kinematic, Advice};
 use deconflict_core::synth::{generate, SynthParams};
 use deconflict_core::wellclear::Do365Profile;
 use deconflict_core::{AlertLevel, Detector, Scene, SeparationStandard, SeparationTable, TrackState};
@@ -17,13 +17,25 @@ const MAX_CONFLICTS: usize = 400;
 pub(crate) fn advice_costs(tracks: usize, seed: u64) -> anyhow::Result<()> {
     let states: Vec<TrackState> = generate(&SynthParams::bench(tracks, seed));
     let scene = Scene::from_states(&states);
-    for (name, std) in [
-        ("do365a bands", SeparationStandard::do365(Do365Profile::do365a())),
+    type Advise = fn(&TrackState, &TrackState, &SeparationStandard) -> (Advice, Advice);
+    let runs: [(&str, SeparationStandard, Advise); 3] = [
+        (
+            "do365a bands",
+            SeparationStandard::do365(Do365Profile::do365a()),
+            coordinated,
+        ),
+        (
+            "do365a kinematic bands",
+            SeparationStandard::do365(Do365Profile::do365a()),
+            coordinated_kinematic,
+        ),
         (
             "cylinder 5 NM / 1000 ft mvp",
             SeparationStandard::new(9260.0, 304.8, 300.0),
+            coordinated,
         ),
-    ] {
+    ];
+    for (name, std, advise) in runs {
         let table = SeparationTable::uniform(std)?;
         let mut det = Detector::new();
         det.scan(&scene, &table);
@@ -39,7 +51,7 @@ pub(crate) fn advice_costs(tracks: usize, seed: u64) -> anyhow::Result<()> {
         let t = Instant::now();
         let mut preferred = 0usize;
         for &(a, b) in sample {
-            let (x, y) = coordinated(&states[a], &states[b], &std);
+            let (x, y) = advise(&states[a], &states[b], &std);
             preferred += usize::from(black_box(x).preferred.is_some()) + usize::from(y.preferred.is_some());
         }
         let per_us = t.elapsed().as_secs_f64() * 1e6 / sample.len().max(1) as f64;

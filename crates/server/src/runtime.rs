@@ -4,7 +4,7 @@
 //! hotline messages re-sent and escalated.
 
 use crate::state::{unix_now, AppState};
-use crate::tactical::{advise, coalesce, AlertEvent};
+use crate::tactical::{advise, coalesce, AdviceBudget, AlertEvent};
 use deconflict_store::{NewAlert, PartyId, StoredAlert};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +19,11 @@ pub async fn detect_once(state: &Arc<AppState>) -> Duration {
     let (mut events, suppressed) = coalesce(events, state.config.max_alerts_per_scan);
     let table = state.engine().table().clone();
     let t_advice = Instant::now();
-    let advised = advise(&mut events, &table, state.config.max_advice_per_scan);
+    let budget = AdviceBudget {
+        conflicts: state.config.max_advice_per_scan,
+        kinematic: state.config.max_kinematic_advice_per_scan,
+    };
+    let advised = advise(&mut events, &table, budget);
     state
         .metrics
         .advice_seconds

@@ -198,8 +198,8 @@ schemas! {
     /// (never shown to you). Each value is the nearest conflict-free one that way, `null` when
     /// none is needed or none is free.
     Advice => json!({"type": "object", "required": ["method", "preferred"], "properties": {
-        "method": {"type": "string", "enum": ["bands", "mvp"],
-                   "description": "bands: DO-365 instantaneous bands (pairs with a UAS); mvp: Modified Voltage Potential (manned pairs)"},
+        "method": {"type": "string", "enum": ["kinematic_bands", "bands", "mvp"],
+                   "description": "kinematic_bands: DO-365 kinematic bands, the two sides' manoeuvres checked flown together (pairs with a UAS, the first max_kinematic_advice_per_scan conflicts of a scan); bands: DO-365 instantaneous bands (the rest); mvp: Modified Voltage Potential (manned pairs)"},
         "track_left_deg": {"type": ["number", "null"]},
         "track_right_deg": {"type": ["number", "null"]},
         "gs_up_mps": {"type": ["number", "null"]},

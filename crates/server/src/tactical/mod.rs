@@ -27,7 +27,7 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use advise::{advise, Advised};
+pub use advise::{advise, AdviceBudget, Advised};
 pub use coalesce::{coalesce, Suppressed};
 pub use engine::{Engine, Staleness};
 pub use events::{AlertEvent, ClearReason, EventKind, Geometry, Intruder};
