@@ -58,8 +58,21 @@ pub struct Worker {
 #[error("the strategic worker did not run the job: {0}")]
 pub struct WorkerError(&'static str);
 
+/// Gives the calling thread the lowest CPU priority (niceness 19 under Linux's normal
+/// scheduling): a filing's overlaps are the heaviest work the service does, and they must not
+/// take the CPU from the detection loop and the alert path, which run on the async threads at
+/// normal priority. With the two contending for one core, the worker gets the CPU the tactical
+/// path leaves (CFS weight 15 against 1,024), and all of an idle core. A failure (an OS without
+/// it) is logged, and the worker runs at normal priority.
+fn lower_priority() {
+    if let Err(e) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
+        tracing::warn!("the strategic worker runs at normal priority: {e:?}");
+    }
+}
+
 impl Worker {
-    /// Starts the thread `name`, with room for `per_party` jobs of each party.
+    /// Starts the thread `name`, with room for `per_party` jobs of each party (at the lowest
+    /// CPU priority: [`lower_priority`]).
     pub fn start(name: &str, per_party: usize) -> std::io::Result<Worker> {
         let shared = Arc::new(Shared {
             queues: Mutex::default(),
@@ -71,6 +84,7 @@ impl Worker {
         std::thread::Builder::new()
             .name(name.to_string())
             .spawn(move || {
+                lower_priority();
                 while woken.blocking_recv().is_some() {
                     let Some(job) = next(&mut lock(&queues.queues)) else {
                         continue;
@@ -143,6 +157,28 @@ mod tests {
     use super::*;
     use std::sync::mpsc as std_mpsc;
     use std::time::Duration;
+
+    /// The niceness of the calling thread (field 19 of /proc/thread-self/stat, after the
+    /// command name's closing parenthesis).
+    #[cfg(target_os = "linux")]
+    fn niceness() -> Option<i64> {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+        let rest = &stat[stat.rfind(')')? + 2..];
+        rest.split(' ').nth(16)?.parse().ok()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_worker_runs_at_the_lowest_priority_and_the_caller_at_its_own() {
+        let ours = niceness();
+        let w = Worker::start("test-nice", 1).unwrap_or_else(|e| panic!("{e}"));
+        let theirs = w.run(PartyId(1), niceness).await.ok().flatten();
+        assert_eq!(theirs, Some(19));
+        assert!(
+            ours.is_some() && niceness() == ours,
+            "only the worker's thread is lowered"
+        );
+    }
 
     #[tokio::test]
     async fn jobs_run_in_order_on_one_thread_and_a_panic_does_not_stop_it() {
