@@ -90,20 +90,7 @@ impl DisclosurePolicy {
         let down = |x: f64, b: f64| (x / b).floor() * b;
         let up = |x: f64, b: f64| (x / b).ceil() * b;
         let (res, cells) = self.cells(o);
-        let polygons: Vec<Value> = cells
-            .iter()
-            .map(|c| {
-                let mut ring: Vec<[f64; 2]> = c
-                    .boundary()
-                    .iter()
-                    .map(|ll| [round6(ll.lng()), round6(ll.lat())])
-                    .collect();
-                if let Some(first) = ring.first().copied() {
-                    ring.push(first);
-                }
-                json!([ring])
-            })
-            .collect();
+        let polygons = outline(&cells).unwrap_or_else(|| hexagons(&cells));
         json!({
             "time_start": format_rfc3339(down(o.time_start, self.time_bin_s)),
             "time_end": format_rfc3339(up(o.time_end, self.time_bin_s)),
@@ -136,6 +123,49 @@ impl DisclosurePolicy {
             res -= 1;
         }
     }
+}
+
+/// The outline of a set of cells of one resolution (their union, dissolved by h3o: the
+/// outer boundary and any holes, not one hexagon per cell) as GeoJSON MultiPolygon
+/// coordinates. A region of 188 cells is some 60 vertices instead of 1,316 (`cells` lists
+/// the cells themselves). `None` when h3o cannot dissolve them, or when the outline leaves
+/// [-180, 180] (a region across the antimeridian): the hexagons are given then.
+fn outline(cells: &[CellIndex]) -> Option<Vec<Value>> {
+    let solvent = h3o::geom::SolventBuilder::new().build();
+    let shape = solvent.dissolve(cells.iter().copied()).ok()?;
+    let ring = |r: &geo::LineString| -> Option<Vec<[f64; 2]>> {
+        r.coords()
+            .map(|c| (c.x.abs() <= 180.0).then(|| [round6(c.x), round6(c.y)]))
+            .collect()
+    };
+    shape
+        .iter()
+        .map(|p| {
+            let mut rings = vec![ring(p.exterior())?];
+            for hole in p.interiors() {
+                rings.push(ring(hole)?);
+            }
+            Some(json!(rings))
+        })
+        .collect()
+}
+
+/// One hexagon (or pentagon) per cell, as GeoJSON MultiPolygon coordinates.
+fn hexagons(cells: &[CellIndex]) -> Vec<Value> {
+    cells
+        .iter()
+        .map(|c| {
+            let mut ring: Vec<[f64; 2]> = c
+                .boundary()
+                .iter()
+                .map(|ll| [round6(ll.lng()), round6(ll.lat())])
+                .collect();
+            if let Some(first) = ring.first().copied() {
+                ring.push(first);
+            }
+            json!([ring])
+        })
+        .collect()
 }
 
 fn round6(x: f64) -> f64 {
@@ -225,6 +255,7 @@ impl Budget {
 mod tests {
     use super::*;
     use deconflict_core::strategic::LatLng;
+    use geo::Contains;
 
     fn pentagon() -> Overlap {
         let p = |lat: f64, lng: f64| LatLng { lat, lng };
@@ -274,8 +305,18 @@ mod tests {
             "{}",
             cells.len()
         );
-        assert_eq!(
-            d["footprint"]["coordinates"].as_array().unwrap().len(),
+        // The footprint is the cells' outline, not one hexagon each: every cell's centre is
+        // inside it, and it has fewer vertices than the cells' hexagons.
+        let footprint = geojson_multipolygon(&d["footprint"]);
+        for c in cells {
+            let centre = h3o::LatLng::from(c.as_str().unwrap().parse::<CellIndex>().unwrap());
+            let pt = geo::Point::new(centre.lng(), centre.lat());
+            assert!(footprint.contains(&pt), "cell {c} outside the footprint");
+        }
+        assert!(
+            vertices.len() < 6 * cells.len(),
+            "{} vertices, {} cells",
+            vertices.len(),
             cells.len()
         );
         // The cells cover the pentagon: each vertex lies in one of them.
@@ -289,6 +330,64 @@ mod tests {
             (exact["coarsened"].clone(), exact["alt_lower_m"].clone()),
             (json!(false), json!(1234.0))
         );
+    }
+
+    /// A GeoJSON MultiPolygon's coordinates as a geo MultiPolygon.
+    fn geojson_multipolygon(g: &Value) -> geo::MultiPolygon {
+        let ring = |r: &Value| -> geo::LineString {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+                .collect::<Vec<_>>()
+                .into()
+        };
+        let polys = g["coordinates"].as_array().unwrap().iter().map(|p| {
+            let rings = p.as_array().unwrap();
+            geo::Polygon::new(ring(&rings[0]), rings[1..].iter().map(ring).collect())
+        });
+        geo::MultiPolygon(polys.collect())
+    }
+
+    #[test]
+    fn a_coarsened_region_is_the_union_of_its_cells_and_far_smaller_than_hexagons() {
+        // A 40 km square at resolution 7: some 30 cells across.
+        let p = |lat: f64, lng: f64| LatLng { lat, lng };
+        let o = Overlap {
+            footprint: vec![vec![p(35.0, 35.0), p(35.0, 35.4), p(35.36, 35.4), p(35.36, 35.0)]],
+            ..pentagon()
+        };
+        let policy = DisclosurePolicy {
+            max_cells: 2000,
+            ..Default::default()
+        };
+        let d = policy.disclose(&o, false);
+        let cells: Vec<CellIndex> = d["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().parse().unwrap())
+            .collect();
+        assert!(cells.len() > 100, "{} cells", cells.len());
+        let footprint = geojson_multipolygon(&d["footprint"]);
+        let n: usize = footprint.iter().map(|p| p.exterior().0.len()).sum();
+        assert!(
+            n * 5 < 7 * cells.len(),
+            "{n} outline vertices for {} cells",
+            cells.len()
+        );
+        // the outline's area is the cells' (planar degrees², alike for both)
+        use geo::Area;
+        let union = footprint.unsigned_area();
+        let sum: f64 = hexagons(&cells)
+            .iter()
+            .map(|h| geojson_multipolygon(&json!({"coordinates": [h]})).unsigned_area())
+            .sum();
+        assert!((union - sum).abs() < 1e-3 * sum, "outline {union}, cells {sum}");
+        // and the JSON is smaller for it
+        let text = d.to_string().len();
+        let hex = json!(hexagons(&cells)).to_string().len();
+        assert!(text * 3 < hex, "{text} bytes against {hex} of hexagons alone");
     }
 
     #[test]
