@@ -13,8 +13,58 @@ use crate::types::PartyId;
 use deconflict_core::track::format_rfc3339;
 use serde_json::{json, Value};
 
-/// The kinds of message.
+/// The kinds of message (the text of each [`MessageKind`]).
 pub const MESSAGE_KINDS: [&str; 5] = ["notice", "request", "reply", "emergency", "text"];
+
+/// What a hotline message is: a notice of planned operation, a request, a reply, an emergency
+/// (re-sent and escalated sooner: [`HotlinePolicy::periods`]) or free text. Stored as its
+/// [`as_str`](Self::as_str) text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Notice,
+    Request,
+    Reply,
+    Emergency,
+    Text,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Notice => "notice",
+            MessageKind::Request => "request",
+            MessageKind::Reply => "reply",
+            MessageKind::Emergency => "emergency",
+            MessageKind::Text => "text",
+        }
+    }
+}
+
+impl std::fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for MessageKind {
+    type Err = crate::StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "notice" => MessageKind::Notice,
+            "request" => MessageKind::Request,
+            "reply" => MessageKind::Reply,
+            "emergency" => MessageKind::Emergency,
+            "text" => MessageKind::Text,
+            other => {
+                return Err(crate::StoreError::Invalid(format!(
+                    "kind: must be one of {}, got {other:?}",
+                    MESSAGE_KINDS.join(", ")
+                )))
+            }
+        })
+    }
+}
 
 /// The most recipients of one message (a coalition and its members included).
 pub const MAX_RECIPIENTS: usize = 256;
@@ -25,8 +75,7 @@ pub struct NewMessage {
     /// `m-` and 32 lowercase hex digits, drawn at random by the caller.
     pub id: String,
     pub sender: PartyId,
-    /// One of [`MESSAGE_KINDS`].
-    pub kind: String,
+    pub kind: MessageKind,
     /// The addressee as the sender wrote it (`{"parties":[…]}`, `{"coalition":…}`,
     /// `{"conflict":…}`): shown to the sender only.
     pub to: Value,
@@ -99,8 +148,8 @@ pub struct HotlinePolicy {
 
 impl HotlinePolicy {
     /// (re-send period, escalation age) for a kind.
-    pub fn periods(&self, kind: &str) -> (f64, f64) {
-        if kind == "emergency" {
+    pub fn periods(&self, kind: MessageKind) -> (f64, f64) {
+        if kind == MessageKind::Emergency {
             (self.emergency_resend_s, self.emergency_escalate_s)
         } else {
             (self.resend_s, self.escalate_s)
@@ -140,7 +189,7 @@ pub struct MailItem {
     pub seq: u64,
     pub id: String,
     pub direction: Direction,
-    pub kind: String,
+    pub kind: MessageKind,
     /// When it was sent.
     pub time: f64,
     /// `text`, and `extents` and `reply_to` when given.

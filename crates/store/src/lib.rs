@@ -99,8 +99,8 @@ pub use connect::{redact_url, Store, StoreOptions, DB_FILE, DEFAULT_CHECKPOINT_E
 pub use engine::WriteStats;
 pub use error::StoreError;
 pub use hotline::{
-    valid_message_id, Acked, Direction, HotlinePolicy, MailItem, NewMessage, Recipient, RecipientStatus,
-    Sent, StreamEntry, MAX_RECIPIENTS, MESSAGE_KINDS,
+    valid_message_id, Acked, Direction, HotlinePolicy, MailItem, MessageKind, NewMessage, Recipient,
+    RecipientStatus, Sent, StreamEntry, MAX_RECIPIENTS, MESSAGE_KINDS,
 };
 pub use key::KEY_FILE;
 pub use pg::{MAX_ATTEMPTS, READERS as PG_READERS};

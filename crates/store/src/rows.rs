@@ -28,6 +28,12 @@ impl From<FilingKind> for Val {
     }
 }
 
+impl From<crate::hotline::MessageKind> for Val {
+    fn from(k: crate::hotline::MessageKind) -> Self {
+        Val::from(k.as_str())
+    }
+}
+
 impl From<FilingState> for Val {
     fn from(s: FilingState) -> Self {
         Val::from(s.as_str())

@@ -77,7 +77,7 @@ async fn send(
             .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.message, Some(&e.field)))?;
     }
     let store = s.store.clone();
-    let kind = req.kind.clone();
+    let kind = req.kind.as_str().to_string();
     let msg = tokio::task::spawn_blocking(move || resolve(&store, &party, req)).await??;
     // Each copy counts against the sender's hotline bucket: a flood of messages must not
     // crowd another party's stream.

@@ -3,7 +3,7 @@
 
 use crate::strategic::FieldErr;
 use deconflict_core::strategic::{parse_volumes, Volume4D, VolumeLimits};
-use deconflict_store::{valid_chain_name, valid_message_id, MESSAGE_KINDS};
+use deconflict_store::{valid_chain_name, valid_message_id, MessageKind, MESSAGE_KINDS};
 use serde_json::{json, Value};
 
 /// Longest message text, bytes.
@@ -40,7 +40,7 @@ impl Addressee {
 pub struct MessageRequest {
     /// `None` only with `reply_to`: the reply goes back the way the message came.
     pub to: Option<Addressee>,
-    pub kind: String,
+    pub kind: MessageKind,
     pub text: String,
     /// The extents as sent (checked: `volumes`).
     pub extents: Option<Value>,
@@ -113,12 +113,11 @@ pub fn parse_message(v: &Value, limits: &VolumeLimits) -> Result<MessageRequest,
             format!("unknown field (allowed: {})", ALLOWED.join(", ")),
         ));
     }
-    let kind = obj
+    let kind: MessageKind = obj
         .get("kind")
         .and_then(Value::as_str)
-        .filter(|k| MESSAGE_KINDS.contains(k))
-        .ok_or_else(|| field("kind", format!("must be one of {}", MESSAGE_KINDS.join(", "))))?
-        .to_string();
+        .and_then(|k| k.parse().ok())
+        .ok_or_else(|| field("kind", format!("must be one of {}", MESSAGE_KINDS.join(", "))))?;
     let text = obj
         .get("text")
         .and_then(Value::as_str)

@@ -17,10 +17,10 @@ use crate::db::{vals, Db, Row};
 use crate::engine::{Ctx, Engine};
 use crate::error::StoreError;
 use crate::hotline::{
-    status_body, valid_message_id, Acked, Direction, HotlinePolicy, MailItem, NewMessage, RecipientStatus,
-    Sent, StreamEntry, MAX_RECIPIENTS, MESSAGE_KINDS,
+    status_body, valid_message_id, Acked, Direction, HotlinePolicy, MailItem, MessageKind, NewMessage,
+    RecipientStatus, Sent, StreamEntry, MAX_RECIPIENTS,
 };
-use crate::rows::{limit_to_sql, parse_json, seq_from_sql, seq_to_sql, to_json_text};
+use crate::rows::{limit_to_sql, parse_json, seq_from_sql, seq_to_sql, stored, to_json_text};
 use crate::types::PartyId;
 use crate::validate::check_time;
 use serde_json::{json, Value};
@@ -40,7 +40,7 @@ fn item_from_row(r: &Row) -> Result<MailItem, StoreError> {
     Ok(MailItem {
         seq: seq_from_sql(r.i64("seq")?)?,
         direction,
-        kind: r.text("kind")?,
+        kind: stored(r, "kind")?,
         time: r.f64("time")?,
         content: parse_json(&format!("message {id}"), &r.text("content")?)?,
         peer: parse_json(&format!("message {id}"), &r.text("peer")?)?,
@@ -162,12 +162,6 @@ pub(super) fn send_message<E: Engine>(engine: &E, msg: &NewMessage, now: f64) ->
     if !valid_message_id(&msg.id) {
         return Err(invalid("id: must be m- and 32 lowercase hex digits"));
     }
-    if !MESSAGE_KINDS.contains(&msg.kind.as_str()) {
-        return Err(invalid(format!(
-            "kind: must be one of {}",
-            MESSAGE_KINDS.join(", ")
-        )));
-    }
     if msg.recipients.is_empty() || msg.recipients.len() > MAX_RECIPIENTS {
         return Err(invalid(format!("recipients: 1 to {MAX_RECIPIENTS}")));
     }
@@ -193,7 +187,7 @@ pub(super) fn send_message<E: Engine>(engine: &E, msg: &NewMessage, now: f64) ->
             ))
         })
         .collect::<Result<_, StoreError>>()?;
-    let (id, sender, kind) = (msg.id.clone(), msg.sender, msg.kind.clone());
+    let (id, sender, kind) = (msg.id.clone(), msg.sender, msg.kind);
     engine.write_alone(move |db, ctx| {
         if db
             .query_opt("SELECT 1 FROM messages WHERE id = ?1", &vals![&id])?
@@ -205,7 +199,7 @@ pub(super) fn send_message<E: Engine>(engine: &E, msg: &NewMessage, now: f64) ->
         let seq_of = |p: PartyId| seqs.get(&p).copied().unwrap_or(0);
         db.exec(
             "INSERT INTO messages (id, sender, kind, time, content) VALUES (?1, ?2, ?3, ?4, ?5)",
-            &vals![&id, sender, &kind, now, &content],
+            &vals![&id, sender, kind, now, &content],
         )?;
         db.exec(
             "INSERT INTO mailbox (party_id, seq, message_id, direction, peer, sends) \
@@ -429,7 +423,7 @@ type Due = (PartyId, String, u64, f64, bool);
 /// Whether a copy is due for a re-send or an escalation at `now`: (re-send, escalate).
 fn due(
     policy: &HotlinePolicy,
-    kind: &str,
+    kind: MessageKind,
     sent: f64,
     last_sent: f64,
     sends: u64,
@@ -452,7 +446,7 @@ fn due_from_row(r: &Row, policy: &HotlinePolicy, now: f64) -> Result<Option<Due>
     let escalated = r.opt_f64("escalated_at")?.is_some();
     let (resend, escalate) = due(
         policy,
-        &r.text("kind")?,
+        stored(r, "kind")?,
         r.f64("time")?,
         last_sent,
         sends,
@@ -524,7 +518,7 @@ pub(super) fn sweep_messages<E: Engine>(
             if (s, e) != (*sends, *escalated) || l != *last_sent {
                 continue;
             }
-            let (_, escalate) = due(&p, &r.text("kind")?, r.f64("time")?, l, s, e, now);
+            let (_, escalate) = due(&p, stored(&r, "kind")?, r.f64("time")?, l, s, e, now);
             let n = db.exec(
                 "UPDATE mailbox SET sends = sends + 1, last_sent = ?3, \
                  escalated_at = CASE WHEN ?4 = 1 THEN ?3 ELSE escalated_at END \
