@@ -50,6 +50,20 @@ try {
   const rus = await signIn(browser, 'RUS');
   step('COAL and RUS signed in with their tokens (the URL carries no token), both streams live');
 
+  // GET /v1/me: each page names its own party in the status line.
+  for (const [page, party] of [[coal, 'COAL'], [rus, 'RUS']]) {
+    const [who, me] = await page.evaluate(() => [document.querySelector('#whoami').textContent, window.deconflictMap.party]);
+    if (!me || me.name !== party || !who.startsWith(party)) throw new Error(`${party}'s page names ${who} (${JSON.stringify(me)})`);
+  }
+  step('each page shows its own party (GET /v1/me): COAL and RUS');
+
+  // The first view fits what COAL has (its tracks and filings): the box's corners on the canvas.
+  await coal.waitForFunction(() => window.deconflictMap.fit, null, { timeout: 30000 });
+  const fit = await coal.evaluate(() => window.deconflictMap.fit);
+  const inside = fit.corners.every(([x, y]) => x >= -0.5 && y >= -0.5 && x <= fit.size[0] + 0.5 && y <= fit.size[1] + 0.5);
+  if (!inside) throw new Error(`the first view does not hold what COAL has: ${JSON.stringify(fit)}`);
+  step(`COAL's first view fits its tracks and filings (${fit.box.map((x) => x.toFixed(2)).join(', ')})`);
+
   await coal.waitForFunction(() => window.deconflictMap.counts.ownDrawn > 0, null, { timeout: 30000 });
   const c0 = await counts(coal);
   await coal.screenshot({ path: join(shots, 'coal-own-tracks.png') });
@@ -174,6 +188,18 @@ try {
     `frame rate with 10,000 tracks: ${fr.fps.toFixed(1)} frames/s over ${fr.seconds.toFixed(1)} s (${fr.frames} frames; ${fr.drawMsMean.toFixed(1)} ms to draw one)`,
   );
   step('10,000 synthetic tracks drawn by the renderer');
+  await coal.evaluate(() => window.deconflictMap.clearSynthetic());
+
+  // A narrow window: the status line wraps (and cuts what is too long), nothing is wider than it.
+  await coal.setViewportSize({ width: 320, height: 640 });
+  await coal.waitForTimeout(300);
+  const widths = await coal.evaluate(() => ({
+    page: document.documentElement.scrollWidth,
+    header: Math.max(...[...document.querySelectorAll('header *')].map((e) => e.getBoundingClientRect().right)),
+  }));
+  await coal.screenshot({ path: join(shots, 'coal-narrow.png') });
+  if (widths.page > 320 || widths.header > 320.5) throw new Error(`at 320 px wide: ${JSON.stringify(widths)}`);
+  step('at 320 px wide the status line wraps within the window');
 
   if (problems.length) throw new Error(problems.join('\n'));
   step('no console error, no CSP violation, nothing fetched from outside');

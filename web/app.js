@@ -1,7 +1,8 @@
-// The page: sign-in (the token kept in sessionStorage, never in the URL), the live picture
-// (GET /v1/tracks each second, the filings' GeoJSON every 10 s) and the party's stream
-// (alerts, strategic conflicts, hotline news), drawn by map.js; the hotline panel; replay.
-import { MapView, adviceText, rewind } from './map.js';
+// The page: sign-in (the token kept in sessionStorage, never in the URL; GET /v1/me checks it
+// and names the party in the header), the live picture (GET /v1/tracks each second, the
+// filings' GeoJSON every 10 s) and the party's stream (alerts, strategic conflicts, hotline
+// news), drawn by map.js; the hotline panel; replay.
+import { MapView, adviceText, extentOf, rewind } from './map.js';
 import { runStream } from './stream.js';
 import { Hotline } from './hotline.js';
 import { Replay, parseLines } from './replay.js';
@@ -11,6 +12,9 @@ const $ = (s) => document.querySelector(s);
 
 const state = {
   token: null,
+  me: null, // GET /v1/me: {id, name, role, member_of}
+  fitted: null, // the box the view was fitted to (what the party had), once it was
+  polled: false, // the first tracks and filings are in
   stop: null,
   map: null,
   hotline: null,
@@ -36,17 +40,34 @@ function api(path, opts = {}) {
 
 async function signIn(token) {
   state.token = token;
-  const r = await api('/v1/tracks').catch(() => null);
-  if (!r || !r.ok) {
+  const r = await api('/v1/me').catch(() => null);
+  const me = r && r.ok ? await r.json().catch(() => null) : null;
+  if (!me) {
     state.token = null;
     sessionStorage.removeItem(KEY);
     $('#signin-error').textContent = r && r.status === 401 ? 'That token is not valid here.' : 'The service did not answer.';
     return;
   }
   sessionStorage.setItem(KEY, token);
+  state.me = me;
+  showWho(me);
   $('#signin').hidden = true;
   $('#app').hidden = false;
   start();
+}
+
+// The signed-in party in the header: its name, then its role unless it is a plain party, and
+// its coalition; all of it in the tooltip.
+function whoText(me) {
+  const role = me.role && me.role !== 'party' ? ` (${me.role})` : '';
+  const coalition = me.member_of ? `, of ${me.member_of}` : '';
+  return `${me.name}${role}${coalition}`;
+}
+
+function showWho(me) {
+  const w = $('#whoami');
+  w.textContent = whoText(me);
+  w.title = `signed in as ${me.name}: party ${me.id}, role ${me.role}${me.member_of ? `, member of ${me.member_of}` : ''}`;
 }
 
 function signOut() {
@@ -74,8 +95,11 @@ function start() {
       map.dirty = true;
     });
   }
-  pollTracks();
-  pollFilings();
+  // The first view fits what the party has, once both are in (see fitOnce).
+  Promise.allSettled([pollTracks(), pollFilings()]).then(() => {
+    state.polled = true;
+    fitOnce();
+  });
   state.hotline.refresh();
   timers.push(setInterval(pollTracks, 1000), setInterval(pollFilings, 10000));
   runStream({
@@ -85,6 +109,7 @@ function start() {
       state.conn = s;
       const c = $('#conn');
       c.textContent = s;
+      c.title = `stream: ${s}`;
       c.className = `conn ${s.startsWith('live') ? 'live' : ''}`;
       if (s === 'token refused') signOut();
     },
@@ -111,6 +136,7 @@ async function pollTracks() {
   }
   for (const a of state.trails.keys()) if (!live.has(a)) state.trails.delete(a);
   if (!state.replay) showLive();
+  fitOnce();
 }
 
 async function pollFilings() {
@@ -118,6 +144,23 @@ async function pollFilings() {
   if (f && f.ok) state.map.filings = ((await f.json()).features || []).map(rewind);
   if (c && c.ok) state.overlapsGeo = ((await c.json()).features || []).map((x) => rewind(x.geometry)).filter(Boolean);
   if (!state.replay) showLive();
+  fitOnce();
+}
+
+// What the party has: its own filings (not others' constraints that bind it) and its own
+// tracks, as a [west, south, east, north] box, or null.
+function ownExtent() {
+  const own = state.map.filings.filter((f) => f.properties && ['intent', 'constraint'].includes(f.properties.kind));
+  return extentOf(own, state.picture.own.map((t) => [t.lng, t.lat]));
+}
+
+// Once after sign-in the view is fitted to what the party has; while it has nothing, the
+// default view stays, and the first poll that brings something fits it then. Never after the
+// user has moved or zoomed the map, nor in replay.
+function fitOnce() {
+  if (!state.polled || state.fitted || state.replay || state.map.panned) return;
+  const box = ownExtent();
+  if (box && state.map.fitTo(box)) state.fitted = box;
 }
 
 function onStreamEvent({ event, data }) {
@@ -257,6 +300,15 @@ function measure(ms) {
 window.deconflictMap = Object.freeze({
   get signedIn() { return !!state.token && !$('#app').hidden; },
   get connection() { return state.conn; },
+  get party() { return state.me ? { ...state.me } : null; },
+  // The box the first view was fitted to and where its corners are now drawn, in CSS pixels
+  // of the canvas (null until it was fitted).
+  get fit() {
+    const m = state.map;
+    if (!m || !state.fitted) return null;
+    const [w, s, e, n] = state.fitted;
+    return { box: state.fitted, corners: [m.projection([w, n]), m.projection([e, s])], size: [m.w, m.h] };
+  },
   get counts() {
     const m = state.map;
     const msgs = state.hotline ? state.hotline.messages : [];

@@ -47,6 +47,60 @@ export function rewind(geo) {
   return geo;
 }
 
+// The [west, south, east, north] box (degrees) of GeoJSON features or geometries and of
+// [lng, lat] points, or null when they hold no finite position.
+export function extentOf(geos = [], points = []) {
+  let [w, s, e, n] = [Infinity, Infinity, -Infinity, -Infinity];
+  const add = (p) => {
+    if (!Array.isArray(p) || !Number.isFinite(p[0]) || !Number.isFinite(p[1])) return;
+    w = Math.min(w, p[0]);
+    e = Math.max(e, p[0]);
+    s = Math.min(s, p[1]);
+    n = Math.max(n, p[1]);
+  };
+  // Coordinates nest to any depth (Point, LineString, Polygon, MultiPolygon): walk to pairs.
+  const walk = (c) => {
+    if (!Array.isArray(c)) return;
+    if (typeof c[0] === 'number') add(c);
+    else c.forEach(walk);
+  };
+  const geometry = (g) => {
+    if (!g) return;
+    if (g.type === 'Feature') geometry(g.geometry);
+    else if (g.type === 'FeatureCollection') (g.features || []).forEach(geometry);
+    else if (g.type === 'GeometryCollection') (g.geometries || []).forEach(geometry);
+    else walk(g.coordinates);
+  };
+  geos.forEach(geometry);
+  points.forEach(add);
+  return w <= e && s <= n ? [w, s, e, n] : null;
+}
+
+const MAX_LAT = 85;
+const mercY = (lat) => Math.log(Math.tan(Math.PI / 4 + (Math.max(-MAX_LAT, Math.min(MAX_LAT, lat)) * Math.PI) / 360));
+const mercLat = (y) => (2 * Math.atan(Math.exp(y)) - Math.PI / 2) * (180 / Math.PI);
+
+// The Mercator view that shows `box` ([west, south, east, north]) whole in a w × h canvas with
+// `pad` pixels to spare on each side: `center` ([lng, lat], for the canvas's middle) and
+// `scale` (d3's: pixels a radian). A box narrower than `minSpan` degrees (a lone track, one
+// small filing) is shown `minSpan` wide (about 5 km, so that some land is in view); the scale stays within the wheel's [300, 2e6].
+export function fitView(box, w, h, { pad = 40, minSpan = 0.05, minScale = 300, maxScale = 2e6 } = {}) {
+  const [west, south, east, north] = box;
+  const cx = (west + east) / 2;
+  const lngSpan = Math.max(east - west, minSpan);
+  const [y0, y1] = [mercY(south), mercY(north)];
+  const ymid = (y0 + y1) / 2;
+  // minSpan of latitude at the box's middle, in Mercator units.
+  const minY = (minSpan * Math.PI) / 180 / Math.cos((mercLat(ymid) * Math.PI) / 180);
+  const ySpan = Math.max(y1 - y0, minY);
+  const xSpan = (lngSpan * Math.PI) / 180;
+  // The padding shrinks on a small canvas (an eighth of a side at most).
+  const p = Math.min(pad, w / 8, h / 8);
+  const room = (n) => Math.max(1, n - 2 * p);
+  const scale = Math.min(maxScale, Math.max(minScale, Math.min(room(w) / xSpan, room(h) / ySpan)));
+  return { center: [cx, mercLat(ymid)], scale };
+}
+
 export class MapView {
   constructor(canvas) {
     this.canvas = canvas;
@@ -99,6 +153,16 @@ export class MapView {
     this.dpr = dpr;
     if (!this.panned) this.projection.translate([this.w / 2, this.h / 2]);
     this.invalidate();
+  }
+
+  // Shows `box` (see extentOf) whole, unless the user has moved the map already: true if it
+  // did. The box's centre stays at the canvas's middle when the window is resized.
+  fitTo(box) {
+    if (!box || this.panned) return false;
+    const v = fitView(box, this.w, this.h);
+    this.projection.center(v.center).scale(v.scale).translate([this.w / 2, this.h / 2]);
+    this.invalidate();
+    return true;
   }
 
   invalidate() {

@@ -4,6 +4,7 @@
 //! * [`tracks`]: reports in, the caller's picture out, disclosed conflicts;
 //! * [`alerts`] and [`stream`]: the caller's alerts, paged and live (SSE);
 //! * [`audit`]: the audit entries about the caller, checkpoints, the public key;
+//! * [`me`]: who the caller is (its own party: id, name, role, coalition);
 //! * [`filings`]: operational intents and constraints; [`geojson`]: the same as GeoJSON;
 //! * [`messages`]: the hotline (send, the mailbox, acknowledge);
 //! * [`web`]: the web map at `/` and its built-in assets (no token, not in the OpenAPI document).
@@ -17,6 +18,7 @@ pub mod audit;
 pub mod filings;
 pub mod geojson;
 pub mod health;
+pub mod me;
 pub mod messages;
 pub mod schemas;
 pub mod stream;
@@ -40,6 +42,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(alerts::routes())
         .merge(stream::routes())
         .merge(audit::routes())
+        .merge(me::routes())
         .merge(filings::routes())
         .merge(geojson::routes())
         .merge(messages::routes())
@@ -67,6 +70,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         alerts::Doc::openapi(),
         stream::Doc::openapi(),
         audit::Doc::openapi(),
+        me::Doc::openapi(),
         filings::Doc::openapi(),
         geojson::Doc::openapi(),
         messages::Doc::openapi(),
