@@ -4,6 +4,8 @@
 //! what. The modules, in the order data flows through them:
 //! * [`config`]: the service's configuration;
 //! * [`http`]: the edge's leaves: the error shape, bearer-token auth, JSON bodies;
+//! * [`places`]: at most so many of one party's jobs in flight (the strategic worker, store
+//!   writes);
 //! * [`api`]: one module per resource (tracks, alerts and the stream, audit, filings, GeoJSON,
 //!   health), each with its routes and its part of the OpenAPI document;
 //! * [`tactical`]: the sans-IO engine (every party's tracks, alerts to both sides);
@@ -21,6 +23,7 @@ pub mod config;
 pub mod hotline;
 pub mod http;
 pub mod metrics;
+pub mod places;
 pub mod runtime;
 pub mod serve;
 pub mod state;

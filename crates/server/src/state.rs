@@ -48,11 +48,21 @@ pub struct AppState {
     pub budget: Mutex<crate::strategic::Budget>,
     /// Per-party request and report rates.
     pub rate: crate::http::RateLimits,
+    /// Places per party for writes to the store (reports, hotline messages): at most
+    /// [`STORE_WRITES_PER_PARTY`] of one party's writes in the writer's queue at once.
+    pub store_writes: crate::places::PartyPlaces,
 }
 
 /// Filings of one party waiting for (or at) the strategic worker at most; more wait for a
 /// place (asynchronously), and the parties are served in turn.
 const STRATEGIC_PER_PARTY: usize = 4;
+
+/// One party's writes to the store (a batch of reports, a hotline message or its
+/// acknowledgement) in the writer's queue at most; more wait for a place (asynchronously). The
+/// writer commits whatever is queued as one group transaction: without a bound, a party
+/// sending a burst of its allowed requests at once (1,000 batches of up to 10,000 reports) put
+/// them all in the next commits, ahead of every other party's reports and alerts.
+pub const STORE_WRITES_PER_PARTY: usize = 4;
 
 impl AppState {
     /// The live alert channel of a party (created on first use).
@@ -222,6 +232,7 @@ pub fn build_state(config: Config) -> Result<Arc<AppState>> {
         stopping: tokio::sync::watch::channel(false).0,
         budget: Mutex::new(Default::default()),
         rate: crate::http::RateLimits::new(&config_rate),
+        store_writes: crate::places::PartyPlaces::new(STORE_WRITES_PER_PARTY),
     }))
 }
 

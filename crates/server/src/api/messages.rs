@@ -86,6 +86,11 @@ async fn send(
         return Err(e);
     }
     let store = s.store.clone();
+    let _place = s
+        .store_writes
+        .acquire(msg.sender)
+        .await
+        .map_err(ApiError::internal)?;
     let sent = tokio::task::spawn_blocking(move || store.send_message(&msg, now)).await??;
     deliver_entries(&s, sent.stream);
     s.metrics
@@ -161,6 +166,7 @@ async fn ack(
     let party = caller.0.id;
     let now = unix_now();
     let key = id.clone();
+    let _place = s.store_writes.acquire(party).await.map_err(ApiError::internal)?;
     let acked = tokio::task::spawn_blocking(move || store.ack_message(party, &key, now))
         .await?
         .map_err(|e| match e {

@@ -208,6 +208,7 @@ async fn post_tracks(
     }
     let store = s.store.clone();
     let pid = party.id;
+    let _place = s.store_writes.acquire(pid).await.map_err(ApiError::internal)?;
     let (receipt, reports) =
         tokio::task::spawn_blocking(move || store.put_tracks(pid, &reports, now).map(|q| (q, reports)))
             .await??;

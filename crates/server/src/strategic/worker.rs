@@ -16,11 +16,12 @@
 //! busy with large filings therefore delays another party's filing by at most one of its
 //! jobs, not by everything it has queued.
 
+use crate::places::PartyPlaces;
 use deconflict_core::party::PartyId;
 use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -37,8 +38,7 @@ struct Queues {
 struct Shared {
     queues: Mutex<Queues>,
     /// Places per party (jobs waiting or running).
-    places: Mutex<HashMap<PartyId, Arc<Semaphore>>>,
-    per_party: usize,
+    places: PartyPlaces,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -76,8 +76,7 @@ impl Worker {
     pub fn start(name: &str, per_party: usize) -> std::io::Result<Worker> {
         let shared = Arc::new(Shared {
             queues: Mutex::default(),
-            places: Mutex::default(),
-            per_party: per_party.max(1),
+            places: PartyPlaces::new(per_party),
         });
         let (wake, mut woken) = mpsc::unbounded_channel::<()>();
         let queues = shared.clone();
@@ -104,13 +103,11 @@ impl Worker {
         party: PartyId,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, WorkerError> {
-        let places = lock(&self.shared.places)
-            .entry(party)
-            .or_insert_with(|| Arc::new(Semaphore::new(self.shared.per_party)))
-            .clone();
         // Held until the answer is in: the place counts the job while it waits and runs.
-        let _place = places
-            .acquire_owned()
+        let _place = self
+            .shared
+            .places
+            .acquire(party)
             .await
             .map_err(|_| WorkerError("it has stopped"))?;
         let (done, result) = oneshot::channel();
