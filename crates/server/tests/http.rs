@@ -6,7 +6,9 @@
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use deconflict_server::{build_state, AppState, Config};
+mod support;
+
+use deconflict_server::AppState;
 use deconflict_store::Role;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -21,19 +23,13 @@ struct Service {
 }
 
 fn service(max_body_bytes: Option<usize>) -> Service {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..Default::default()
+    let tweak = |c: &mut deconflict_server::Config| {
+        if let Some(n) = max_body_bytes {
+            c.max_body_bytes = n;
+        }
     };
-    if let Some(n) = max_body_bytes {
-        config.max_body_bytes = n;
-    }
-    let state = build_state(config).unwrap();
-    let now = deconflict_server::unix_now();
-    state.store.add_party("ALPHA", None, Role::Party, now).unwrap();
-    let token = state.store.issue_token("ALPHA", now).unwrap();
+    let (state, dir) = support::state(tweak, &[("ALPHA", None, Role::Party)]);
+    let token = support::token(&state, "ALPHA");
     Service {
         app: deconflict_server::api::router(state.clone()),
         state,

@@ -6,7 +6,8 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use deconflict_server::{build_state, Config};
+mod support;
+
 use deconflict_store::Role;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -20,21 +21,13 @@ struct Service {
 
 /// A service with three parties: ALPHA (of the coalition COAL), BRAVO and the observer WATCH.
 fn service() -> Service {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..Default::default()
-    };
-    let state = build_state(config).unwrap();
-    let now = deconflict_server::unix_now();
-    state.store.add_party("COAL", None, Role::Party, now).unwrap();
-    state
-        .store
-        .add_party("ALPHA", Some("COAL"), Role::Party, now)
-        .unwrap();
-    state.store.add_party("BRAVO", None, Role::Party, now).unwrap();
-    state.store.add_party("WATCH", None, Role::Observer, now).unwrap();
+    let parties = [
+        ("COAL", None, Role::Party),
+        ("ALPHA", Some("COAL"), Role::Party),
+        ("BRAVO", None, Role::Party),
+        ("WATCH", None, Role::Observer),
+    ];
+    let (state, dir) = support::state(|_| {}, &parties);
     Service {
         app: deconflict_server::api::router(state.clone()),
         state,
@@ -44,8 +37,7 @@ fn service() -> Service {
 
 impl Service {
     fn token(&self, party: &str) -> String {
-        let now = deconflict_server::unix_now();
-        self.state.store.issue_token(party, now).unwrap()
+        support::token(&self.state, party)
     }
     fn id(&self, party: &str) -> i64 {
         let p = self.state.store.party_by_name(party).unwrap().unwrap();

@@ -6,7 +6,9 @@
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use deconflict_server::{build_state, state::STORE_WRITES_PER_PARTY, AppState, Config};
+mod support;
+
+use deconflict_server::{state::STORE_WRITES_PER_PARTY, AppState};
 use deconflict_store::{PartyId, Role};
 use serde_json::json;
 use std::sync::Arc;
@@ -14,17 +16,8 @@ use std::time::Duration;
 use tower::ServiceExt;
 
 fn service() -> (Router, Arc<AppState>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..Default::default()
-    };
-    let state = build_state(config).unwrap();
-    let now = deconflict_server::unix_now();
-    for name in ["ALPHA", "BRAVO"] {
-        state.store.add_party(name, None, Role::Party, now).unwrap();
-    }
+    let parties = [("ALPHA", None, Role::Party), ("BRAVO", None, Role::Party)];
+    let (state, dir) = support::state(|_| {}, &parties);
     (deconflict_server::api::router(state.clone()), state, dir)
 }
 
@@ -44,11 +37,7 @@ fn post_tracks(token: &str, asset: &str) -> Request<Body> {
 #[tokio::test]
 async fn a_party_with_its_store_places_taken_waits_and_another_does_not() {
     let (app, state, _dir) = service();
-    let now = deconflict_server::unix_now();
-    let (ta, tb) = (
-        state.store.issue_token("ALPHA", now).unwrap(),
-        state.store.issue_token("BRAVO", now).unwrap(),
-    );
+    let (ta, tb) = (support::token(&state, "ALPHA"), support::token(&state, "BRAVO"));
     let alpha: PartyId = state.store.party_by_name("ALPHA").unwrap().unwrap().id;
     // ALPHA's writes fill its places (as a burst of its own requests would)
     let mut held = Vec::new();

@@ -8,22 +8,15 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use deconflict_server::api::web::{ASSETS, CSP};
-use deconflict_server::{build_state, Config};
+mod support;
+
 use deconflict_store::Role;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 fn service() -> (Router, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..Default::default()
-    };
-    let state = build_state(config).unwrap();
-    let now = deconflict_server::unix_now();
-    state.store.add_party("ALPHA", None, Role::Party, now).unwrap();
-    let token = state.store.issue_token("ALPHA", now).unwrap();
+    let (state, dir) = support::state(|_| {}, &[("ALPHA", None, Role::Party)]);
+    let token = support::token(&state, "ALPHA");
     (deconflict_server::api::router(state), token, dir)
 }
 
