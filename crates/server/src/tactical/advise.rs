@@ -96,7 +96,8 @@ pub fn advise(events: &mut [AlertEvent], table: &SeparationTable, budget: Advice
         *n += 1;
         out.conflicts += 1;
         let std = table.get(e.own_state.class, e.intruder.exact.class);
-        let kinematic = *k < kinematic_quota && out.kinematic < budget.kinematic;
+        // A manned pair's advice is MVP in either mode: it takes no kinematic place.
+        let kinematic = std.do365.is_some() && *k < kinematic_quota && out.kinematic < budget.kinematic;
         let (x, y) = if kinematic {
             *k += 1;
             out.kinematic += 1;
@@ -115,7 +116,7 @@ mod tests {
     use super::*;
     use crate::tactical::{ConflictIds, Engine, Staleness};
     use deconflict_core::advice::{Manoeuvre, Method};
-    use deconflict_core::{AssetClass, TrackReport};
+    use deconflict_core::{AlertLevel, AssetClass, TrackReport};
 
     fn rep(asset: &str, lat: f64, lng: f64, trk: f64, class: AssetClass) -> TrackReport {
         let manned = matches!(class, AssetClass::FixedWing);
@@ -241,6 +242,53 @@ mod tests {
         assert!(ev
             .iter()
             .all(|x| x.advice.is_none() && x.to_body().get("advice").is_none()));
+    }
+
+    #[test]
+    fn manned_pairs_take_no_kinematic_place() {
+        let mut e = engine();
+        // a manned pair head-on 15 km apart (a warning: first in the order) ...
+        e.ingest(PartyId(1), &[rep("F-1", 35.0, 36.0, 0.0, AssetClass::FixedWing)]);
+        let f2 = rep(
+            "F-2",
+            35.0 + 15_000.0 / 111_195.0,
+            36.0,
+            180.0,
+            AssetClass::FixedWing,
+        );
+        e.ingest(PartyId(2), &[f2]);
+        // ... and a drone pair head-on 6 km apart, a degree north (corrective: second)
+        e.ingest(
+            PartyId(1),
+            &[rep("UAV-1", 36.0, 36.0, 90.0, AssetClass::UasLarge)],
+        );
+        let u9 = rep(
+            "UAV-9",
+            36.0,
+            36.0 + 6000.0 / 90_060.0,
+            270.0,
+            AssetClass::UasLarge,
+        );
+        e.ingest(PartyId(2), &[u9]);
+        let mut ev = e.tick(100.0);
+        let level = |asset: &str| ev.iter().find(|x| x.own_asset == asset).map(|x| x.level);
+        assert_eq!(level("F-1"), Some(AlertLevel::Warning), "{ev:?}");
+        assert_eq!(level("UAV-1"), Some(AlertLevel::Corrective), "{ev:?}");
+        let table = e.table().clone();
+        let budget = AdviceBudget {
+            conflicts: 8,
+            kinematic: 1,
+        };
+        let done = advise(&mut ev, &table, budget);
+        assert_eq!((done.conflicts, done.kinematic), (2, 1), "{done:?}");
+        for x in &ev {
+            let want = if x.own_asset.starts_with('F') {
+                Method::Mvp
+            } else {
+                Method::KinematicBands
+            };
+            assert_eq!(x.advice.map(|a| a.method), Some(want), "{}", x.own_asset);
+        }
     }
 
     #[test]
