@@ -12,7 +12,7 @@
 
 use crate::class::AssetClass;
 pub use crate::level::AlertLevel;
-use crate::wellclear::Do365Profile;
+use crate::wellclear::{Do365Profile, MofNConfig};
 use serde::{Deserialize, Serialize};
 
 /// The built-in table: ICAO en-route radar separation between manned aircraft (5 NM / 1000 ft,
@@ -28,8 +28,19 @@ pub const DEFAULT_TOML: &str = r#"# deconflict separation standards.
 # the pair is then graded with DO-365 well clear as DAIDALUS does it (DO_365A_no_SUM.conf).
 
 [alerting]
-# a lowered level or a cleared conflict must persist this long before it is reported
+# cylinder pairs: a lowered level or a cleared conflict must persist this long before it is
+# reported
 hysteresis_s = 4.0
+# DO-365 pairs: DAIDALUS's hysteresis on 1 Hz samples of the raw level. A level is reported
+# once do365_m of the last do365_n samples reach it, samples older than do365_hysteresis_s
+# are forgotten, a reported level is lowered only after do365_persistence_s, and a held level
+# keeps its early alerting time. do365_m = 1, do365_n = 1, both times 0 and
+# do365_early_alerting = false report the raw level of each sample.
+do365_m = 2
+do365_n = 4
+do365_hysteresis_s = 5.0
+do365_persistence_s = 4.0
+do365_early_alerting = true
 
 # Manned vs manned: ICAO en-route radar separation, 5 NM / 1000 ft.
 [[pair]]
@@ -185,8 +196,11 @@ pub enum SeparationError {
 pub struct SeparationTable {
     table: [[SeparationStandard; AssetClass::COUNT]; AssetClass::COUNT],
     /// How long a lowered level or a cleared conflict must persist before it is reported,
-    /// seconds (`[alerting] hysteresis_s`, 0–600, default 4).
+    /// seconds (`[alerting] hysteresis_s`, 0–600, default 4). Cylinder pairs only.
     pub hysteresis_s: f64,
+    /// The hysteresis of DO-365 pairs (`[alerting] do365_*`, default DAIDALUS's M-of-N 2 of 4,
+    /// [`MofNConfig::DAIDALUS`]).
+    pub do365_hysteresis: MofNConfig,
 }
 
 #[derive(Deserialize)]
@@ -202,6 +216,28 @@ struct FileFormat {
 #[serde(deny_unknown_fields)]
 struct AlertingSection {
     hysteresis_s: Option<f64>,
+    do365_m: Option<usize>,
+    do365_n: Option<usize>,
+    do365_hysteresis_s: Option<f64>,
+    do365_persistence_s: Option<f64>,
+    do365_early_alerting: Option<bool>,
+}
+
+impl AlertingSection {
+    /// The DO-365 hysteresis: the defaults ([`MofNConfig::DAIDALUS`]) with the keys given.
+    fn do365(&self) -> Result<MofNConfig, SeparationError> {
+        let d = MofNConfig::DAIDALUS;
+        let cfg = MofNConfig {
+            m: self.do365_m.unwrap_or(d.m),
+            n: self.do365_n.unwrap_or(d.n),
+            hysteresis_s: self.do365_hysteresis_s.unwrap_or(d.hysteresis_s),
+            persistence_s: self.do365_persistence_s.unwrap_or(d.persistence_s),
+            early_alerting: self.do365_early_alerting.unwrap_or(d.early_alerting),
+        };
+        cfg.validate()
+            .map_err(|e| SeparationError::Invalid(format!("alerting.do365_{e}")))?;
+        Ok(cfg)
+    }
 }
 
 #[derive(Deserialize)]
@@ -292,6 +328,7 @@ impl SeparationTable {
         Ok(SeparationTable {
             table: [[std; AssetClass::COUNT]; AssetClass::COUNT],
             hysteresis_s: 4.0,
+            do365_hysteresis: MofNConfig::DAIDALUS,
         })
     }
 
@@ -316,13 +353,21 @@ impl SeparationTable {
                     .ok_or_else(|| SeparationError::Invalid(format!("no [[pair]] rule covers {a} vs {b}")))?;
             }
         }
-        let hysteresis_s = file.alerting.and_then(|a| a.hysteresis_s).unwrap_or(4.0);
+        let hysteresis_s = file.alerting.as_ref().and_then(|a| a.hysteresis_s).unwrap_or(4.0);
+        let do365_hysteresis = match &file.alerting {
+            Some(a) => a.do365()?,
+            None => MofNConfig::DAIDALUS,
+        };
         if !hysteresis_s.is_finite() || !(0.0..=600.0).contains(&hysteresis_s) {
             return Err(SeparationError::Invalid(format!(
                 "alerting.hysteresis_s must be in [0, 600], got {hysteresis_s}"
             )));
         }
-        Ok(SeparationTable { table, hysteresis_s })
+        Ok(SeparationTable {
+            table,
+            hysteresis_s,
+            do365_hysteresis,
+        })
     }
 
     /// The standard for a pair of classes (symmetric).
@@ -466,6 +511,27 @@ mod tests {
             SeparationTable::from_toml("[[pair]]\nclasses=[\"any\",\"any\"]\nradius_m=5\nhalf_height_m=1\n")
                 .unwrap_err();
         assert!(e.to_string().contains("lookahead_s is required"), "{e}");
+    }
+
+    #[test]
+    fn the_do365_hysteresis_is_daidalus_by_default_and_configurable() {
+        assert_eq!(SeparationTable::defaults().do365_hysteresis, MofNConfig::DAIDALUS);
+        let rule = "[[pair]]\nclasses=[\"any\",\"any\"]\nalerting=\"do365a\"\n";
+        let t = SeparationTable::from_toml(rule).unwrap();
+        assert_eq!(t.do365_hysteresis, MofNConfig::DAIDALUS);
+        let off = "[alerting]\ndo365_m=1\ndo365_n=1\ndo365_hysteresis_s=0\ndo365_persistence_s=0\n\
+                   do365_early_alerting=false\n";
+        let t = SeparationTable::from_toml(&format!("{off}{rule}")).unwrap();
+        assert_eq!(t.do365_hysteresis, MofNConfig::OFF);
+        for (bad, named) in [
+            ("do365_m=5", "alerting.do365_m must be in 1..=n (4)"),
+            ("do365_n=0", "alerting.do365_n must be"),
+            ("do365_persistence_s=-1", "alerting.do365_persistence_s must be"),
+            ("do365_hysteresis_s=1e9", "alerting.do365_hysteresis_s must be"),
+        ] {
+            let e = SeparationTable::from_toml(&format!("[alerting]\n{bad}\n{rule}")).unwrap_err();
+            assert!(e.to_string().contains(named), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -204,6 +204,12 @@ impl MofNHysteresis {
         }
     }
 
+    /// Reported at level 0 with no raw alert left in the history: no further scan at level 0
+    /// can raise it, so a caller may forget the pair.
+    pub fn is_quiet(&self) -> bool {
+        self.level == AlertLevel::None && self.history.iter().all(|&(_, r)| r == AlertLevel::None)
+    }
+
     /// Forgets the history (the pair starts afresh at level 0).
     pub fn reset(&mut self) {
         self.history.clear();

@@ -38,7 +38,14 @@ pub fn detect_raw(
 /// in DO-365A, which holds the others), and `los` is well clear lost now in the most severe
 /// level's volume (DO-365A's 450 ft DAA well clear).
 pub fn detect_do365(rel: &Relative, profile: &Do365Profile) -> Option<PairConflict> {
-    let level = raw_level(rel, profile, AlertLevel::None);
+    detect_do365_held(rel, profile, AlertLevel::None)
+}
+
+/// [`detect_do365`] for a pair whose hysteresis holds level `held`: the early alerting times
+/// apply up to that level ([`raw_level`]). The service's engine grades its live DO-365 pairs
+/// with it; `None` when the raw level is 0.
+pub fn detect_do365_held(rel: &Relative, profile: &Do365Profile, held: AlertLevel) -> Option<PairConflict> {
+    let level = raw_level(rel, profile, held);
     if level == AlertLevel::None {
         return None;
     }

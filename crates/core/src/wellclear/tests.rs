@@ -290,7 +290,14 @@ fn persistence_holds_a_fresh_level_and_gaps_forget_the_history() {
     assert_eq!(h.update(AlertLevel::None, 3.0, &cfg), Corrective);
     assert_eq!(h.update(AlertLevel::None, 4.0, &cfg), Corrective);
     assert_eq!(h.update(AlertLevel::None, 5.0, &cfg), Corrective);
+    assert!(!h.is_quiet());
     assert_eq!(h.update(AlertLevel::None, 6.0, &cfg), AlertLevel::None);
+    assert!(h.is_quiet(), "level 0 and no raw alert left in the last 4");
+    // a raw alert still in the history is not quiet though the level is 0
+    let mut h = MofNHysteresis::new();
+    h.update(AlertLevel::None, 0.0, &cfg);
+    assert_eq!(h.update(Preventive, 1.0, &cfg), AlertLevel::None);
+    assert!(!h.is_quiet());
     // a gap longer than hysteresis_s forgets the history: the next scan is reported as is
     let mut h = MofNHysteresis::new();
     h.update(AlertLevel::None, 0.0, &cfg);

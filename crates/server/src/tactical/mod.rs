@@ -9,7 +9,8 @@
 //!   and a summary of the rest;
 //! * [`advise`]: coordinated resolution advice for each side's own aircraft, after
 //!   coalescing, within a per-scan budget shared fairly between parties;
-//! * [`engine`]: the scene, the scan, each pair's alert level (the core's shared hysteresis),
+//! * [`engine`]: the scene, the scan, each pair's alert level ([`level`]: the core's hysteresis for a
+//!   cylinder, DAIDALUS's M-of-N on 1 Hz samples for DO-365),
 //!   and the events of a tick;
 //! * [`events`]: the typed events ([`AlertEvent`], [`EventKind`]);
 //! * [`wire`]: their JSON bodies, exactly as stored and streamed;
@@ -21,6 +22,7 @@ pub mod coalesce;
 pub mod engine;
 pub mod events;
 pub mod ids;
+pub mod level;
 pub mod views;
 pub mod wire;
 

@@ -1,6 +1,7 @@
 //! The engine: every party's live tracks in one scene, scanned for conflicts, and each pair's
-//! alert level (the shared [`LevelHysteresis`]) turned into [`AlertEvent`]s for **both**
-//! parties of a conflict when it changes.
+//! alert level (by its standard's rule, [`super::level`]: the shared [`LevelHysteresis`] for a
+//! cylinder, DAIDALUS's M-of-N for DO-365) turned into [`AlertEvent`]s for **both** parties of
+//! a conflict when it changes.
 //!
 //! Sans-IO: reports and the time come in ([`Engine::ingest`], [`Engine::tick`]), typed events
 //! go out. No clock, no randomness (conflict ids are named by the [`ConflictIds`] it is given),
@@ -8,6 +9,7 @@
 
 use super::events::{AlertEvent, ClearReason, EventKind, Geometry, Intruder};
 use super::ids::{episode_of, ConflictIds, Origin, Speaks, LOCAL};
+use super::level::{Do365Level, PairLevel};
 use super::views::{IntruderView, OwnTrack, StateVector};
 use deconflict_core::hysteresis::{LevelChange, LevelHysteresis};
 use deconflict_core::track::format_rfc3339;
@@ -15,6 +17,8 @@ use deconflict_core::{
     AlertLevel, AssetClass, Detector, PairConflict, PartyId, Scene, SeparationTable, TrackReport, TrackState,
 };
 use std::collections::{HashMap, HashSet};
+
+mod do365;
 
 /// Timing of stale tracks.
 #[derive(Debug, Clone, Copy)]
@@ -43,17 +47,27 @@ struct Slot {
     report: TrackReport,
     state: TrackState,
     coasting: bool,
+    /// The time of the first scan this track was in.
+    scanned_since: Option<f64>,
 }
 
-/// A live conflict. Unlike an episode of the replay, a pair only becomes one when a scan grades
-/// it an alert (level ≥ 1); from then on its level runs the shared hysteresis, found at level
-/// 0 included.
+/// A live conflict. Unlike an episode of the replay, a pair only becomes one when its level
+/// reported is an alert (level ≥ 1); from then on its level runs its standard's hysteresis,
+/// found at level 0 included.
 #[derive(Debug, Clone)]
 struct PairState {
     id: String,
-    level: LevelHysteresis,
+    level: PairLevel,
     last: PairConflict,
     degraded: bool,
+}
+
+/// A DO-365 pair graded an alert whose M-of-N has not confirmed it yet: not a conflict, told to
+/// no one, disclosed to no one.
+#[derive(Debug, Clone)]
+struct Pending {
+    level: Do365Level,
+    last: Option<PairConflict>,
 }
 
 /// One change of a conflict, as told to each side.
@@ -79,6 +93,7 @@ pub struct Engine {
     scene: Scene,
     scene_slots: Vec<usize>,
     pairs: HashMap<(usize, usize), PairState>,
+    pending: HashMap<(usize, usize), Pending>,
     ids: ConflictIds,
     speaks: Option<Speaks>,
     /// Pairs of one party's own aircraft are conflicts too (off by default).
@@ -103,6 +118,7 @@ impl Engine {
             scene: Scene::new(),
             scene_slots: Vec::new(),
             pairs: HashMap::new(),
+            pending: HashMap::new(),
             ids,
             speaks: None,
             own_conflicts: false,
@@ -173,6 +189,7 @@ impl Engine {
                         report: r.clone(),
                         state: r.state(),
                         coasting: false,
+                        scanned_since: None,
                     };
                     let i = match self.free.pop() {
                         Some(i) => {
@@ -293,6 +310,8 @@ impl Engine {
                 self.both(key, ch, now, &mut out);
             }
         }
+        self.pending
+            .retain(|(a, b), _| !dropped.contains(a) && !dropped.contains(b));
         for i in &dropped {
             if let Some(slot) = self.slots[*i].take() {
                 if let Some(n) = self.per_party.get_mut(&slot.party) {
@@ -310,8 +329,9 @@ impl Engine {
         self.scene.clear();
         self.scene.skip_same_group = !self.own_conflicts;
         self.scene_slots.clear();
-        for (i, s) in self.slots.iter().enumerate() {
+        for (i, s) in self.slots.iter_mut().enumerate() {
             if let Some(slot) = s {
+                slot.scanned_since.get_or_insert(now);
                 // Party ids are positive; one that is not is in no group (never skipped).
                 let group = u64::try_from(slot.party.get()).unwrap_or(0);
                 self.scene
@@ -334,10 +354,16 @@ impl Engine {
             .collect();
         self.scans += 1;
 
+        self.follow_rules(now);
         let mut seen = HashSet::with_capacity(found.len());
+        let mut do365_found = HashMap::new();
         for (a, b, c) in found {
             let key = (a, b);
             seen.insert(key);
+            if self.is_do365(a, b) {
+                do365_found.insert(key, c);
+                continue;
+            }
             let Some(p) = self.pairs.get_mut(&key) else {
                 // Only an alert starts a conflict.
                 if c.level == AlertLevel::None {
@@ -356,7 +382,7 @@ impl Engine {
                     key,
                     PairState {
                         id,
-                        level: LevelHysteresis::new(c.level),
+                        level: PairLevel::Cylinder(LevelHysteresis::new(c.level)),
                         last: c,
                         degraded,
                     },
@@ -364,7 +390,10 @@ impl Engine {
                 continue;
             };
             p.last = c;
-            let kind = match p.level.update(Some(c.level), now, self.hysteresis_s) {
+            let PairLevel::Cylinder(h) = &mut p.level else {
+                continue;
+            };
+            let kind = match h.update(Some(c.level), now, self.hysteresis_s) {
                 Some(LevelChange::Raised(_)) => EventKind::Raised,
                 Some(LevelChange::Lowered(_)) => EventKind::Lowered,
                 // A pair found is never cleared, nor new.
@@ -379,7 +408,8 @@ impl Engine {
             };
             self.both(key, ch, now, &mut out);
         }
-        // Pairs no longer in conflict clear after the hysteresis.
+        self.do365_scan(do365_found, now, &mut out);
+        // Cylinder pairs no longer in conflict clear after the hysteresis.
         let mut gone: Vec<(usize, usize)> =
             self.pairs.keys().filter(|k| !seen.contains(k)).copied().collect();
         gone.sort_unstable();
@@ -387,7 +417,10 @@ impl Engine {
             let Some(p) = self.pairs.get_mut(&key) else {
                 continue;
             };
-            if p.level.update(None, now, self.hysteresis_s) == Some(LevelChange::Cleared) {
+            let PairLevel::Cylinder(h) = &mut p.level else {
+                continue;
+            };
+            if h.update(None, now, self.hysteresis_s) == Some(LevelChange::Cleared) {
                 if let Some(p) = self.pairs.remove(&key) {
                     let ch = Change {
                         id: &p.id,
