@@ -1,7 +1,7 @@
 //! Tests of the engine and of the wire form of its events.
 
 use super::*;
-use deconflict_core::{AssetClass, SeparationStandard, SeparationTable, TrackReport};
+use deconflict_core::{AlertLevel, AssetClass, SeparationStandard, SeparationTable, TrackReport};
 use deconflict_store::PartyId;
 use std::collections::HashSet;
 
@@ -312,4 +312,101 @@ fn every_encounter_of_two_tracks_has_a_fresh_id_the_same_after_a_restart() {
         second, first,
         "one id for two encounters lets a party recognise the aircraft"
     );
+}
+
+/// A drone of `class` at `lat` on the 35° E meridian, northbound (`trk` 0) or southbound.
+fn drone(asset: &str, t: f64, lat: f64, trk: f64, gs: f64, class: AssetClass) -> TrackReport {
+    TrackReport {
+        gs_mps: gs,
+        class,
+        ..rep(asset, t, lat, trk)
+    }
+}
+
+#[test]
+fn a_do365_pair_is_told_once_its_m_of_n_confirms_it_and_disclosed_to_no_one_before() {
+    let mut e = Engine::new(
+        SeparationTable::defaults(),
+        Staleness::default(),
+        ConflictIds::Salted(3),
+    );
+    let std = *e.table().get(AssetClass::UasLarge, AssetClass::UasLarge);
+    // head-on at 40 m/s each, 12 km apart at t = 100, reported every second
+    let at = |t: f64| {
+        let a = drone(
+            "A",
+            t,
+            35.0 + 40.0 * (t - 100.0) / 111_195.0,
+            0.0,
+            40.0,
+            AssetClass::UasLarge,
+        );
+        let b = drone(
+            "B",
+            t,
+            35.0 + (12_000.0 - 40.0 * (t - 100.0)) / 111_195.0,
+            180.0,
+            40.0,
+            AssetClass::UasLarge,
+        );
+        (a, b)
+    };
+    // the first second whose raw level is an alert (corrective: entered within 55 s)
+    let onset = (100..200)
+        .map(f64::from)
+        .find(|&t| {
+            let (a, b) = at(t);
+            deconflict_core::wellclear::pair::detect_pair(&a.state(), &b.state(), &std).is_some()
+        })
+        .unwrap();
+    assert!(onset > 140.0, "{onset}");
+    for t in (100..=onset as i32 + 1).map(f64::from) {
+        let (a, b) = at(t);
+        e.ingest(PartyId(1), &[a]);
+        e.ingest(PartyId(2), &[b]);
+        let ev = e.tick(t);
+        if t <= onset {
+            // at the onset the pair is pending: nothing told, nothing disclosed
+            assert!(ev.is_empty(), "t {t}: {ev:?}");
+            assert!(e.disclosed(PartyId(1), t).is_empty() && e.disclosed(PartyId(2), t).is_empty());
+        } else {
+            // confirmed one sample later (2 of 4), told to both sides at once
+            assert_eq!(ev.len(), 2, "t {t}: {ev:?}");
+            assert!(ev
+                .iter()
+                .all(|x| x.kind == EventKind::New && x.level == AlertLevel::Corrective));
+            assert_eq!(e.disclosed(PartyId(1), t).len(), 1);
+        }
+    }
+}
+
+#[test]
+fn a_pair_whose_track_changes_class_follows_its_new_standard() {
+    let mut e = Engine::new(
+        SeparationTable::defaults(),
+        Staleness::default(),
+        ConflictIds::Salted(3),
+    );
+    // two small drones 2 km apart head-on at 20 m/s: the 50 m cylinder, corrective (48.75 s)
+    let a = |t: f64| drone("A", t, 35.0, 0.0, 20.0, AssetClass::UasSmall);
+    let b = |t: f64, class| drone("B", t, 35.0 + 2000.0 / 111_195.0, 180.0, 20.0, class);
+    e.ingest(PartyId(1), &[a(100.0)]);
+    e.ingest(PartyId(2), &[b(100.0, AssetClass::UasSmall)]);
+    let ev = e.tick(100.0);
+    assert!(
+        ev.iter().all(|x| x.level == AlertLevel::Corrective) && ev.len() == 2,
+        "{ev:?}"
+    );
+    // B is re-reported as a large drone: now DO-365A, whose tau_mod volume they are inside
+    // (a warning); the pair's level follows the M-of-N from here
+    let mut raised = None;
+    for t in (101..110).map(f64::from) {
+        e.ingest(PartyId(1), &[a(t)]);
+        e.ingest(PartyId(2), &[b(t, AssetClass::UasLarge)]);
+        if let Some(x) = e.tick(t).into_iter().find(|x| x.kind == EventKind::Raised) {
+            raised = Some((t, x.level));
+            break;
+        }
+    }
+    assert_eq!(raised, Some((102.0, AlertLevel::Warning)));
 }
