@@ -66,6 +66,8 @@ enum Command {
 }
 
 fn main() {
+    // Before any thread starts: keep large freed blocks from staying in malloc's arenas.
+    deconflict_malloc::pin_mmap_threshold();
     let cli = Cli::parse();
     let result: Result<()> = match &cli.command {
         Command::Demo(a) => demo::run(a),
