@@ -181,7 +181,11 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<()> {
         .init();
     // main pinned it already; asking again only reports what it did
     let malloc = deconflict_malloc::pin_mmap_threshold();
-    tracing::info!(?malloc, threshold = deconflict_malloc::MMAP_THRESHOLD, "malloc mmap threshold");
+    tracing::info!(
+        ?malloc,
+        threshold = deconflict_malloc::MMAP_THRESHOLD,
+        "malloc mmap threshold"
+    );
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let shutdown = async {
