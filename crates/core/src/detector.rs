@@ -497,6 +497,7 @@ impl Detector {
         let mut boxes = std::mem::take(&mut self.boxes);
         let mut out = std::mem::take(&mut self.out);
         let work = std::mem::take(&mut self.work);
+        let mut run_end: Vec<usize> = Vec::new();
         // One slice at a time keeps the buckets small enough to stay in cache.
         for k in 0..max_slices {
             // Entries: one per (track, cube face, cell) of the slice's box.
@@ -557,15 +558,28 @@ impl Detector {
                 if e - s < 2 {
                     continue;
                 }
-                let entries = &self.sorted[s..e];
+                let entries = &mut self.sorted[s..e];
+                // A party's own crowd costs no pair enumeration: with its pairs skipped, the
+                // bucket is sorted by group and each entry meets only the other groups' runs.
+                let group = |p: u32| scene.group[work[(p >> 3) as usize].orig as usize];
+                if scene.skip_same_group {
+                    entries.sort_unstable_by_key(|&p| group(p));
+                }
                 boxes.clear();
-                for &p in entries {
+                for &p in entries.iter() {
                     boxes.push(slice_box(&work[(p >> 3) as usize], &grid, k));
+                }
+                run_end.clear();
+                run_end.resize(entries.len(), 0);
+                for x in (0..entries.len()).rev() {
+                    let same = x + 1 < entries.len()
+                        && scene.same_group_key(group(entries[x]), group(entries[x + 1]));
+                    run_end[x] = if same { run_end[x + 1] } else { x + 1 };
                 }
                 for x in 0..entries.len() {
                     let (pi, bi) = (entries[x], &boxes[x]);
                     let (i, f) = (pi >> 3, pi & 7);
-                    for y in x + 1..entries.len() {
+                    for y in run_end[x]..entries.len() {
                         let pj = entries[y];
                         let (j, fj) = (pj >> 3, pj & 7);
                         if fj != f || j == i {
@@ -639,49 +653,4 @@ impl Detector {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::track::TrackState;
-
-    #[test]
-    fn margin_is_monotone_and_convex_enough() {
-        // e(a) + e(b) >= g(a + b) for the pair bound, sampled
-        let (r, l) = (9260.0, 300.0);
-        for a in [0.0, 50.0, 250.0, 600.0, 1000.0] {
-            for b in [0.0, 50.0, 250.0, 600.0, 1000.0] {
-                let pair = 2.0 * horizontal_margin(r, l, (a + b) / 2.0);
-                assert!(horizontal_margin(r, l, a) + horizontal_margin(r, l, b) >= pair - 1e-6);
-            }
-        }
-        assert!(horizontal_margin(9260.0, 300.0, 250.0) < 9260.0 * 0.52);
-    }
-
-    #[test]
-    fn empty_and_single() {
-        let t = SeparationTable::defaults();
-        let mut d = Detector::new();
-        assert!(d.scan(&Scene::new(), &t).is_empty());
-        let s = Scene::from_states(&[TrackState::new(
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            AssetClass::FixedWing,
-        )]);
-        assert!(d.scan(&s, &t).is_empty());
-    }
-
-    #[test]
-    fn non_finite_states_fall_back_without_panic() {
-        let t = SeparationTable::defaults();
-        let mut a = TrackState::new(0.0, 0.0, 1000.0, 100.0, 0.0, 0.0, AssetClass::FixedWing);
-        let b = TrackState::new(0.01, 0.0, 1000.0, 100.0, 180.0, 0.0, AssetClass::FixedWing);
-        a.vs_mps = f64::NAN;
-        let s = Scene::from_states(&[a, b, b]);
-        let got: Vec<_> = Detector::new().scan(&s, &t).iter().map(|c| (c.a, c.b)).collect();
-        let want: Vec<_> = brute_force(&s, &t).iter().map(|c| (c.a, c.b)).collect();
-        assert_eq!(got, want);
-    }
-}
+mod tests;

@@ -117,7 +117,13 @@ impl Scene {
     /// Whether the pair `i`, `j` is skipped as two tracks of one group.
     #[inline(always)]
     pub fn same_group(&self, i: usize, j: usize) -> bool {
-        self.skip_same_group && self.group[i] != 0 && self.group[i] == self.group[j]
+        self.same_group_key(self.group[i], self.group[j])
+    }
+
+    /// Whether two tracks of groups `a` and `b` are skipped as one group's.
+    #[inline]
+    pub fn same_group_key(&self, a: u64, b: u64) -> bool {
+        self.skip_same_group && a != 0 && a == b
     }
 
     /// The exact pair test between tracks `i` and `j` with the table's standard for them.

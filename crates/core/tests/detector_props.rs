@@ -187,11 +187,29 @@ fn configs() -> Vec<BroadPhaseConfig> {
 }
 
 fn check_equal(states: &[TrackState], table: &SeparationTable) -> Result<(), TestCaseError> {
-    let scene = Scene::from_states(states);
-    let brute = brute_force(&scene, table);
+    check_equal_in(&Scene::from_states(states), table)
+}
+
+/// [`check_equal`] with the tracks in `groups` groups (track `i` in group `i % groups`, group 0
+/// being none) and one group's own pairs skipped, as the service skips a party's own pairs.
+fn check_equal_grouped(
+    states: &[TrackState],
+    table: &SeparationTable,
+    groups: u64,
+) -> Result<(), TestCaseError> {
+    let mut scene = Scene::new();
+    scene.skip_same_group = true;
+    for (i, s) in states.iter().enumerate() {
+        scene.push_grouped(s, i as u64 % groups.max(1));
+    }
+    check_equal_in(&scene, table)
+}
+
+fn check_equal_in(scene: &Scene, table: &SeparationTable) -> Result<(), TestCaseError> {
+    let brute = brute_force(scene, table);
     for cfg in configs() {
         let mut det = Detector::with_config(cfg);
-        let got = det.scan(&scene, table).to_vec();
+        let got = det.scan(scene, table).to_vec();
         prop_assert_eq!(
             got.len(),
             brute.len(),
@@ -222,6 +240,29 @@ proptest! {
         let states = scene(seed, n, place, spread, &table);
         check_equal(&states, &table)?;
     }
+
+    #[test]
+    fn indexed_equals_brute_force_with_groups_skipped(
+        seed in any::<u64>(),
+        n in 0usize..160,
+        place in where_strategy(),
+        spread in prop_oneof![Just(50.0), Just(2_000.0), Just(30_000.0)],
+        table_kind in 0u8..4,
+        groups in 1u64..5,
+    ) {
+        let table = table_for(table_kind);
+        let states = scene(seed, n, place, spread, &table);
+        check_equal_grouped(&states, &table, groups)?;
+    }
+}
+
+#[test]
+fn crowded_grouped_scene_equals_brute_force() {
+    // 1500 aircraft of three parties (and some of none) in a 40 km box, each party's own
+    // pairs skipped: the buckets sorted by group must lose no pair between groups
+    let table = SeparationTable::defaults();
+    let states = scene(5, 1500, Where::Latakia, 20_000.0, &table);
+    check_equal_grouped(&states, &table, 4).unwrap();
 }
 
 #[test]
