@@ -5,13 +5,16 @@
 //!    `/healthz` is asked every 50 ms. The server's RSS is read every 200 ms.
 //! 2. **attack**: the same, while attacker parties (EVIL, EVIL2) at once post `--storm`
 //!    stationary fixed-wing reports stacked within about 100 m (refreshed every 200 ms) and
-//!    file intents of `--volumes` `--vertices`-vertex stars against each other's, rotated.
+//!    file intents of `--volumes` `--vertices`-vertex stars against each other's, rotated,
+//!    and, with `--burst-reports N`, a third (EVIL3) keeps `--burst-posters` batches of N
+//!    reports in flight at once (its own drones far apart, re-reported), as much as its rate
+//!    limit takes (docs/security.md has what it does today).
 //!
 //! Both runs print one JSON line each, then one line comparing them (p99 ratios, RSS growth),
 //! so that machine noise cancels: the goal (issue 11) is an attacked p99 alert latency of at
 //! most 100 ms, `/healthz` p99 of at most 50 ms, and RSS under twice the baseline's.
 
-use crate::bench_http::{percentile, rss_mb, start_server, ServerProc};
+use crate::bench_http::{percentile, rss_mb, start_server_default_rates, ServerProc};
 use anyhow::Result;
 use clap::Args;
 use deconflict_store::{Role, Store};
@@ -36,6 +39,13 @@ pub(crate) struct AttackArgs {
     /// Vertices per star-shaped volume.
     #[arg(long, default_value_t = 1000)]
     pub vertices: usize,
+    /// Reports per batch of a third attacker's bursts (0, the default: none; at most 10,000,
+    /// the service's `max_reports_per_request`).
+    #[arg(long, default_value_t = 0)]
+    pub burst_reports: usize,
+    /// Batches the burst attacker keeps in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub burst_posters: usize,
 }
 
 fn unix_now() -> f64 {
@@ -91,6 +101,8 @@ pub(crate) fn run(args: &AttackArgs) -> Result<()> {
         args.volumes >= 1 && args.volumes <= 100,
         "--volumes must be 1 to 100"
     );
+    anyhow::ensure!(args.burst_reports <= 10_000, "--burst-reports must be 0 to 10000");
+    anyhow::ensure!(args.burst_posters <= 64, "--burst-posters must be 0 to 64");
     let base = one_run(args, false)?;
     println!("{base}");
     let attacked = one_run(args, true)?;
@@ -113,12 +125,14 @@ fn one_run(args: &AttackArgs, attack: bool) -> Result<Value> {
     let tmp = tempfile::tempdir()?;
     let store = Store::open(&tmp.path().join("data"))?;
     let mut tokens = HashMap::new();
-    for name in ["ALPHA", "BRAVO", "EVIL", "EVIL2"] {
+    for name in ["ALPHA", "BRAVO", "EVIL", "EVIL2", "EVIL3"] {
         store.add_party(name, None, Role::Party, unix_now())?;
         tokens.insert(name, store.issue_token(name, unix_now())?);
     }
     drop(store);
-    let server: ServerProc = start_server(tmp.path())?;
+    // The service's default rate limits, as an attacker meets them (the disclosure budget is
+    // out of reach, so that the filings go on).
+    let server: ServerProc = start_server_default_rates(tmp.path())?;
     let (base, pid) = (server.base.clone(), server.child.id());
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let out = rt.block_on(async move {
@@ -176,6 +190,7 @@ fn one_run(args: &AttackArgs, attack: bool) -> Result<Value> {
             }));
         }
         let filed = Arc::new(AtomicU64::new(0));
+        let (burst_stored, burst_refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let filing_max_ms = Arc::new(Mutex::new(0.0f64));
         if attack {
             // The storm: stacked stationary fixed-wing reports, refreshed every 200 ms.
@@ -194,6 +209,39 @@ fn one_run(args: &AttackArgs, attack: bool) -> Result<Value> {
                 }
                 Ok::<_, anyhow::Error>(())
             }));
+            }
+            // Bursts: batches of EVIL3's own drones, 200 m apart on a grid far from everyone,
+            // re-reported by `posters` tasks at once, as fast as they are answered.
+            for _ in 0..if args.burst_reports > 0 { args.burst_posters } else { 0 } {
+                let (client, base, stop, tok, n) = (client.clone(), base.clone(), stop.clone(), tokens["EVIL3"].clone(), args.burst_reports);
+                let (stored, refused) = (burst_stored.clone(), burst_refused.clone());
+                tasks.push(tokio::spawn(async move {
+                    // The body is rendered once a second and re-sent: the bench shares the
+                    // server's two cores, and rendering 10,000 reports per request would
+                    // measure the load generator.
+                    let mut body: (f64, Vec<u8>) = (f64::NEG_INFINITY, Vec::new());
+                    while !stop.load(Ordering::Relaxed) {
+                        let t = unix_now();
+                        if t - body.0 >= 1.0 {
+                            let reports: Vec<Value> = (0..n)
+                                .map(|i| json!({"asset": format!("B{i}"), "time": t, "lat": 50.0 + (i / 100) as f64 * 200.0 / 111_195.0,
+                                                "lng": 10.0 + (i % 100) as f64 * 200.0 / 71_700.0, "alt_m": 100.0, "gs_mps": 0.0,
+                                                "track_deg": 0.0, "vs_mps": 0.0, "class": "uas_small"}))
+                                .collect();
+                            body = (t, serde_json::to_vec(&reports)?);
+                        }
+                        let r = client.post(format!("{base}/v1/tracks")).bearer_auth(&tok)
+                            .header("content-type", "application/json").body(body.1.clone()).send().await?;
+                        if r.status().is_success() {
+                            stored.fetch_add(n as u64, Ordering::Relaxed);
+                        } else {
+                            refused.fetch_add(n as u64, Ordering::Relaxed);
+                            // over the rate limit (429): the bucket refills at 20,000 a second
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                    Ok::<_, anyhow::Error>(())
+                }));
             }
             // Heavy filings: stars against each other's, rotated, from two attacker parties.
             for (who, turn) in [("EVIL", 0.0), ("EVIL2", 0.01)] {
@@ -263,6 +311,8 @@ fn one_run(args: &AttackArgs, attack: bool) -> Result<Value> {
             "healthz_samples": h.len(), "healthz_p50_ms": r1(percentile(&h, 0.5)), "healthz_p99_ms": r1(percentile(&h, 0.99)),
             "rss_start_mb": rss_start.map(r1), "rss_max_mb": r1(rss_max),
             "storm_reports": if attack { args.storm } else { 0 },
+            "burst_reports_stored": burst_stored.load(Ordering::Relaxed),
+            "burst_reports_refused": burst_refused.load(Ordering::Relaxed),
             "filings": filed.load(Ordering::Relaxed), "filing_max_ms": r1(filing_max),
         }))
     })?;

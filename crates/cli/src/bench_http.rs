@@ -99,6 +99,24 @@ pub(crate) fn start_server(dir: &std::path::Path) -> Result<ServerProc> {
     start_server_with(dir, &dir.join("data"), &[])
 }
 
+/// The benches' configuration: throughput, so the disclosure budget and (unless
+/// `default_rates`) the rate limits are out of reach.
+fn bench_toml(default_rates: bool) -> String {
+    let mut t = format!(
+        "max_body_bytes = 16777216\nmax_live_tracks_per_party = 10000000\nmetrics_token = {BENCH_METRICS_TOKEN:?}\n[disclosure]\nper_party_per_hour = 100000000\n"
+    );
+    if !default_rates {
+        t.push_str("[rate]\nrequests_per_s = 10000000\nrequest_burst = 10000000\nreports_per_s = 10000000\nreport_burst = 10000000\n");
+    }
+    t
+}
+
+/// `deconflict serve` as [`start_server`], but every party under the service's default rate
+/// limits (`[rate]`), as an attacker faces them.
+pub(crate) fn start_server_default_rates(dir: &std::path::Path) -> Result<ServerProc> {
+    spawn_server(dir, &dir.join("data"), &[], &bench_toml(true))
+}
+
 /// The `metrics_token` of the servers the benches start.
 pub(crate) const BENCH_METRICS_TOKEN: &str = "bench-metrics-token-0001";
 
@@ -108,13 +126,19 @@ pub(crate) fn start_server_with(
     data: &std::path::Path,
     extra: &[String],
 ) -> Result<ServerProc> {
-    let cfg = dir.join("bench.toml");
     // The benches measure throughput: the disclosure budget (a policy against probing) is
     // set out of reach, so that their thousands of filings between a few parties go through.
-    std::fs::write(
-        &cfg,
-        format!("max_body_bytes = 16777216\nmax_live_tracks_per_party = 10000000\nmetrics_token = {BENCH_METRICS_TOKEN:?}\n[disclosure]\nper_party_per_hour = 100000000\n[rate]\nrequests_per_s = 10000000\nrequest_burst = 10000000\nreports_per_s = 10000000\nreport_burst = 10000000\n"),
-    )?;
+    spawn_server(dir, data, extra, &bench_toml(false))
+}
+
+fn spawn_server(
+    dir: &std::path::Path,
+    data: &std::path::Path,
+    extra: &[String],
+    toml: &str,
+) -> Result<ServerProc> {
+    let cfg = dir.join("bench.toml");
+    std::fs::write(&cfg, toml)?;
     let mut child = Command::new(std::env::current_exe()?)
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&cfg)

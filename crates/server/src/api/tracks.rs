@@ -3,7 +3,7 @@
 //! conflicts disclose.
 
 use super::schemas as doc;
-use crate::http::{read_json, reject, ApiError, Caller, ErrorBody, JsonPath};
+use crate::http::{parse_json, read_bytes, reject, ApiError, Caller, ErrorBody, JsonPath};
 use crate::state::{unix_now, AppState};
 use crate::tactical::{IntruderView, OwnTrack, StateVector};
 use axum::body::Body;
@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use deconflict_core::TrackReport;
-use deconflict_store::Role;
+use deconflict_store::{Party, Role};
 use serde::Serialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -93,10 +93,63 @@ async fn post_tracks(
             ApiError::new(StatusCode::FORBIDDEN, "observers cannot report tracks", None),
         ));
     }
-    let value = read_json(&s, body).await?;
+    // The party's place first (one of STORE_WRITES_PER_PARTY), held from reading the body
+    // to the stored answer: a party's batches in flight, and the memory their bodies and
+    // parse trees take, are bounded however many it sends at once; more wait here.
+    let pid = party.id;
+    let _place = s.store_writes.acquire(pid).await.map_err(ApiError::internal)?;
+    let bytes = read_bytes(&s, body).await?;
+    let now = unix_now();
+    // Parsing and checking up to 10,000 reports is milliseconds of CPU: off the async
+    // threads, which carry every party's alerts and streams.
+    let (reports, results) = check_batch(&s, &party, &bytes, now)?;
+    if let Err(e) = s.rate.reports(party.id, reports.len()) {
+        s.metrics.requests_throttled.inc();
+        return Err(e);
+    }
+    let cap = s.config.max_live_tracks_per_party;
+    let would = s.engine().party_len_with(party.id, &reports);
+    if would > cap {
+        s.metrics.requests_throttled.inc();
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "at most {cap} live tracks per party (max_live_tracks_per_party): this batch would make {would}; nothing stored"
+            ),
+            Some("tracks"),
+        )
+        .retry_after(s.config.drop_s.ceil() as u64));
+    }
+    let store = s.store.clone();
+    let (receipt, reports) =
+        tokio::task::spawn_blocking(move || store.put_tracks(pid, &reports, now).map(|q| (q, reports)))
+            .await??;
+    s.engine().ingest(pid, &reports);
+    s.dirty.notify_one();
+    s.metrics.reports_accepted.inc_by(reports.len() as u64);
+    let accepted = reports.len();
+    if let Some(c) = &s.cluster {
+        c.send_reports(pid, Arc::new(reports));
+    }
+    Ok(Json(TracksAccepted {
+        accepted,
+        results,
+        receipt,
+    }))
+}
+
+/// A batch's body parsed and every report checked (all or nothing): the reports and each one's
+/// result, or the error that refuses the whole batch.
+fn check_batch(
+    s: &AppState,
+    party: &Party,
+    bytes: &[u8],
+    now: f64,
+) -> Result<(Vec<TrackReport>, Vec<ReportResult>), ApiError> {
+    let value = parse_json(s, bytes)?;
     let items = value.as_array().ok_or_else(|| {
         reject(
-            &s,
+            s,
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "expected a JSON array of track reports",
@@ -106,7 +159,7 @@ async fn post_tracks(
     })?;
     if items.len() > s.config.max_reports_per_request {
         return Err(reject(
-            &s,
+            s,
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("at most {} reports per request", s.config.max_reports_per_request),
@@ -114,7 +167,6 @@ async fn post_tracks(
             ),
         ));
     }
-    let now = unix_now();
     let mut reports = Vec::with_capacity(items.len());
     let mut results = Vec::with_capacity(items.len());
     let mut first_bad: Option<(String, String)> = None;
@@ -187,43 +239,9 @@ async fn post_tracks(
             Some(&field),
         )
         .with(json!({ "accepted": 0, "results": results }));
-        return Err(reject(&s, e));
+        return Err(reject(s, e));
     }
-    if let Err(e) = s.rate.reports(party.id, reports.len()) {
-        s.metrics.requests_throttled.inc();
-        return Err(e);
-    }
-    let cap = s.config.max_live_tracks_per_party;
-    let would = s.engine().party_len_with(party.id, &reports);
-    if would > cap {
-        s.metrics.requests_throttled.inc();
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "at most {cap} live tracks per party (max_live_tracks_per_party): this batch would make {would}; nothing stored"
-            ),
-            Some("tracks"),
-        )
-        .retry_after(s.config.drop_s.ceil() as u64));
-    }
-    let store = s.store.clone();
-    let pid = party.id;
-    let _place = s.store_writes.acquire(pid).await.map_err(ApiError::internal)?;
-    let (receipt, reports) =
-        tokio::task::spawn_blocking(move || store.put_tracks(pid, &reports, now).map(|q| (q, reports)))
-            .await??;
-    s.engine().ingest(pid, &reports);
-    s.dirty.notify_one();
-    s.metrics.reports_accepted.inc_by(reports.len() as u64);
-    let accepted = reports.len();
-    if let Some(c) = &s.cluster {
-        c.send_reports(pid, Arc::new(reports));
-    }
-    Ok(Json(TracksAccepted {
-        accepted,
-        results,
-        receipt,
-    }))
+    Ok((reports, results))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
