@@ -8,6 +8,9 @@
 //!   between two neighbouring values of different levels goes to the more severe one, with
 //!   `none` < `recovery` < `preventive` < `corrective` < `warning`. This is how DAIDALUS's
 //!   bands come out: its conflict-free ranges end at grid values and the conflicts fill the rest.
+//!   A range is at least two grid values: a lone value below a band level between two at or
+//!   above it takes that level (DAIDALUS's conflict-free sets are unions of intervals, and
+//!   `[v, v]` is none); likewise recovery needs two neighbouring values that recover.
 //! * **Recovery** (a dimension none of whose values is below the corrective region): the
 //!   cylinder of `min_horizontal_recovery` × `min_vertical_recovery` (0.66 NM × 450 ft) is
 //!   shrunk by `ca_factor` (10 %) per round, never below the NMAC cylinder (500 ft × 100 ft),
@@ -21,7 +24,8 @@
 
 use super::config::{Band, BandLevel, BandsConfig, Mode};
 use super::trajectory::{
-    any_loss, horizon_start, horizons, intruders, level, trial, Dim, Intruder, Own, Trajectory,
+    any_loss, climb_phases, horizon_start, horizons, intruders, level, level_phased, trial, Dim, Intruder,
+    Own, Trajectory,
 };
 use crate::geodesy::{FPM_TO_MPS, FT_TO_M, KT_TO_MPS};
 use crate::track::TrackReport;
@@ -241,11 +245,11 @@ fn recovery(trajs: &[Trajectory], intr: &[Intruder], cfg: &BandsConfig) -> Optio
             .iter()
             .map(|t| !intr.iter().any(|i| any_loss(t, i, &cyl, t_end, |_, _| true)))
             .collect();
-        if let Some(tmin) = free
-            .iter()
-            .zip(&last)
-            .filter(|(f, _)| **f)
-            .map(|(_, l)| *l)
+        // a range needs two neighbouring values (a lone one is no range, see `lone_values`):
+        // the earliest time from which some two neighbours are both clear
+        if let Some(tmin) = (1..free.len())
+            .filter(|&i| free[i - 1] && free[i])
+            .map(|i| last[i - 1].max(last[i]))
             .reduce(f64::min)
         {
             // DAIDALUS's bisection on the recovery time, emulated: `pivot` is green when some
@@ -261,7 +265,10 @@ fn recovery(trajs: &[Trajectory], intr: &[Intruder], cfg: &BandsConfig) -> Optio
                 pivot = 0.5 * (red + green);
             }
             let t_rec = (green + cfg.recovery_stability_s).min(t_end);
-            let ok = free.iter().zip(&last).map(|(f, l)| *f && *l <= t_rec).collect();
+            let ok: Vec<bool> = free.iter().zip(&last).map(|(f, l)| *f && *l <= t_rec).collect();
+            let ok = (0..ok.len())
+                .map(|i| ok[i] && ((i > 0 && ok[i - 1]) || ok.get(i + 1).copied().unwrap_or(false)))
+                .collect();
             return Some((
                 ok,
                 Recovery {
@@ -291,6 +298,28 @@ fn lost_now(current: &Trajectory, intr: &[Intruder], cfg: &BandsConfig) -> Optio
         .map(|lt| cfg.region_of(lt.level))
 }
 
+/// A value below some band level whose two neighbours on the grid are not is raised to that
+/// level: DAIDALUS builds each region's conflict-free set from ranges of grid values, and a
+/// range of one value, `[v, v]`, is empty there (its free sets are unions of intervals of
+/// positive length). Each level is judged on the levels as graded, independently, the value
+/// taking the most severe it is lone for.
+fn lone_values(levels: &mut [BandLevel], cfg: &BandsConfig) {
+    let graded = levels.to_vec();
+    let n = graded.len();
+    let mut thresholds: Vec<BandLevel> = cfg.region.iter().copied().filter(|l| !l.is_free()).collect();
+    thresholds.sort();
+    thresholds.dedup();
+    for th in thresholds {
+        let below = |i: usize| graded[i] < th;
+        for (i, l) in levels.iter_mut().enumerate() {
+            let alone = below(i) && !(i > 0 && below(i - 1)) && !(i + 1 < n && below(i + 1));
+            if alone && *l < th {
+                *l = th;
+            }
+        }
+    }
+}
+
 /// One dimension: the levels of its grid (all of them at least `saturated`'s when well clear
 /// is already lost), with recovery.
 fn dimension(
@@ -307,15 +336,31 @@ fn dimension(
         .zip(&axis.turns)
         .map(|(&x, &u)| trial(own, dim, x, u, mode, cfg))
         .collect();
+    let phases = |x: f64| match (dim, mode) {
+        (Dim::Alt, Mode::Kinematic) => climb_phases(
+            x * FT_TO_M - own.alt_m,
+            own.vs_mps,
+            cfg.vertical_rate_fpm * FPM_TO_MPS,
+            cfg.vertical_accel_mps2,
+        ),
+        _ => None,
+    };
     let mut levels: Vec<BandLevel> = trajs
         .iter()
-        .map(|t| cfg.region_of(level(t, horizon_start(t, dim), intr, hor, cfg)))
+        .zip(&axis.values)
+        .map(|(t, &x)| {
+            cfg.region_of(match phases(x) {
+                Some(ph) => level_phased(t, ph, intr, hor, cfg),
+                None => level(t, horizon_start(t, dim), intr, hor, cfg),
+            })
+        })
         .collect();
     if let Some(sat) = saturated {
         for l in levels.iter_mut().filter(|l| l.is_free()) {
             *l = sat;
         }
     }
+    lone_values(&mut levels, cfg);
     let mut rec = None;
     if !levels.iter().any(|l| l.is_free()) {
         if let Some((ok, info)) = recovery(&trajs, intr, cfg) {

@@ -18,17 +18,21 @@
 //!   0.25 g, 500 fpm to an altitude), as straight segments whose loss intervals are solved in
 //!   closed form;
 //! * [`grid`]: DAIDALUS's grid of trial values, the ranges, recovery and the [`Resolution`];
-//!   [`compute`] is the entry point.
+//!   [`compute`] is the entry point;
+//! * [`hysteresis`]: [`BandsHysteresis`], the bands as DAIDALUS shows them over time (M of N
+//!   on every boundary, persistence of the band the ownship is in).
 //!
 //! How the bands compare with DAIDALUS's own on the reference encounters, and where and why
 //! they differ, is in `docs/do365.md`.
 
 pub mod config;
 pub mod grid;
+pub mod hysteresis;
 pub mod trajectory;
 
 pub use config::{Band, BandLevel, BandsConfig, Mode};
 pub use grid::{compute, compute_dims, level_at, Bands, Direction, Recovery, Resolution, ALL_DIMS};
+pub use hysteresis::{BandsHysteresis, HysteresisConfig};
 pub use trajectory::Dim;
 
 #[cfg(test)]

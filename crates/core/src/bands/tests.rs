@@ -356,3 +356,46 @@ fn joint_losses_of_aircraft_half_a_world_apart_are_none() {
         vec![(0.0, 180.0)]
     );
 }
+
+/// DAIDALUS's 2-of-4 filter: a band reaching a new value shows it one step late, and one
+/// leaving a value keeps it two steps; a boundary that stops moving shows where it is.
+#[test]
+fn hysteresis_lags_a_moving_boundary() {
+    let own = report("own", 35.0, 35.0, 3000.0, 100.0, 0.0, 0.0);
+    let gs = |edge: f64| Bands {
+        track_deg: Vec::new(),
+        gs_kt: vec![
+            Band {
+                lo: 10.0,
+                hi: edge,
+                level: BandLevel::None,
+            },
+            Band {
+                lo: edge,
+                hi: 700.0,
+                level: Warning,
+            },
+        ],
+        vs_fpm: Vec::new(),
+        alt_ft: Vec::new(),
+        recovery: [None; 4],
+        resolution: Resolution::default(),
+    };
+    let mut f = BandsHysteresis::new(HysteresisConfig::do365a());
+    let shown = |f: &mut BandsHysteresis, t: f64, edge: f64| {
+        let mut b = gs(edge);
+        f.apply(t, &own, &mut b);
+        b.gs_kt[1].lo
+    };
+    assert_eq!(shown(&mut f, 0.0, 600.0), 600.0);
+    // growing down by 5 kt a step: the previous step's edge
+    assert_eq!(shown(&mut f, 1.0, 595.0), 600.0);
+    assert_eq!(shown(&mut f, 2.0, 590.0), 595.0);
+    // shrinking back: 590 kt was raised once (never shown), 595 kt twice: it holds for two
+    // more steps
+    assert_eq!(shown(&mut f, 3.0, 600.0), 595.0);
+    assert_eq!(shown(&mut f, 4.0, 600.0), 595.0);
+    assert_eq!(shown(&mut f, 5.0, 600.0), 600.0);
+    // a gap longer than the hysteresis time forgets the past
+    assert_eq!(shown(&mut f, 20.0, 650.0), 650.0);
+}

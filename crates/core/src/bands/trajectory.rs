@@ -15,7 +15,8 @@
 //!
 //! A trial's level counts each intruder's horizon ([`horizons`]) from the end of a kinematic
 //! turn, speed or vertical-speed change ([`horizon_start`]): the manoeuvre must stay clear,
-//! and the flight it leaves is graded over the alerting time, as the current one is.
+//! and the flight it leaves is graded over the alerting time, as the current one is. A
+//! kinematic climb or descent is graded by phases ([`level_phased`]).
 
 use super::config::{BandsConfig, Mode};
 use crate::cpa::{Relative, VREL2_EPS};
@@ -283,11 +284,8 @@ pub fn horizons(current: &[Segment], intruders: &[Intruder], cfg: &BandsConfig) 
 /// leaves has the whole alerting time ahead of it, as the current trajectory has (DAIDALUS's
 /// kinematic bands: conflict over `[tsk, tsk + T]` after a manoeuvre of `tsk`, loss of well
 /// clear along the manoeuvre over the lookahead). Instantaneous trajectories have no
-/// manoeuvre: 0. Altitude keeps 0: DAIDALUS grades a climb or descent in phases (the
-/// vertical-rate leg over the alerting time from the end of the vertical acceleration, the
-/// level-off over the lookahead, the level flight over the alerting time after it), and
-/// counting from the level-off alone grades long climbs over the whole lookahead
-/// (`docs/do365.md`, "Bands").
+/// manoeuvre: 0. Altitude keeps 0: a kinematic climb is graded phase by phase
+/// ([`level_phased`]); 0 is for the climbs [`climb_phases`] does not model.
 pub fn horizon_start(traj: &[Segment], dim: Dim) -> f64 {
     match dim {
         Dim::Alt => 0.0,
@@ -311,6 +309,64 @@ pub fn level(
             let end = (from_s + h[k]).min(p.lookahead_s);
             let limit = end - TIME_ROUNDING_S;
             any_loss(traj, i, &lt.wcv, end, |tin, _| tin < limit)
+        });
+        if hit {
+            return lt.level;
+        }
+    }
+    AlertLevel::None
+}
+
+/// The phases of a kinematic climb or descent by `dz` metres from vertical speed `vs0`, as
+/// [`level_off`] flies it: (end of the vertical acceleration, start of the level-off, level).
+/// `None` when `vs0` points away from `dz` or exceeds `rate` (the ownship brakes first; no
+/// reference encounter has it).
+pub fn climb_phases(dz: f64, vs0: f64, rate: f64, accel: f64) -> Option<(f64, f64, f64)> {
+    let (d, v0) = (dz.abs(), vs0 * dz.signum());
+    if d <= 0.0 || v0 < 0.0 || v0 > rate || accel <= 0.0 {
+        return None;
+    }
+    let (s1, s3) = (
+        (rate * rate - v0 * v0) / (2.0 * accel),
+        rate * rate / (2.0 * accel),
+    );
+    Some(if d >= s1 + s3 {
+        let t1 = (rate - v0) / accel;
+        let t2 = t1 + (d - s1 - s3) / rate;
+        (t1, t2, t2 + rate / accel)
+    } else {
+        let vp = (accel * d + 0.5 * v0 * v0).sqrt();
+        let t1 = (vp - v0) / accel;
+        (t1, t1, t1 + vp / accel)
+    })
+}
+
+/// [`level`] for a kinematic altitude trial whose climb has the phases `(t1, t2, t3)`
+/// ([`climb_phases`]), graded as DAIDALUS grades it, phase by phase: the vertical
+/// acceleration and the level-off (to a second after it) must stay out of the volume; the
+/// straight climb is graded over the horizon from its start, `[t1, t1 + h]`, and no further
+/// than the level-off; the level flight over the horizon from a second after the level-off.
+/// So a long climb is not graded beyond the horizon, nor is the level flight after it
+/// counted from now: a climb lasting longer than the horizon still has to reach its
+/// altitude clear, and the flight there is judged as the current one is.
+pub fn level_phased(
+    traj: &[Segment],
+    (t1, t2, t3): (f64, f64, f64),
+    intruders: &[Intruder],
+    horizons: &[[f64; 3]],
+    cfg: &BandsConfig,
+) -> AlertLevel {
+    let p = &cfg.profile;
+    let lookahead = p.lookahead_s;
+    for (k, lt) in p.levels.iter().enumerate().rev() {
+        let hit = intruders.iter().zip(horizons).any(|(i, h)| {
+            let windows = [(0.0, (t1 + h[k]).min(t2)), (t2, t3 + 1.0 + h[k])];
+            any_loss(traj, i, &lt.wcv, lookahead, |tin, tout| {
+                windows.iter().any(|&(a, b)| {
+                    let b = b.min(lookahead);
+                    a < b && tin < b - TIME_ROUNDING_S && tout > a
+                })
+            })
         });
         if hit {
             return lt.level;
